@@ -1,0 +1,89 @@
+/** The build args of one flavor: only the keys its layers and manifests read, each with its winning origin. */
+import { allLayers, lineage } from './catalog.js';
+import { InputError, throwCollected } from './errors.js';
+import type { Catalog } from './model.js';
+import { SETTING_KEYS, readArgsFile, type Layered, type Origin, type Valued } from './sources.js';
+
+export interface ResolvedArg {
+  key: string;
+  /** null: no source gave a value (an error for builds; shown as such by `idekube config`). */
+  value: string | null;
+  origin: Origin;
+  /** Lower-precedence values this one replaced, lowest first. */
+  overridden: Valued[];
+  /** Layers / manifests that read it. */
+  consumers: string[];
+}
+
+const REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/** `${NAME}` references inside a string (e.g. a base image `${BASE_IMAGE}`). */
+export function argRefs(s: string): string[] {
+  return [...s.matchAll(REF)].map((m) => (m[1] ?? m[2])!);
+}
+
+export function substitute(s: string, values: Record<string, string | null>): string {
+  return s.replace(REF, (_, a: string | undefined, b: string | undefined) => values[(a ?? b)!] ?? '');
+}
+
+export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string): ResolvedArg[] {
+  const chain = lineage(catalog, flavorId);
+  const flavor = chain[chain.length - 1]!;
+  const byKey = new Map<string, ResolvedArg>();
+  const put = (key: string, value: string | null, origin: Origin, consumer?: string) => {
+    const cur = byKey.get(key);
+    if (!cur) {
+      byKey.set(key, { key, value, origin, overridden: [], consumers: consumer ? [consumer] : [] });
+      return;
+    }
+    if (consumer && !cur.consumers.includes(consumer)) cur.consumers.push(consumer);
+    if (value === null) return; // a later "required, no default" does not erase an earlier default
+    if (cur.value !== null) cur.overridden.push({ value: cur.value, origin: cur.origin });
+    cur.value = value;
+    cur.origin = origin;
+  };
+  // Consumed keys, with the defaults their declarers give.
+  for (const layer of allLayers(catalog, flavorId)) {
+    for (const [k, v] of Object.entries(layer.args)) {
+      put(k, v, { kind: 'layer', layer: layer.name, file: layer.file, ...lineOf(layer.yaml.locate(['args', k], true).line) }, `layer ${layer.name}`);
+    }
+  }
+  for (const f of chain) {
+    if ('image' in f.from) for (const k of argRefs(f.from.image)) put(k, null, { kind: 'flavor', file: f.file }, `${f.id} from.image`);
+    for (const [k, v] of Object.entries(f.args)) put(k, v, { kind: 'flavor', file: f.file, ...lineOf(f.yaml.locate(['args', k], true).line) }, f.id);
+  }
+  const errors: InputError[] = [];
+  const own = flavor.argsFile ? readArgsFile(catalog.root, flavor.argsFile) : [];
+  for (const e of own) {
+    if ((SETTING_KEYS as readonly string[]).includes(e.key)) {
+      errors.push(new InputError(`${e.key} names the image and cannot be set per flavor`, { file: e.file, line: e.line }, `set ${e.key} in the project's .dockerargs, a profile, the environment or a flag`));
+    }
+  }
+  throwCollected(errors);
+  const overlay = (key: string, value: string, origin: Origin) => {
+    if (byKey.has(key)) put(key, value, origin);
+  };
+  for (const entries of [layered.base, layered.profile?.entries ?? [], own]) {
+    for (const e of entries) overlay(e.key, e.value, { kind: 'file', file: e.file, line: e.line });
+  }
+  for (const e of layered.env) overlay(e.key, e.value, { kind: 'env', name: e.name });
+  for (const s of layered.sets) overlay(s.key, s.value, { kind: 'flag', flag: `--set ${s.key}` });
+  return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Throws when a consumed arg has no value anywhere. */
+export function requireValues(flavorId: string, args: ResolvedArg[]): Record<string, string> {
+  const errors: InputError[] = [];
+  const out: Record<string, string> = {};
+  for (const a of args) {
+    if (a.value === null) {
+      errors.push(new InputError(`build arg ${a.key} of ${flavorId} has no value (read by ${a.consumers.join(', ')})`, undefined, `add ${a.key}=<value> to .dockerargs, or pass --set ${a.key}=<value>`));
+    } else out[a.key] = a.value;
+  }
+  throwCollected(errors);
+  return out;
+}
+
+function lineOf(line: number | undefined): { line?: number } {
+  return line === undefined ? {} : { line };
+}

@@ -1,0 +1,82 @@
+/**
+ * Image names and tags, upstream-compatible:
+ *   <REGISTRY>/<AUTHOR>/<NAME>:<flavor>-<variant>-<GIT_TAG><TAG_POSTFIX>[-<arch>]
+ * (postfix before arch; VM images use <NAME>-qemu). Every reference is checked against Docker's grammar.
+ */
+import { InputError } from './errors.js';
+import type { Platform } from './model.js';
+import type { GitVersion } from './version.js';
+
+export interface ImageNaming {
+  registry: string;
+  author: string;
+  name: string;
+  gitTag: string;
+  postfix: string;
+}
+
+export type Arch = 'amd64' | 'arm64';
+
+export function archOf(platform: Platform): Arch {
+  return platform.split('/')[1] as Arch;
+}
+
+// distribution/reference grammar, reduced to what we produce.
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?$`);
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/** Why `ref` is not a valid `registry/path:tag` reference, or undefined when it is. */
+export function referenceProblem(ref: string): string | undefined {
+  const colon = ref.lastIndexOf(':');
+  const slash = ref.lastIndexOf('/');
+  if (colon < 0 || colon < slash) return 'it has no tag';
+  const name = ref.slice(0, colon);
+  const tag = ref.slice(colon + 1);
+  if (!TAG.test(tag)) return `tag ${JSON.stringify(tag)} must be 1-128 of [A-Za-z0-9_.-] and not start with . or -`;
+  if (name.length > 255) return 'repository name is longer than 255 characters';
+  const parts = name.split('/');
+  if (parts.length < 2) return 'it has no registry part';
+  if (!DOMAIN.test(parts[0]!)) return `registry ${JSON.stringify(parts[0])} is not a host[:port]`;
+  for (const p of parts.slice(1)) {
+    if (!PATH_COMPONENT.test(p)) return `path component ${JSON.stringify(p)} must be lower-case letters, digits and single separators (. _ __ -)`;
+  }
+  return undefined;
+}
+
+export function repository(n: ImageNaming, qemu = false): string {
+  return `${n.registry}/${n.author}/${n.name}${qemu ? '-qemu' : ''}`;
+}
+
+/** `featured-base-v0.4.2-ascend` (+ `-amd64` when arch is given). */
+export function flavorTag(flavorId: string, n: Pick<ImageNaming, 'gitTag' | 'postfix'>, arch?: Arch): string {
+  return `${flavorId.replace('/', '-')}-${n.gitTag}${n.postfix}${arch ? `-${arch}` : ''}`;
+}
+
+export function imageRef(flavorId: string, n: ImageNaming, opts: { arch?: Arch; qemu?: boolean } = {}): string {
+  return `${repository(n, opts.qemu)}:${flavorTag(flavorId, n, opts.arch)}`;
+}
+
+export type AliasKind = 'latest' | 'major' | 'minor';
+export const ALIAS_KINDS: readonly AliasKind[] = ['latest', 'major', 'minor'];
+
+/**
+ * Alias tags for a release: latest → featured-base-latest, minor → featured-base-v0.4, major → featured-base-v0.
+ * Only exact releases get aliases (a prerelease or a between-tags build must never move "latest").
+ */
+export function aliasTags(flavorId: string, n: ImageNaming, version: GitVersion, kinds: readonly AliasKind[]): { tags: string[]; skipped?: string } {
+  if (!kinds.length) return { tags: [] };
+  const v = version.semver;
+  if (!v || (version.source !== 'exact' && version.source !== 'explicit')) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is not a release tag` };
+  if (v.prerelease.length) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is a prerelease` };
+  const prefix = n.gitTag.startsWith('v') ? 'v' : '';
+  const base = flavorId.replace('/', '-');
+  const value: Record<AliasKind, string> = { latest: 'latest', major: `${prefix}${v.major}`, minor: `${prefix}${v.major}.${v.minor}` };
+  return { tags: kinds.map((k) => `${repository(n)}:${base}-${value[k]}${n.postfix}`) };
+}
+
+export function checkReference(ref: string, what: string, fix: string): void {
+  const problem = referenceProblem(ref);
+  if (problem) throw new InputError(`${what} ${JSON.stringify(ref)} is not a valid image reference: ${problem}`, undefined, fix);
+}

@@ -1,0 +1,76 @@
+/**
+ * GIT_TAG: explicit value > semver tag at HEAD > highest semver tag reachable from HEAD + "-<n>-g<sha>" > "dev-<sha>".
+ * Never empty, never a non-semver tag (upstream picked the highest tag of the whole repo, or nothing on shallow clones).
+ */
+import { execFileSync } from 'node:child_process';
+import semver from 'semver';
+import { InputError } from './errors.js';
+
+export type GitTagSource = 'explicit' | 'exact' | 'described' | 'untagged' | 'no-git';
+
+export interface GitVersion {
+  gitTag: string;
+  source: GitTagSource;
+  /** Set when gitTag is an exact release or prerelease tag (aliases are derived from it). */
+  semver?: semver.SemVer;
+  /** Things the user should know (shallow clone, ignored tags…). */
+  notes: string[];
+}
+
+/** A Docker tag component: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128 characters. */
+export const TAG_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Release tags we accept: 1.2.3 or v1.2.3, optional -prerelease; no +build (not allowed in Docker tags). */
+const RELEASE = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+
+export function parseReleaseTag(tag: string): semver.SemVer | undefined {
+  if (!RELEASE.test(tag)) return undefined;
+  return semver.parse(tag.replace(/^v/, '')) ?? undefined;
+}
+
+export function resolveGitVersion(root: string, explicit?: { value: string; from: string }): GitVersion {
+  if (explicit) {
+    if (!TAG_COMPONENT.test(explicit.value)) {
+      throw new InputError(`GIT_TAG ${JSON.stringify(explicit.value)} (from ${explicit.from}) is not a valid Docker tag part`, undefined, 'use letters, digits, _, . and -, not starting with . or -, at most 128 characters (e.g. v1.2.3)');
+    }
+    const sv = parseReleaseTag(explicit.value);
+    return { gitTag: explicit.value, source: 'explicit', ...(sv ? { semver: sv } : {}), notes: [] };
+  }
+  const git = (...args: string[]): string | undefined => {
+    try {
+      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const sha = git('rev-parse', '--short=7', 'HEAD');
+  if (sha === undefined) {
+    return { gitTag: 'dev', source: 'no-git', notes: [`${root} is not a git checkout with commits: GIT_TAG is "dev" (pass --git-tag to choose)`] };
+  }
+  const notes: string[] = [];
+  const pick = (list: string | undefined): { tag: string; v: semver.SemVer } | undefined => {
+    const tags = (list ?? '').split('\n').filter(Boolean);
+    const valid = tags.flatMap((t) => {
+      const v = parseReleaseTag(t);
+      return v ? [{ tag: t, v }] : [];
+    });
+    const ignored = tags.filter((t) => !parseReleaseTag(t));
+    if (ignored.length) notes.push(`ignored non-semver tags: ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`);
+    valid.sort((a, b) => semver.rcompare(a.v, b.v) || a.tag.localeCompare(b.tag));
+    return valid[0];
+  };
+  const exact = pick(git('tag', '--points-at', 'HEAD'));
+  if (exact) return { gitTag: exact.tag, source: 'exact', semver: exact.v, notes };
+  notes.length = 0;
+  const reachable = pick(git('tag', '--merged', 'HEAD'));
+  if (reachable) {
+    const n = git('rev-list', '--count', `${reachable.tag}..HEAD`) ?? '0';
+    return { gitTag: `${reachable.tag}-${n}-g${sha}`, source: 'described', notes };
+  }
+  if (git('rev-parse', '--is-shallow-repository') === 'true') {
+    notes.push('shallow clone without tags: GIT_TAG falls back to dev-<sha> (fetch tags with `git fetch --tags --unshallow`, or pass --git-tag)');
+  } else {
+    notes.push('no semver tag reachable from HEAD: GIT_TAG is dev-<sha>');
+  }
+  return { gitTag: `dev-${sha}`, source: 'untagged', notes };
+}
