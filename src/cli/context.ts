@@ -1,5 +1,5 @@
 /** What every command receives: parsed global options, the environment and the output channels. */
-import { loadProject, type Project } from '../config/project.js';
+import type { Project } from '../config/project.js';
 import { InputError } from '../config/errors.js';
 import type { SettingKey } from '../config/sources.js';
 
@@ -28,7 +28,8 @@ export interface Context {
   opts: GlobalOptions;
   env: NodeJS.ProcessEnv;
   io: Io;
-  project(): Project;
+  /** Loads and validates the project on first use (imported lazily: `--help` never pays for YAML/ajv). */
+  project(): Promise<Project>;
 }
 
 export function makeContext(opts: GlobalOptions, env: NodeJS.ProcessEnv): Context {
@@ -39,8 +40,9 @@ export function makeContext(opts: GlobalOptions, env: NodeJS.ProcessEnv): Contex
     opts,
     env,
     io: { out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`), err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`), isTTY, color },
-    project() {
+    async project() {
       if (!project) {
+        const { loadProject } = await import('../config/project.js');
         const flags: Partial<Record<SettingKey, string>> = {};
         if (opts.registry !== undefined) flags.REGISTRY = opts.registry;
         if (opts.author !== undefined) flags.AUTHOR = opts.author;

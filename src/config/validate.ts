@@ -93,8 +93,11 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
     case 'uniqueItems':
       return new InputError('list has duplicate entries', yaml.locate(path), 'list each entry once');
     case 'minProperties':
-    case 'maxProperties':
-      return new InputError(`${e.message ?? 'wrong number of keys'}`, yaml.locate(path), describeExpected(parent) ?? 'see `idekube schema`');
+    case 'maxProperties': {
+      const { limit } = e.params as { limit: number };
+      const bound = e.keyword === 'maxProperties' ? 'at most' : 'at least';
+      return new InputError(`must have ${bound} ${limit} key${limit === 1 ? '' : 's'}`, yaml.locate(path), describeExpected(parent) ?? 'see `idekube schema`');
+    }
     default:
       return new InputError(e.message ?? 'invalid value', yaml.locate(path), 'see `idekube schema`');
   }

@@ -4,7 +4,7 @@ import { SETTING_KEYS, describeOrigin } from '../../config/sources.js';
 import { printJson, style, type Context } from '../context.js';
 
 export async function config(ctx: Context, flavor: string | undefined): Promise<void> {
-  const project = ctx.project();
+  const project = await ctx.project();
   const [id] = selectFlavors(project, flavor ? [flavor] : [], { env: ctx.env });
   const args = resolveArgs(project.catalog, project.layered, id!);
   const settings = SETTING_KEYS.map((k) => {

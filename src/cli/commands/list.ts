@@ -3,7 +3,7 @@ import { parentOf } from '../../config/model.js';
 import { printJson, style, type Context } from '../context.js';
 
 export async function list(ctx: Context): Promise<void> {
-  const { catalog } = ctx.project();
+  const { catalog } = await ctx.project();
   const rows = catalog.order.map((id) => {
     const f = catalog.flavors.get(id)!;
     return {

@@ -6,7 +6,7 @@ import { printJson, type Context } from '../context.js';
 export async function tags(ctx: Context, names: string[], opts: { all?: boolean; alias: string[]; qemu?: boolean }): Promise<void> {
   const bad = opts.alias.filter((a) => !(ALIAS_KINDS as readonly string[]).includes(a));
   if (bad.length) throw new InputError(`--alias ${bad.join(', ')}: unknown alias kind`, undefined, `use one of: ${ALIAS_KINDS.join(', ')}`);
-  const project = ctx.project();
+  const project = await ctx.project();
   const ids = selectFlavors(project, names, { all: opts.all, env: ctx.env });
   const qemu = Boolean(opts.qemu);
   const result = ids.map((id) => {
