@@ -75,6 +75,16 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     );
 
   program
+    .command('generate')
+    .description('write each flavor\'s Dockerfile and exact build context (no engine needed)')
+    .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH)')
+    .option('--all', 'every flavor')
+    .option('-o, --output <dir>', 'output folder (default: .idekube/build/<profile>)')
+    .action(async (flavors: string[], opts, cmd: Command) =>
+      run(ctxOf(cmd), async (ctx) => (await import('./commands/generate.js')).generate(ctx, flavors, opts)),
+    );
+
+  program
     .command('schema')
     .description('print the JSON Schema of flavor manifests or layers (for editors)')
     .argument('<kind>', 'flavor or layer')

@@ -1,0 +1,134 @@
+/**
+ * One BuildKit build on the Docker Engine (`version: "2"`), for one platform, from a generated context folder.
+ * Progress comes back as decoded BuildKit vertexes, so callers can tell cached steps from rebuilt ones.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { RunError } from '../config/errors.js';
+import { decodeStatus } from './buildkit-status.js';
+import type { Engine } from './connect.js';
+
+export interface BuildRequest {
+  contextDir: string;
+  platform: string;
+  tags: string[];
+  buildArgs?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Always check the registry for a newer base (default false: a child must use its parent as just built). */
+  pull?: boolean;
+  noCache?: boolean;
+  signal?: AbortSignal;
+  onStep?: (step: BuildStep) => void;
+  onLog?: (line: string) => void;
+}
+
+export interface BuildStep {
+  digest: string;
+  name: string;
+  cached: boolean;
+  started: boolean;
+  completed: boolean;
+  error?: string;
+}
+
+export interface BuildResult {
+  imageId: string;
+  steps: BuildStep[];
+  /** Steps that ran (not cached), excluding internal ones ([internal], metadata loads). */
+  executed: BuildStep[];
+  cached: BuildStep[];
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Dockerfile steps worth counting: RUN/COPY/ENV… (not context transfer, metadata or internal loads). */
+export function isUserStep(name: string): boolean {
+  return /^\[(?:[\w-]+ )?\d+\/\d+\]/.test(name) || /^\[stage-\d+ \d+\/\d+\]/.test(name);
+}
+
+export async function buildImage(engine: Engine, req: BuildRequest): Promise<BuildResult> {
+  const steps = new Map<string, BuildStep>();
+  let imageId = '';
+  let failure: string | undefined;
+  const stream = (await engine.buildImage(
+    { context: req.contextDir, src: listFiles(req.contextDir) },
+    {
+      version: '2',
+      t: req.tags,
+      platform: req.platform,
+      buildargs: req.buildArgs ?? {},
+      labels: req.labels ?? {},
+      pull: req.pull ? '1' : '',
+      nocache: Boolean(req.noCache),
+      ...(req.signal ? { abortSignal: req.signal } : {}),
+    } as never,
+  )) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  await new Promise<void>((resolve, reject) => {
+    let buffer = '';
+    let settled = false;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      req.signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = () => {
+      (stream as unknown as { destroy: () => void }).destroy();
+      finish(new RunError('build cancelled'));
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    const handle = (line: string) => {
+      if (!line.trim()) return;
+      let ev: any;
+      try {
+        ev = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (ev.error || ev.errorDetail) failure = ev.errorDetail?.message ?? ev.error;
+      if (ev.id === 'moby.image.id' && ev.aux?.ID) imageId = ev.aux.ID;
+      if (ev.aux?.ID && !ev.id) imageId = ev.aux.ID;
+      if (typeof ev.stream === 'string' && ev.stream.trim()) req.onLog?.(ev.stream.trimEnd());
+      if (ev.id === 'moby.buildkit.trace' && typeof ev.aux === 'string') {
+        const status = decodeStatus(ev.aux);
+        for (const v of status.vertexes) {
+          const prev = steps.get(v.digest);
+          const merged: BuildStep = prev
+            ? { ...prev, ...v, cached: prev.cached || v.cached, started: prev.started || v.started, completed: prev.completed || v.completed }
+            : { ...v };
+          steps.set(v.digest, merged);
+          req.onStep?.(merged);
+        }
+        for (const l of status.logs) for (const text of l.msg.split('\n')) if (text.trim()) req.onLog?.(text);
+      }
+    };
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      lines.forEach(handle);
+    });
+    stream.on('error', (e: Error) => finish(new RunError(`build failed: ${e.message}`, { cause: e })));
+    stream.on('end', () => {
+      handle(buffer);
+      finish();
+    });
+  });
+  if (failure) throw new RunError(`build failed: ${failure}`);
+  if (!imageId) throw new RunError('build finished without an image id');
+  const all = [...steps.values()];
+  const user = all.filter((s) => isUserStep(s.name));
+  return { imageId, steps: all, executed: user.filter((s) => !s.cached), cached: user.filter((s) => s.cached) };
+}

@@ -1,0 +1,34 @@
+/** Push one tag through the Engine, with the Docker config's credentials; a failed layer fails the push. */
+import { RunError } from '../config/errors.js';
+import { engineAuth } from '../registry/credentials.js';
+import { parseRef } from '../registry/types.js';
+import type { Engine } from './connect.js';
+
+export async function pushTag(engine: Engine, ref: string, opts: { signal?: AbortSignal; onStatus?: (s: string) => void } = {}): Promise<string> {
+  const { registry } = parseRef(ref);
+  const colon = ref.lastIndexOf(':');
+  const name = ref.slice(0, colon);
+  const tag = ref.slice(colon + 1);
+  const auth = engineAuth(registry);
+  const stream = (await engine.getImage(name).push({ tag, ...(auth ? { authconfig: auth } : {}), ...(opts.signal ? { abortSignal: opts.signal } : {}) } as never)) as unknown as NodeJS.ReadableStream;
+  let digest = '';
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    engine.modem.followProgress(
+      stream,
+      (err: Error | null) => (err ? reject(new RunError(`push of ${ref} failed: ${err.message}`, { cause: err })) : resolve()),
+      (ev: any) => {
+        if (ev.error || ev.errorDetail) failure = ev.errorDetail?.message ?? ev.error;
+        if (ev.aux?.Digest) digest = ev.aux.Digest;
+        if (ev.status && opts.onStatus) opts.onStatus(`${ev.id ? `${ev.id}: ` : ''}${ev.status}`);
+      },
+    );
+  });
+  if (failure) {
+    throw new RunError(`push of ${ref} failed: ${failure}`, {
+      fix: /denied|unauthorized|authentication/i.test(failure) ? `log in: docker login ${registry}` : `check that ${registry} is reachable`,
+    });
+  }
+  if (!digest) throw new RunError(`push of ${ref} ended without a digest`);
+  return digest;
+}
