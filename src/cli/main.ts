@@ -84,6 +84,50 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       run(ctxOf(cmd), async (ctx) => (await import('./commands/generate.js')).generate(ctx, flavors, opts)),
     );
 
+  const buildFlags = (cmd: Command) =>
+    cmd
+      .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH); their parents are included')
+      .option('--all', 'every flavor')
+      .option('--platform <list>', 'comma-separated platforms (default: linux/amd64,linux/arm64; env IDEKUBE_PLATFORMS)')
+      .option('--driver <name>', 'auto, buildx or docker (auto: buildx when installed)')
+      .option('--builder <name>', 'buildx builder (remote BuildKit, kubernetes driver…)')
+      .option('--cache <mode>', 'registry or none (default none)')
+      .option('--alias <kind>', 'also tag latest, major or minor (releases only; repeatable)', collect, []);
+
+  buildFlags(program.command('plan').description('show what a build would do: targets × platforms, tags, args, order (no engine)')).action(
+    async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/plan.js')).planCommand(ctx, flavors, opts)),
+  );
+
+  const runFlags = (cmd: Command) =>
+    buildFlags(cmd)
+      .option('--jobs <n>', 'independent targets built at once (default 2)')
+      .option('--engine <platform=address>', 'an engine per platform for native builds, e.g. linux/arm64=ssh://arm-host (repeatable)', collect, [])
+      .option('--progress <mode>', 'auto, tty, plain or json')
+      .option('--fail-fast', 'stop everything at the first failure')
+      .option('--no-cache', 'build every step again')
+      .option('--attest', 'buildx: add SBOM and provenance attestations')
+      .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop');
+
+  runFlags(program.command('build').description('build flavors in dependency order (use --push to publish)'))
+    .option('--push', 'push per-arch images, then the manifest lists')
+    .option('--load', 'buildx: load the result into the local engine')
+    .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'build')));
+
+  runFlags(program.command('publish').description('build, push per-arch images, then write guarded manifest lists')).action(
+    async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'publish')),
+  );
+
+  buildFlags(program.command('manifest').description('join pushed per-arch tags into manifest lists (checked before writing)'))
+    .option('--cleanup', 'then delete the per-arch tags where the registry supports deleting tags')
+    .option('--dry-run', 'check everything, write nothing')
+    .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/manifest.js')).manifest(ctx, flavors, opts)));
+
+  program
+    .command('doctor')
+    .description('check the engine, buildx, emulation, credentials, disk and QEMU, with a fix for each problem')
+    .option('--platform <list>', 'platforms to check emulation for')
+    .action(async (opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/doctor.js')).doctor(ctx, opts)));
+
   program
     .command('schema')
     .description('print the JSON Schema of flavor manifests or layers (for editors)')

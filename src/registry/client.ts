@@ -58,7 +58,7 @@ export class RegistryClient {
   async deleteManifest(repo: string, digest: string): Promise<boolean> {
     const r = await this.request('DELETE', `/v2/${repo}/manifests/${digest}`, repo, { push: true, del: true });
     if (r.status === 202 || r.status === 200 || r.status === 404) return true;
-    if (r.status === 405 || r.status === 401 || r.status === 403) return false;
+    if (r.status === 400 || r.status === 405 || r.status === 401 || r.status === 403) return false;
     this.expect(r, 202, `DELETE manifest ${repo}@${digest}`);
     return false;
   }

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { IdekubeError, RunError } from '../../config/errors.js';
+import type { BuildEvent, RunResult } from '../../drivers/events.js';
+import { generateFlavor } from '../../generate/flavor.js';
+import { writeContext } from '../../generate/write.js';
+import type { RawBuildFlags } from '../build-options.js';
+import { printJson, type Context } from '../context.js';
+import { jsonRenderer, plainRenderer } from '../render/plain.js';
+import { printSummary } from '../render/summary.js';
+import { computePlan, printPlan } from './plan.js';
+
+export async function build(ctx: Context, names: string[], raw: RawBuildFlags, mode: 'build' | 'publish'): Promise<void> {
+  const { plan, flags } = await computePlan(ctx, names, raw, { push: mode === 'publish' });
+  const project = await ctx.project();
+  // Generate every context first: any bad input stops here, before the engine is touched.
+  const generated = plan.images.map((i) => generateFlavor(project, i.flavor));
+  const bakeFile = join(project.root, '.idekube', 'bake.json');
+  const metadataFile = join(project.root, '.idekube', 'bake-metadata.json');
+  if (flags.dryRun) {
+    if (plan.driver === 'buildx') {
+      const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
+      const bake = makeBake(plan, { attest: flags.attest, load: flags.load });
+      const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), progress: 'plain' })];
+      if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
+      ctx.io.out(JSON.stringify(bake, null, 2));
+      ctx.io.out(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
+      return;
+    }
+    if (ctx.opts.json) return printJson(ctx.io, { plan });
+    return printPlan(ctx, plan);
+  }
+  for (const g of generated) writeContext(g, join(plan.targets.find((t) => t.flavor === g.id)!.contextDir));
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    ctx.io.err(`idekube: ${sig}: cancelling running builds; nothing more will be pushed (press Ctrl-C again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = ctx.opts.json ? 'json' : flags.progress === 'auto' ? (ctx.io.isTTY ? 'tty' : 'plain') : flags.progress;
+  let emit: (e: BuildEvent) => void;
+  let rendered: Promise<void> | undefined;
+  if (progress === 'json') emit = jsonRenderer(ctx.io);
+  else if (progress === 'tty') {
+    const { ttyRenderer } = await import('../render/tty.js');
+    const r = await ttyRenderer(plan);
+    emit = r.emit;
+    rendered = r.done;
+  } else emit = plainRenderer(ctx.io, Boolean(ctx.opts.verbose));
+  for (const n of plan.notes) emit({ type: 'note', message: n });
+
+  let result: RunResult;
+  try {
+    if (plan.driver === 'buildx') {
+      const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
+      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, progress: 'plain', signal: controller.signal, emit });
+    } else {
+      const { runDockerPlan } = await import('../../drivers/docker.js');
+      result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal: controller.signal, emit, ...(flags.noCache ? { noCache: true } : {}) });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  await rendered;
+  if (progress === 'json') emit({ type: 'note', message: 'summary' } as BuildEvent);
+  if (ctx.opts.json) printJson(ctx.io, result);
+  else if (!ctx.opts.quiet) printSummary(ctx.io, result);
+  if (result.cancelled) throw new IdekubeError('cancelled: no manifest list was written after the interrupt', { exitCode: 130 });
+  const failed = result.targets.filter((t) => t.status === 'failed' || t.status === 'skipped');
+  const badImages = result.images.filter((i) => i.status === 'failed' || i.status === 'skipped');
+  if (failed.length || badImages.length) {
+    throw new RunError(`${failed.filter((t) => t.status === 'failed').length} target(s) failed, ${failed.filter((t) => t.status === 'skipped').length} skipped, ${badImages.length} image(s) not ${plan.push ? 'published' : 'complete'}`, {
+      fix: 'see the errors above; rerun with -v for build logs',
+    });
+  }
+}

@@ -1,0 +1,106 @@
+/** `idekube doctor`: checks what builds need and says how to fix each problem. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { arch as hostArch } from 'node:os';
+import { RunError } from '../../config/errors.js';
+import { PLATFORMS } from '../../config/schema.js';
+import { credentialsFor } from '../../registry/credentials.js';
+import { printJson, style, type Context } from '../context.js';
+
+interface Check {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  fix?: string;
+}
+
+const BINFMT: Record<string, { name: string; hostArch: string }> = {
+  'linux/amd64': { name: 'qemu-x86_64', hostArch: 'x64' },
+  'linux/arm64': { name: 'qemu-aarch64', hostArch: 'arm64' },
+};
+
+function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(`${dir}/${cmd}`)) return `${dir}/${cmd}`;
+  return undefined;
+}
+
+export async function doctor(ctx: Context, opts: { platform?: string }): Promise<void> {
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  // engine
+  try {
+    const { connectEngine, describeEndpoint } = await import('../../engine/connect.js');
+    const engine = await connectEngine(undefined, 5000);
+    const v = await engine.version();
+    const info = await engine.info();
+    add({ name: 'engine', status: 'ok', detail: `Docker Engine ${v.Version} (API ${v.ApiVersion}) at ${describeEndpoint(undefined)}, ${info.Driver} storage, ${info.NCPU} CPUs` });
+    const root = info.DockerRootDir as string;
+    try {
+      const fs = statfsSync(root);
+      const free = (fs.bavail * fs.bsize) / 2 ** 30;
+      add({ name: 'disk', status: free < 10 ? (free < 3 ? 'fail' : 'warn') : 'ok', detail: `${free.toFixed(1)} GiB free under ${root}`, ...(free < 10 ? { fix: 'free space: the desktop images need ~10 GiB per architecture' } : {}) });
+    } catch {
+      add({ name: 'disk', status: 'warn', detail: `cannot read free space of ${root} (remote engine?)` });
+    }
+  } catch (e) {
+    add({ name: 'engine', status: 'fail', detail: (e as Error).message.split('\n')[0]!, fix: (e as RunError).fix ?? 'start dockerd' });
+  }
+  // buildx
+  const { buildxAvailable } = await import('../../drivers/buildx-run.js');
+  const bx = await buildxAvailable();
+  if (bx) {
+    let builders = '';
+    try {
+      builders = execFileSync('docker', ['buildx', 'ls'], { encoding: 'utf8', timeout: 15000 }).trim().split('\n').slice(1).filter((l) => !l.startsWith(' ')).map((l) => l.split(/\s+/)[0]).join(', ');
+    } catch {
+      /* listed as unknown */
+    }
+    add({ name: 'buildx', status: 'ok', detail: `${bx}; builders: ${builders || 'unknown'}` });
+  } else {
+    add({ name: 'buildx', status: 'warn', detail: 'docker buildx is not installed: the docker driver (Engine API, one build per platform) is used', fix: 'install the docker-buildx plugin to use bake, remote builders and attestations' });
+  }
+  // emulation for foreign platforms
+  const wanted = (opts.platform ?? PLATFORMS.join(',')).split(',');
+  for (const p of wanted) {
+    const b = BINFMT[p];
+    if (!b) continue;
+    if (b.hostArch === hostArch()) {
+      add({ name: `platform ${p}`, status: 'ok', detail: 'native' });
+      continue;
+    }
+    const entry = `/proc/sys/fs/binfmt_misc/${b.name}`;
+    if (existsSync(entry) && /^enabled/m.test(readFileSync(entry, 'utf8'))) {
+      const flags = /^flags: (\S*)/m.exec(readFileSync(entry, 'utf8'))?.[1] ?? '';
+      add({ name: `platform ${p}`, status: flags.includes('F') ? 'ok' : 'warn', detail: `emulated by ${b.name} (binfmt flags ${flags || 'none'})`, ...(flags.includes('F') ? {} : { fix: 'register the emulator with the F (fix-binary) flag so containers can use it' }) });
+    } else {
+      add({ name: `platform ${p}`, status: 'fail', detail: `no ${b.name} binfmt handler: builds for ${p} cannot run here`, fix: 'apt-get install qemu-user-static binfmt-support (then update-binfmts --enable), or build natively: --engine ' + p + '=ssh://user@host' });
+    }
+  }
+  // registry credentials
+  try {
+    const project = await ctx.project();
+    const reg = project.naming.registry;
+    const loopback = /^(localhost|127\.|\[::1\])/.test(reg);
+    const c = credentialsFor(reg);
+    add({ name: 'registry', status: c || loopback ? 'ok' : 'warn', detail: c ? `credentials for ${reg} found in the Docker config` : loopback ? `${reg} is a loopback registry (no credentials needed)` : `no credentials for ${reg}`, ...(c || loopback ? {} : { fix: `docker login ${reg}` }) });
+  } catch (e) {
+    add({ name: 'project', status: 'fail', detail: (e as Error).message.split('\n')[0]! });
+  }
+  // QEMU (VM images)
+  const qemu = ['qemu-system-x86_64', 'qemu-system-aarch64', 'qemu-img'].map((b) => [b, which(b)] as const);
+  const missing = qemu.filter(([, p]) => !p).map(([b]) => b);
+  add({ name: 'qemu', status: missing.length ? 'warn' : 'ok', detail: missing.length ? `missing ${missing.join(', ')} (needed only for VM images)` : 'qemu-system-x86_64, qemu-system-aarch64 and qemu-img found', ...(missing.length ? { fix: 'apt-get install qemu-system-x86 qemu-system-arm qemu-utils' } : {}) });
+  add({ name: 'kvm', status: existsSync('/dev/kvm') ? 'ok' : 'warn', detail: existsSync('/dev/kvm') ? '/dev/kvm exists (idekube probes it with a short boot before trusting it)' : 'no /dev/kvm: VMs run under TCG (slower)' });
+
+  if (ctx.opts.json) printJson(ctx.io, checks);
+  else {
+    const s = style(ctx.io);
+    for (const c of checks) {
+      const mark = c.status === 'ok' ? s.green('✔') : c.status === 'warn' ? s.yellow('!') : s.red('✖');
+      ctx.io.out(`${mark} ${c.name.padEnd(16)} ${c.detail}`);
+      if (c.fix) ctx.io.out(`  ${''.padEnd(16)} fix: ${c.fix}`);
+    }
+  }
+  const fails = checks.filter((c) => c.status === 'fail');
+  if (fails.length) throw new RunError(`${fails.length} problem(s): ${fails.map((f) => f.name).join(', ')}`);
+}

@@ -1,0 +1,177 @@
+/**
+ * The Docker Engine driver (no buildx): BuildKit builds through dockerode, one per target and platform (arm64 via
+ * binfmt emulation, or a native engine per platform), per-arch tags, pushes, then a guarded manifest list per image.
+ */
+import { RunError } from '../config/errors.js';
+import type { Platform } from '../config/model.js';
+import { buildImage } from '../engine/build.js';
+import { connectEngine, type Engine } from '../engine/connect.js';
+import { pushTag } from '../engine/push.js';
+import { RegistryClient } from '../registry/client.js';
+import { publishList } from '../registry/manifest-list.js';
+import { parseRef } from '../registry/types.js';
+import type { Plan, PlanImage, PlanTarget } from '../plan/types.js';
+import type { Emit, ImageResult, RunResult, TargetResult } from './events.js';
+
+export interface DockerRunOptions {
+  jobs: number;
+  failFast: boolean;
+  /** An engine per platform (`linux/arm64=ssh://arm-host`); others use DOCKER_HOST / the local socket. */
+  engines: Partial<Record<Platform, string>>;
+  signal: AbortSignal;
+  emit: Emit;
+  noCache?: boolean;
+  /** Runs before an image's per-arch tags are pushed (e.g. `idekube test`); throwing stops that image. */
+  beforePublish?: (image: PlanImage, targets: TargetResult[]) => Promise<void>;
+}
+
+export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const engines = new Map<string, Engine>();
+  const engineFor = async (platform: Platform): Promise<Engine> => {
+    const host = opts.engines[platform];
+    const key = host ?? 'default';
+    if (!engines.has(key)) engines.set(key, await connectEngine(host));
+    return engines.get(key)!;
+  };
+  // Connect up front: a missing daemon is one clear error before anything runs.
+  for (const p of new Set(plan.targets.map((t) => t.platform))) await engineFor(p);
+  opts.emit({ type: 'plan', targets: plan.targets.length, images: plan.images.length, driver: 'docker' });
+
+  const results = new Map<string, TargetResult>();
+  const byId = new Map(plan.targets.map((t) => [t.id, t]));
+  const pending = new Set(plan.targets.map((t) => t.id));
+  const running = new Map<string, Promise<void>>();
+  const inner = new AbortController();
+  const onAbort = () => inner.abort();
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  const publishing: Array<Promise<void>> = [];
+  const imageResults = new Map<string, ImageResult>();
+
+  const finish = (t: PlanTarget, r: Omit<TargetResult, 'id' | 'flavor' | 'platform' | 'tag'>) => {
+    const full: TargetResult = { id: t.id, flavor: t.flavor, platform: t.platform, tag: t.tag, ...r };
+    results.set(t.id, full);
+    opts.emit({ type: 'target-end', target: t.id, status: r.status, durationMs: r.durationMs, ...(r.imageId ? { imageId: r.imageId } : {}), ...(r.executed !== undefined ? { executed: r.executed, cachedSteps: r.cachedSteps! } : {}), ...(r.error ? { error: r.error } : {}) });
+    maybePublish(t.flavor);
+  };
+
+  const runTarget = async (t: PlanTarget) => {
+    const t0 = Date.now();
+    opts.emit({ type: 'target-start', target: t.id });
+    try {
+      const engine = await engineFor(t.platform);
+      const res = await buildImage(engine, {
+        contextDir: t.contextDir,
+        platform: t.platform,
+        tags: [t.tag],
+        buildArgs: { ...t.buildArgs, ...(t.cacheFrom.length ? { BUILDKIT_INLINE_CACHE: '1' } : {}) },
+        labels: t.labels,
+        signal: inner.signal,
+        ...(opts.noCache ? { noCache: true } : {}),
+        onStep: (s) => opts.emit({ type: 'step', target: t.id, name: s.name, cached: s.cached, completed: s.completed }),
+        onLog: (line) => opts.emit({ type: 'log', target: t.id, line }),
+      });
+      const status = res.executed.length === 0 ? 'cached' : 'built';
+      finish(t, { status, durationMs: Date.now() - t0, imageId: res.imageId, executed: res.executed.length, cachedSteps: res.cached.length });
+    } catch (e) {
+      const cancelled = inner.signal.aborted;
+      finish(t, { status: cancelled ? 'cancelled' : 'failed', durationMs: Date.now() - t0, error: (e as Error).message });
+      if (opts.failFast) inner.abort();
+    }
+  };
+
+  const skipDependents = () => {
+    for (const id of [...pending]) {
+      const t = byId.get(id)!;
+      const bad = t.dependsOn.find((d) => results.has(d) && results.get(d)!.status !== 'built' && results.get(d)!.status !== 'cached');
+      if (bad || inner.signal.aborted) {
+        pending.delete(id);
+        const reason = inner.signal.aborted ? 'cancelled' : `its parent ${bad} ${results.get(bad!)!.status}`;
+        results.set(id, { id, flavor: t.flavor, platform: t.platform, tag: t.tag, status: inner.signal.aborted ? 'cancelled' : 'skipped', durationMs: 0, error: reason });
+        opts.emit({ type: 'target-end', target: id, status: inner.signal.aborted ? 'cancelled' : 'skipped', durationMs: 0, reason });
+        maybePublish(t.flavor);
+      }
+    }
+  };
+
+  const maybePublish = (flavor: string) => {
+    const image = plan.images.find((i) => i.flavor === flavor)!;
+    if (imageResults.has(flavor) || !image.targets.every((id) => results.has(id))) return;
+    const targets = image.targets.map((id) => results.get(id)!);
+    const ok = targets.every((r) => r.status === 'built' || r.status === 'cached');
+    if (!ok) {
+      const why = targets.filter((r) => r.status !== 'built' && r.status !== 'cached').map((r) => `${r.platform} ${r.status}`).join(', ');
+      imageResults.set(flavor, { flavor, ref: image.ref, status: targets.some((r) => r.status === 'failed') ? 'failed' : 'skipped', platforms: image.platforms, aliases: image.aliases, reason: why });
+      if (plan.push) opts.emit({ type: 'list', ref: image.ref, status: 'skipped', reason: `not published: ${why}` });
+      return;
+    }
+    if (!plan.push) {
+      imageResults.set(flavor, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
+      return;
+    }
+    imageResults.set(flavor, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
+    publishing.push(publishImage(image, targets));
+  };
+
+  const publishImage = async (image: PlanImage, targets: TargetResult[]) => {
+    const result = imageResults.get(image.flavor)!;
+    try {
+      if (opts.beforePublish) await opts.beforePublish(image, targets);
+      for (const t of targets) {
+        if (inner.signal.aborted) throw new RunError('cancelled before pushing');
+        opts.emit({ type: 'push', ref: t.tag, status: 'start' });
+        const engine = await engineFor(t.platform as Platform);
+        t.digest = await pushTag(engine, t.tag, { signal: inner.signal });
+        opts.emit({ type: 'push', ref: t.tag, status: 'done', digest: t.digest });
+      }
+      if (inner.signal.aborted) throw new RunError('cancelled before the manifest list');
+      const { registry } = parseRef(image.ref);
+      const list = await publishList(new RegistryClient(registry, { signal: inner.signal }), image.ref, targets.map((t) => ({ platform: t.platform, ref: t.tag })), {
+        extraTags: image.aliases.map((a) => parseRef(a).reference),
+      });
+      Object.assign(result, { status: 'published', digest: list.digest });
+      opts.emit({ type: 'list', ref: image.ref, status: 'done', digest: list.digest, platforms: image.platforms });
+    } catch (e) {
+      Object.assign(result, { status: 'failed', reason: (e as Error).message });
+      opts.emit({ type: 'list', ref: image.ref, status: 'failed', reason: (e as Error).message });
+      if (opts.failFast) inner.abort();
+    }
+  };
+
+  try {
+    while (pending.size || running.size) {
+      skipDependents();
+      for (const id of [...pending]) {
+        if (running.size >= opts.jobs || inner.signal.aborted) break;
+        const t = byId.get(id)!;
+        const ready = t.dependsOn.every((d) => results.get(d)?.status === 'built' || results.get(d)?.status === 'cached');
+        if (!ready) continue;
+        pending.delete(id);
+        const p = runTarget(t).finally(() => running.delete(id));
+        running.set(id, p);
+      }
+      if (!running.size) {
+        skipDependents();
+        if (pending.size && !running.size) {
+          // nothing can make progress (should not happen with a valid plan)
+          for (const id of pending) {
+            const t = byId.get(id)!;
+            finish(t, { status: 'skipped', durationMs: 0, error: 'dependencies never finished' });
+          }
+          pending.clear();
+        }
+        break;
+      }
+      await Promise.race(running.values());
+    }
+    await Promise.all(publishing);
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+  }
+  return {
+    targets: plan.targets.map((t) => results.get(t.id)!),
+    images: plan.images.map((i) => imageResults.get(i.flavor) ?? { flavor: i.flavor, ref: i.ref, status: 'skipped', platforms: i.platforms, aliases: i.aliases }),
+    cancelled: opts.signal.aborted,
+    durationMs: Date.now() - started,
+  };
+}

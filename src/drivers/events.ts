@@ -1,0 +1,46 @@
+/** What a driver reports while it executes a plan; renderers (TTY, plain, JSON) turn these into output. */
+
+export type TargetStatus = 'built' | 'cached' | 'failed' | 'skipped' | 'cancelled';
+
+export type BuildEvent =
+  | { type: 'plan'; targets: number; images: number; driver: string }
+  | { type: 'target-start'; target: string }
+  | { type: 'step'; target: string; name: string; cached: boolean; completed: boolean }
+  | { type: 'log'; target: string; line: string }
+  | { type: 'target-end'; target: string; status: TargetStatus; durationMs: number; imageId?: string; executed?: number; cachedSteps?: number; error?: string; reason?: string }
+  | { type: 'push'; ref: string; status: 'start' | 'done' | 'failed'; digest?: string; error?: string }
+  | { type: 'list'; ref: string; status: 'done' | 'skipped' | 'failed'; digest?: string; platforms?: string[]; reason?: string }
+  | { type: 'note'; message: string };
+
+export type Emit = (e: BuildEvent) => void;
+
+export interface TargetResult {
+  id: string;
+  flavor: string;
+  platform: string;
+  tag: string;
+  status: TargetStatus;
+  durationMs: number;
+  imageId?: string;
+  digest?: string;
+  executed?: number;
+  cachedSteps?: number;
+  error?: string;
+}
+
+export interface ImageResult {
+  flavor: string;
+  ref: string;
+  status: 'published' | 'built' | 'failed' | 'skipped';
+  digest?: string;
+  platforms: string[];
+  aliases: string[];
+  reason?: string;
+}
+
+export interface RunResult {
+  targets: TargetResult[];
+  images: ImageResult[];
+  cancelled: boolean;
+  durationMs: number;
+}

@@ -1,0 +1,127 @@
+/** files → model → plan: computes targets × platforms, tags, args, dependencies and cache refs. No engine. */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { lineage, platformsOf } from '../config/catalog.js';
+import { InputError } from '../config/errors.js';
+import { parentOf, type Platform } from '../config/model.js';
+import type { Project } from '../config/project.js';
+import { requireValues, resolveArgs } from '../config/resolve.js';
+import { PLATFORMS } from '../config/schema.js';
+import { aliasTags, archOf, imageRef, repository, type AliasKind } from '../config/tags.js';
+import { PARENT_ARG } from '../generate/flavor.js';
+import type { CacheMode, DriverName, Plan, PlanImage, PlanTarget } from './types.js';
+
+export interface PlanOptions {
+  flavors: string[];
+  platforms?: Platform[];
+  driver: DriverName;
+  push: boolean;
+  cache: CacheMode;
+  aliases: AliasKind[];
+  /** Folder holding generated contexts (`<flavor>/<variant>` below it). */
+  contextRoot: string;
+}
+
+export function parsePlatforms(value: string | undefined, via: string): Platform[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = list.filter((p) => !(PLATFORMS as readonly string[]).includes(p));
+  if (bad.length || !list.length) {
+    throw new InputError(`${via} ${JSON.stringify(value)}: unsupported platform ${bad.map((b) => JSON.stringify(b)).join(', ') || '(empty)'}`, undefined, `use a comma-separated list of: ${PLATFORMS.join(', ')}`);
+  }
+  return [...new Set(list)] as Platform[];
+}
+
+/** Source facts for OCI labels; `created` is the commit time so the plan stays reproducible. */
+function gitFacts(root: string): { revision?: string; created?: string; source?: string } {
+  const git = (...a: string[]) => {
+    try {
+      return execFileSync('git', a, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const remote = git('config', '--get', 'remote.origin.url');
+  return {
+    ...(git('rev-parse', 'HEAD') ? { revision: git('rev-parse', 'HEAD')! } : {}),
+    ...(git('log', '-1', '--format=%cI') ? { created: git('log', '-1', '--format=%cI')! } : {}),
+    ...(remote ? { source: remote.replace(/^git@([^:]+):/, 'https://$1/').replace(/\.git$/, '') } : {}),
+  };
+}
+
+export function makePlan(project: Project, opts: PlanOptions): Plan {
+  const { catalog, naming } = project;
+  const requested = opts.platforms ?? [...PLATFORMS];
+  // A child is built from its parent as just built: ancestors join the plan.
+  const selected = new Set(opts.flavors);
+  const wanted = new Set<string>();
+  for (const id of opts.flavors) for (const f of lineage(catalog, id)) wanted.add(f.id);
+  const notes = [...project.version.notes];
+  const facts = gitFacts(project.root);
+  const images: PlanImage[] = [];
+  const targets: PlanTarget[] = [];
+  for (const id of catalog.order) {
+    if (!wanted.has(id)) continue;
+    const flavor = catalog.flavors.get(id)!;
+    const parent = parentOf(flavor);
+    const platforms = platformsOf(catalog, id).filter((p) => requested.includes(p));
+    const skipped = platformsOf(catalog, id).filter((p) => !requested.includes(p));
+    if (!platforms.length) {
+      notes.push(`${id}: skipped, it builds ${platformsOf(catalog, id).join(', ')} and none of them was asked for`);
+      continue;
+    }
+    const unsupported = requested.filter((p) => !platformsOf(catalog, id).includes(p));
+    if (unsupported.length && selected.has(id)) notes.push(`${id}: not built for ${unsupported.join(', ')} (the flavor does not support it)`);
+    if (skipped.length && !unsupported.length) notes.push(`${id}: ${skipped.join(', ')} not requested`);
+    const args = requireValues(id, resolveArgs(catalog, project.layered, id));
+    const ref = imageRef(id, naming);
+    const aliases = aliasTags(id, naming, project.version, opts.aliases);
+    if (aliases.skipped && selected.has(id)) notes.push(`${id}: ${aliases.skipped}`);
+    const labels: Record<string, string> = {
+      'org.opencontainers.image.title': `${naming.name} ${id}`,
+      'org.opencontainers.image.version': naming.gitTag,
+      ...(facts.revision ? { 'org.opencontainers.image.revision': facts.revision } : {}),
+      ...(facts.created ? { 'org.opencontainers.image.created': facts.created } : {}),
+      ...(facts.source ? { 'org.opencontainers.image.source': facts.source } : {}),
+      ...(flavor.description ? { 'org.opencontainers.image.description': flavor.description } : {}),
+    };
+    const image: PlanImage = { flavor: id, ref, aliases: aliases.tags, platforms, targets: [], ...(parent ? { parent } : {}), reason: selected.has(id) ? 'selected' : 'parent' };
+    for (const platform of platforms) {
+      const arch = archOf(platform);
+      const parentTarget = parent ? `${parent}@${platform}` : undefined;
+      if (parentTarget && !targets.some((t) => t.id === parentTarget)) {
+        throw new InputError(`${id} needs its parent ${parent} for ${platform}, which is not in the plan`, undefined, `add ${platform} to --platform, or build ${parent} for it`);
+      }
+      const cacheRef = `${repository(naming)}:buildcache-${id.replace('/', '-')}${naming.postfix}-${arch}`;
+      const t: PlanTarget = {
+        id: `${id}@${platform}`,
+        flavor: id,
+        platform,
+        arch,
+        tag: imageRef(id, naming, { arch }),
+        contextDir: join(opts.contextRoot, id),
+        buildArgs: { ...args, ...(parent ? { [PARENT_ARG]: imageRef(parent, naming, { arch }) } : {}) },
+        labels,
+        dependsOn: parentTarget ? [parentTarget] : [],
+        cacheFrom: opts.cache === 'registry' ? [cacheRef] : [],
+        ...(opts.cache === 'registry' && opts.push ? { cacheTo: cacheRef } : {}),
+      };
+      targets.push(t);
+      image.targets.push(t.id);
+    }
+    images.push(image);
+  }
+  return {
+    schema: 1,
+    root: project.root,
+    profile: project.layered.profile?.name ?? null,
+    driver: opts.driver,
+    gitTag: naming.gitTag,
+    push: opts.push,
+    cache: opts.cache,
+    platforms: requested,
+    images,
+    targets,
+    notes,
+  };
+}

@@ -1,0 +1,52 @@
+/** The build plan: a plain value (printable, diffable, unit-testable) that every driver executes. */
+import type { Arch } from '../config/tags.js';
+import type { Platform } from '../config/model.js';
+
+export type DriverName = 'docker' | 'buildx';
+export type CacheMode = 'registry' | 'none';
+
+export interface PlanTarget {
+  /** `featured/base@linux/amd64` */
+  id: string;
+  flavor: string;
+  platform: Platform;
+  arch: Arch;
+  /** The per-arch tag (`…:featured-base-v1-amd64`). */
+  tag: string;
+  /** Generated build context (see `idekube generate`). */
+  contextDir: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  /** Target ids this one builds FROM (its parent, same platform). */
+  dependsOn: string[];
+  cacheFrom: string[];
+  cacheTo?: string;
+}
+
+export interface PlanImage {
+  flavor: string;
+  /** The multi-arch tag (manifest list). */
+  ref: string;
+  aliases: string[];
+  platforms: Platform[];
+  targets: string[];
+  parent?: string;
+  /** Why it is in the plan: asked for, or a parent of something asked for. */
+  reason: 'selected' | 'parent';
+}
+
+export interface Plan {
+  schema: 1;
+  root: string;
+  profile: string | null;
+  driver: DriverName;
+  gitTag: string;
+  push: boolean;
+  cache: CacheMode;
+  platforms: Platform[];
+  images: PlanImage[];
+  /** In dependency order (parents first). */
+  targets: PlanTarget[];
+  /** Things the user should know (skipped platforms, git notes). */
+  notes: string[];
+}
