@@ -79,7 +79,7 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     df.push(`FROM \${${PARENT_ARG}}`, 'ARG DEBIAN_FRONTEND=noninteractive');
   }
   for (const l of own) {
-    df.push('', `# layer ${l.name}${l.description ? `: ${l.description}` : ''}`);
+    df.push('', `# layer ${l.name}${l.description ? `: ${firstSentence(l.description)}` : ''}`);
     for (const k of Object.keys(l.args)) {
       if (declared.has(k)) continue;
       declared.add(k);
@@ -129,6 +129,13 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     dockerfile: df.join('\n'),
     files,
   };
+}
+
+/** Dockerfile comments stay one short line: the description's first sentence. */
+function firstSentence(s: string): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  const m = /^(.*?[.!?])(\s|$)/.exec(one);
+  return (m ? m[1]! : one).replace(/\.$/, '');
 }
 
 function stageName(l: LayerDef): string {
