@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { IdekubeError, InputError, EXIT_FAILURE, EXIT_USAGE } from '../config/errors.js';
+import { registerQemu } from './commands/qemu-cli.js';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
 
 const VERSION = '0.1.0';
@@ -127,6 +128,8 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .description('check the engine, buildx, emulation, credentials, disk and QEMU, with a fix for each problem')
     .option('--platform <list>', 'platforms to check emulation for')
     .action(async (opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/doctor.js')).doctor(ctx, opts)));
+
+  registerQemu(program.command('qemu').description('QEMU VM images: root disks, the VM-in-container image, local runs'), run, ctxOf);
 
   program
     .command('schema')
