@@ -22,6 +22,7 @@ export interface RawBuildFlags {
   engine?: string[];
   attest?: boolean;
   noCache?: boolean;
+  archOnly?: boolean;
 }
 
 export interface BuildFlags {
@@ -40,6 +41,7 @@ export interface BuildFlags {
   engines: Partial<Record<Platform, string>>;
   attest: boolean;
   noCache: boolean;
+  archOnly: boolean;
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
@@ -49,6 +51,7 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 }
 
 export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): BuildFlags {
+  if (raw.archOnly && !raw.push) throw new InputError('--arch-only needs --push', undefined, 'idekube build --push --arch-only --platform linux/arm64');
   if (raw.push && raw.load) throw new InputError('--push and --load cannot be combined', undefined, 'push to a registry, or load into the local engine');
   let jobs = 2;
   if (raw.jobs !== undefined) {
@@ -81,5 +84,6 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     engines,
     attest: Boolean(raw.attest),
     noCache: Boolean(raw.noCache),
+    archOnly: Boolean(raw.archOnly),
   };
 }

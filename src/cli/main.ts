@@ -111,6 +111,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
 
   runFlags(program.command('build').description('build flavors in dependency order (use --push to publish)'))
     .option('--push', 'push per-arch images, then the manifest lists')
+    .option('--arch-only', 'with --push: push per-arch tags only; join them later with idekube manifest (a CI runner per arch)')
     .option('--load', 'buildx: load the result into the local engine')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'build')));
 

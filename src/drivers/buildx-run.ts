@@ -1,6 +1,6 @@
 /** Executes a plan with `docker buildx bake` (execa, argv array, never a shell string), then verifies pushes. */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { RunError } from '../config/errors.js';
 import { RegistryClient } from '../registry/client.js';
 import { verifyList } from '../registry/manifest-list.js';
@@ -22,8 +22,8 @@ export async function buildxAvailable(): Promise<string | undefined> {
 export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: AbortSignal; emit: Emit }): Promise<RunResult> {
   const { execa } = await import('execa');
   const started = Date.now();
-  mkdirSync(dirname(opts.bakeFile), { recursive: true });
-  writeFileSync(opts.bakeFile, `${JSON.stringify(bakeFile(plan, opts), null, 2)}\n`);
+  mkdirSync(dirname(resolve(plan.root, opts.bakeFile)), { recursive: true });
+  writeFileSync(resolve(plan.root, opts.bakeFile), `${JSON.stringify(bakeFile(plan, opts), null, 2)}\n`);
   opts.emit({ type: 'plan', targets: plan.targets.length, images: plan.images.length, driver: 'buildx' });
   const proc = execa('docker', bakeArgv(plan, opts), { cwd: plan.root, cancelSignal: opts.signal, reject: false, all: true, forceKillAfterDelay: 5000 });
   proc.all?.on('data', (chunk: Buffer) => {
@@ -33,7 +33,7 @@ export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: Ab
   const ok = r.exitCode === 0;
   let meta: Record<string, Record<string, string>> = {};
   try {
-    meta = JSON.parse(readFileSync(opts.metadataFile, 'utf8'));
+    meta = JSON.parse(readFileSync(resolve(plan.root, opts.metadataFile), 'utf8'));
   } catch {
     /* no metadata when the bake failed early */
   }

@@ -124,6 +124,11 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         t.digest = await pushTag(engine, t.tag, { signal: inner.signal });
         opts.emit({ type: 'push', ref: t.tag, status: 'done', digest: t.digest });
       }
+      if (plan.archOnly) {
+        Object.assign(result, { status: 'published', reason: 'per-arch tags only (--arch-only)' });
+        opts.emit({ type: 'list', ref: image.ref, status: 'skipped', reason: 'per-arch tags pushed; run idekube manifest to write the list' });
+        return;
+      }
       if (inner.signal.aborted) throw new RunError('cancelled before the manifest list');
       const { registry } = parseRef(image.ref);
       const list = await publishList(new RegistryClient(registry, { signal: inner.signal }), image.ref, targets.map((t) => ({ platform: t.platform, ref: t.tag })), {

@@ -57,7 +57,9 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
   const own = flavor.layers.map((n) => catalog.layers.get(n)!);
   const services = servicesOf(catalog, id);
   const parentServices = parent ? servicesOf(catalog, parent) : [];
-  const servicesChanged = !parent || services.length !== parentServices.length;
+  // A flavor without services is a plain image (no runtime init); otherwise the runtime config is regenerated
+  // wherever the set of services changes.
+  const servicesChanged = services.length > 0 && (!parent || services.length !== parentServices.length);
   const parentRef = parent ? imageRef(parent, project.naming) : undefined;
 
   const df: string[] = [
@@ -110,7 +112,7 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     ...flavor.labels,
   };
   df.push('', `LABEL ${Object.keys(labels).map((k) => `${k}=${envValue(labels[k]!)}`).join(' \\\n      ')}`);
-  if (!parent) df.push('EXPOSE 80', 'ENTRYPOINT ["/startup.sh"]');
+  if (!parent && services.length) df.push('EXPOSE 80', 'ENTRYPOINT ["/startup.sh"]');
   df.push('');
 
   if (own.some((l) => l.run)) files.push(...treeFiles(artifactsFolder(project, 'lib'), 'lib'));

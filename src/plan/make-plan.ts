@@ -16,10 +16,19 @@ export interface PlanOptions {
   platforms?: Platform[];
   driver: DriverName;
   push: boolean;
+  archOnly?: boolean;
   cache: CacheMode;
   aliases: AliasKind[];
   /** Folder holding generated contexts (`<flavor>/<variant>` below it). */
   contextRoot: string;
+  /** OCI source facts; read from git when absent (tests pin them). */
+  facts?: SourceFacts;
+}
+
+export interface SourceFacts {
+  revision?: string;
+  created?: string;
+  source?: string;
 }
 
 export function parsePlatforms(value: string | undefined, via: string): Platform[] | undefined {
@@ -33,7 +42,7 @@ export function parsePlatforms(value: string | undefined, via: string): Platform
 }
 
 /** Source facts for OCI labels; `created` is the commit time so the plan stays reproducible. */
-function gitFacts(root: string): { revision?: string; created?: string; source?: string } {
+function gitFacts(root: string): SourceFacts {
   const git = (...a: string[]) => {
     try {
       return execFileSync('git', a, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
@@ -57,7 +66,7 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
   const wanted = new Set<string>();
   for (const id of opts.flavors) for (const f of lineage(catalog, id)) wanted.add(f.id);
   const notes = [...project.version.notes];
-  const facts = gitFacts(project.root);
+  const facts = opts.facts ?? gitFacts(project.root);
   const images: PlanImage[] = [];
   const targets: PlanTarget[] = [];
   for (const id of catalog.order) {
@@ -69,6 +78,10 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
     if (!platforms.length) {
       notes.push(`${id}: skipped, it builds ${platformsOf(catalog, id).join(', ')} and none of them was asked for`);
       continue;
+    }
+    if (opts.push && !opts.archOnly && skipped.length) {
+      // a manifest list that lacks a declared platform is never published
+      throw new InputError(`publishing ${id} for ${platforms.join(', ')} would write a list without ${skipped.join(', ')}, which it declares`, undefined, `build every platform (--platform ${platformsOf(catalog, id).join(',')}), or push per-arch tags with --arch-only and join them later with idekube manifest`);
     }
     const unsupported = requested.filter((p) => !platformsOf(catalog, id).includes(p));
     if (unsupported.length && selected.has(id)) notes.push(`${id}: not built for ${unsupported.join(', ')} (the flavor does not support it)`);
@@ -118,6 +131,7 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
     driver: opts.driver,
     gitTag: naming.gitTag,
     push: opts.push,
+    archOnly: Boolean(opts.archOnly),
     cache: opts.cache,
     platforms: requested,
     images,

@@ -42,6 +42,8 @@ export interface Plan {
   driver: DriverName;
   gitTag: string;
   push: boolean;
+  /** Push per-arch tags only; the lists are written later by `idekube manifest` (CI with a runner per arch). */
+  archOnly: boolean;
   cache: CacheMode;
   platforms: Platform[];
   images: PlanImage[];

@@ -14,8 +14,9 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   const project = await ctx.project();
   // Generate every context first: any bad input stops here, before the engine is touched.
   const generated = plan.images.map((i) => generateFlavor(project, i.flavor));
-  const bakeFile = join(project.root, '.idekube', 'bake.json');
-  const metadataFile = join(project.root, '.idekube', 'bake-metadata.json');
+  // relative to the project root, where bake runs
+  const bakeFile = '.idekube/bake.json';
+  const metadataFile = '.idekube/bake-metadata.json';
   if (flags.dryRun) {
     if (plan.driver === 'buildx') {
       const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
@@ -42,7 +43,8 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const progress = ctx.opts.json ? 'json' : flags.progress === 'auto' ? (ctx.io.isTTY ? 'tty' : 'plain') : flags.progress;
+  // --progress json: events as JSON lines on stdout, ending with the result; --json alone: the result as JSON.
+  const progress = flags.progress === 'auto' ? (ctx.io.isTTY && !ctx.opts.json ? 'tty' : 'plain') : flags.progress;
   let emit: (e: BuildEvent) => void;
   let rendered: Promise<void> | undefined;
   if (progress === 'json') emit = jsonRenderer(ctx.io);
@@ -68,8 +70,8 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     process.off('SIGTERM', onSignal);
   }
   await rendered;
-  if (progress === 'json') emit({ type: 'note', message: 'summary' } as BuildEvent);
-  if (ctx.opts.json) printJson(ctx.io, result);
+  if (progress === 'json') ctx.io.out(JSON.stringify({ time: new Date().toISOString(), type: 'result', ...result }));
+  else if (ctx.opts.json) printJson(ctx.io, result);
   else if (!ctx.opts.quiet) printSummary(ctx.io, result);
   if (result.cancelled) throw new IdekubeError('cancelled: no manifest list was written after the interrupt', { exitCode: 130 });
   const failed = result.targets.filter((t) => t.status === 'failed' || t.status === 'skipped');

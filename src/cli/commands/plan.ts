@@ -12,9 +12,10 @@ export async function resolveDriver(driver: 'auto' | 'docker' | 'buildx'): Promi
   return (await buildxAvailable()) ? 'buildx' : 'docker';
 }
 
-export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags> }> {
+export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean; archOnly?: boolean } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags> }> {
   const flags = parseBuildFlags(raw, ctx.env);
   if (force.push) flags.push = true;
+  if (force.archOnly !== undefined) flags.archOnly = force.archOnly;
   const project = await ctx.project();
   const ids = selectFlavors(project, names, { all: flags.all, env: ctx.env });
   const driver = await resolveDriver(flags.driver);
@@ -23,6 +24,7 @@ export async function computePlan(ctx: Context, names: string[], raw: RawBuildFl
     ...(flags.platforms ? { platforms: flags.platforms } : {}),
     driver,
     push: flags.push,
+    archOnly: flags.archOnly,
     cache: flags.cache,
     aliases: flags.aliases,
     contextRoot: defaultOutDir(project.root, project.layered.profile?.name),
