@@ -29,7 +29,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 APT_PACKAGES=(
   docker.io docker-registry
   qemu-user-static binfmt-support arch-test mmdebstrap
-  shellcheck curl jq ca-certificates openssh-client e2fsprogs util-linux
+  shellcheck curl jq ca-certificates openssh-client e2fsprogs util-linux iproute2
   qemu-utils qemu-system-x86 qemu-system-arm cloud-image-utils
   chromium
 )
@@ -148,9 +148,26 @@ step_binfmt() {
 
 docker_ok() { timeout 10 "$DOCKER" info >/dev/null 2>&1; }
 
+# A second dockerd started anywhere on this host with `--bridge none` deletes docker0 under the running
+# daemon, and every later `docker run` fails with "could not find bridge docker0". Put it back.
+repair_docker0() {
+  ip link show docker0 >/dev/null 2>&1 && return 0
+  local name gw subnet
+  name=$("$DOCKER" network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null) || return 0
+  [[ $name == docker0 ]] || return 0
+  gw=$("$DOCKER" network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+  subnet=$("$DOCKER" network inspect bridge --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}')
+  [[ -n $gw && $subnet == */* ]] || ik_die "docker0 is missing and the bridge network has no IPAM config; restart dockerd"
+  ik_log "WARNING: docker0 vanished under the running dockerd; re-creating it ($gw/${subnet#*/})"
+  if ! { ip link add name docker0 type bridge && ip addr add "$gw/${subnet#*/}" dev docker0 && ip link set docker0 up; }; then
+    ik_die "could not re-create docker0; restart dockerd"
+  fi
+}
+
 step_dockerd() {
   if docker_ok; then
     ik_log "dockerd answers on /var/run/docker.sock"
+    repair_docker0
     return 0
   fi
   local pid=''
@@ -513,4 +530,7 @@ main() {
   echo "logs: dockerd $DOCKERD_LOG, registry $REGISTRY_LOG, builds $CACHE_DIR/*.log, apt $STATE_DIR/apt.log"
 }
 
-main "$@"
+# Run unless sourced (sourcing gives the functions, e.g. for checks of single steps).
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi
