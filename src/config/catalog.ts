@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { InputError, throwCollected } from './errors.js';
 import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Service } from './model.js';
 import { PLATFORMS, flavorSchema, layerSchema } from './schema.js';
+import { fingerprint, readCached, writeCached } from './catalog-cache.js';
 import { validateAgainst } from './validate.js';
 import { loadYamlFile, type YamlFile } from './yamlfile.js';
 
@@ -19,6 +20,9 @@ export function loadCatalog(root: string): Catalog {
   if (!existsSync(flavorsDir)) {
     throw new InputError(`no ${FLAVORS_DIR}/ folder in ${root}`, { file: root }, 'run idekube in a project root, or pass -C <dir>');
   }
+  const fp = fingerprint(root);
+  const cached = readCached(root, fp);
+  if (cached) return cached;
   const errors: InputError[] = [];
   const layers = new Map<string, LayerDef>();
   const flavors = new Map<string, FlavorDef>();
@@ -27,7 +31,9 @@ export function loadCatalog(root: string): Catalog {
   throwCollected(errors);
   const order = checkGraph(flavors, layers, errors);
   throwCollected(errors);
-  return { root, flavors, layers, order };
+  const catalog = { root, flavors, layers, order };
+  writeCached(root, fp, catalog);
+  return catalog;
 }
 
 function collect(errors: InputError[], fn: () => void): void {

@@ -34,17 +34,28 @@ export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string
   const layered = readLayered({ ...inputs, root });
   const catalog = loadCatalog(root);
   const s = layered.settings;
-  const gitTagSetting = s.GIT_TAG;
-  const version = resolveGitVersion(root, gitTagSetting ? { value: gitTagSetting.value, from: describeOrigin(gitTagSetting.origin) } : undefined);
-  const naming: ImageNaming = {
-    registry: s.REGISTRY!.value,
-    author: s.AUTHOR!.value,
-    name: s.NAME!.value,
-    gitTag: version.gitTag,
-    postfix: s.TAG_POSTFIX?.value ?? '',
+  // Version and naming need git: computed on first use, so `list` and `config` never spawn it.
+  let version: GitVersion | undefined;
+  let naming: ImageNaming | undefined;
+  const project = {
+    root,
+    catalog,
+    layered,
+    get version(): GitVersion {
+      const gitTagSetting = s.GIT_TAG;
+      version ??= resolveGitVersion(root, gitTagSetting ? { value: gitTagSetting.value, from: describeOrigin(gitTagSetting.origin) } : undefined);
+      return version;
+    },
+    get naming(): ImageNaming {
+      if (!naming) {
+        const n: ImageNaming = { registry: s.REGISTRY!.value, author: s.AUTHOR!.value, name: s.NAME!.value, gitTag: project.version.gitTag, postfix: s.TAG_POSTFIX?.value ?? '' };
+        checkNaming(n, layered);
+        naming = n;
+      }
+      return naming;
+    },
   };
-  checkNaming(naming, layered);
-  return { root, catalog, layered, version, naming };
+  return project;
 }
 
 function checkNaming(n: ImageNaming, layered: Layered): void {

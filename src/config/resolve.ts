@@ -45,12 +45,12 @@ export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string
   // Consumed keys, with the defaults their declarers give.
   for (const layer of allLayers(catalog, flavorId)) {
     for (const [k, v] of Object.entries(layer.args)) {
-      put(k, v, { kind: 'layer', layer: layer.name, file: layer.file, ...lineOf(layer.yaml.locate(['args', k], true).line) }, `layer ${layer.name}`);
+      put(k, v, withLine({ kind: 'layer', layer: layer.name, file: layer.file }, () => layer.yaml.locate(['args', k], true).line), `layer ${layer.name}`);
     }
   }
   for (const f of chain) {
     if ('image' in f.from) for (const k of argRefs(f.from.image)) put(k, null, { kind: 'flavor', file: f.file }, `${f.id} from.image`);
-    for (const [k, v] of Object.entries(f.args)) put(k, v, { kind: 'flavor', file: f.file, ...lineOf(f.yaml.locate(['args', k], true).line) }, f.id);
+    for (const [k, v] of Object.entries(f.args)) put(k, v, withLine({ kind: 'flavor', file: f.file }, () => f.yaml.locate(['args', k], true).line), f.id);
   }
   const errors: InputError[] = [];
   const own = flavor.argsFile ? readArgsFile(catalog.root, flavor.argsFile) : [];
@@ -84,6 +84,11 @@ export function requireValues(flavorId: string, args: ResolvedArg[]): Record<str
   return out;
 }
 
-function lineOf(line: number | undefined): { line?: number } {
-  return line === undefined ? {} : { line };
+/** Adds a `line` that is looked up only when read (it may need the YAML parsed for positions). */
+function withLine<T extends Origin>(origin: T, line: () => number | undefined): T {
+  let cached: number | undefined | null = null;
+  return Object.defineProperty(origin, 'line', {
+    enumerable: true,
+    get: () => (cached === null ? (cached = line()) : cached),
+  });
 }

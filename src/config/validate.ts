@@ -1,5 +1,6 @@
 /** Schema validation with errors in words a contributor can act on, each pointing at a line. */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { InputError, throwCollected } from './errors.js';
 import type { YamlFile } from './yamlfile.js';
 
@@ -9,7 +10,9 @@ const compiled = new Map<object, ValidateFunction>();
 function validatorFor(schema: object): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    ajv ??= new Ajv({ allErrors: true, strict: false });
+    // loaded on first use: a cached catalog is not validated again
+    const AjvClass = (createRequire(import.meta.url)('ajv') as { Ajv: typeof import('ajv').Ajv }).Ajv;
+    ajv ??= new AjvClass({ allErrors: true, strict: false });
     v = ajv.compile(schema);
     compiled.set(schema, v);
   }

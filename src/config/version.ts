@@ -3,7 +3,8 @@
  * Never empty, never a non-semver tag (upstream picked the highest tag of the whole repo, or nothing on shallow clones).
  */
 import { execFileSync } from 'node:child_process';
-import semver from 'semver';
+import { createRequire } from 'node:module';
+import type semver from 'semver';
 import { InputError } from './errors.js';
 
 export type GitTagSource = 'explicit' | 'exact' | 'described' | 'untagged' | 'no-git';
@@ -23,9 +24,16 @@ export const TAG_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Release tags we accept: 1.2.3 or v1.2.3, optional -prerelease; no +build (not allowed in Docker tags). */
 const RELEASE = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
+// semver is loaded on first use (list and config never need it)
+let lib: typeof semver | undefined;
+function semverLib(): typeof semver {
+  lib ??= createRequire(import.meta.url)('semver') as typeof semver;
+  return lib;
+}
+
 export function parseReleaseTag(tag: string): semver.SemVer | undefined {
   if (!RELEASE.test(tag)) return undefined;
-  return semver.parse(tag.replace(/^v/, '')) ?? undefined;
+  return semverLib().parse(tag.replace(/^v/, '')) ?? undefined;
 }
 
 export function resolveGitVersion(root: string, explicit?: { value: string; from: string }): GitVersion {
@@ -56,7 +64,7 @@ export function resolveGitVersion(root: string, explicit?: { value: string; from
     });
     const ignored = tags.filter((t) => !parseReleaseTag(t));
     if (ignored.length) notes.push(`ignored non-semver tags: ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`);
-    valid.sort((a, b) => semver.rcompare(a.v, b.v) || a.tag.localeCompare(b.tag));
+    valid.sort((a, b) => semverLib().rcompare(a.v, b.v) || a.tag.localeCompare(b.tag));
     return valid[0];
   };
   const exact = pick(git('tag', '--points-at', 'HEAD'));

@@ -3,7 +3,8 @@
  * a file:line so that every schema error can point at the offending line.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node } from 'yaml';
 import { InputError, throwCollected, type Location } from './errors.js';
 
 export interface YamlFile {
@@ -22,7 +23,28 @@ export function loadYamlFile(file: string, displayFile = file): YamlFile {
   return parseYaml(text, displayFile);
 }
 
+// `yaml` is loaded on first parse: a cached catalog (see catalog-cache.ts) never needs it.
+let yamlLib: typeof import('yaml') | undefined;
+function lib(): typeof import('yaml') {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLib;
+}
+
+/** A file whose data is already known (from the cache); positions are parsed only if an error needs them. */
+export function lazyYamlFile(absPath: string, file: string, data: unknown): YamlFile {
+  let parsed: YamlFile | undefined;
+  return {
+    file,
+    data,
+    locate(path, key) {
+      parsed ??= loadYamlFile(absPath, file);
+      return parsed.locate(path, key);
+    },
+  };
+}
+
 export function parseYaml(text: string, file: string): YamlFile {
+  const { LineCounter, parseDocument } = lib();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const errors = doc.errors.map((err) => {
@@ -49,6 +71,7 @@ export function parseYaml(text: string, file: string): YamlFile {
 
 /** The deepest node that exists along `path` (the key node when `key` is set and the last step is a map key). */
 function nodeFor(doc: Document, path: ReadonlyArray<string | number>, key: boolean): Node | undefined {
+  const { isMap, isPair, isScalar } = lib();
   let node: unknown = doc.contents;
   let found = node as Node | undefined;
   for (let i = 0; i < path.length; i++) {

@@ -51,9 +51,10 @@ function gitFacts(root: string): SourceFacts {
     }
   };
   const remote = git('config', '--get', 'remote.origin.url');
+  const [revision, created] = (git('log', '-1', '--format=%H%n%cI') ?? '').split('\n');
   return {
-    ...(git('rev-parse', 'HEAD') ? { revision: git('rev-parse', 'HEAD')! } : {}),
-    ...(git('log', '-1', '--format=%cI') ? { created: git('log', '-1', '--format=%cI')! } : {}),
+    ...(revision ? { revision } : {}),
+    ...(created ? { created } : {}),
     ...(remote ? { source: remote.replace(/^git@([^:]+):/, 'https://$1/').replace(/\.git$/, '') } : {}),
   };
 }
