@@ -42,6 +42,7 @@ export interface GeneratedFlavor {
 
 export const PARENT_ARG = 'IDEKUBE_PARENT';
 const MOUNT_ROOT = '/tmp/idekube';
+const METADATA = 'runtime/etc/idekube/flavor.json';
 
 /** Where a shared artifacts folder comes from: the project's own copy, else idekube's. */
 export function artifactsFolder(project: Project, name: 'runtime' | 'lib'): string {
@@ -104,6 +105,10 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
       'RUN rm -f /etc/nginx/sites-enabled/default \\\n    && ln -sf /init-container.sh /init-containers.sh \\\n    && mkdir -p /etc/idekube/startup.bash \\\n    && nginx -t -q',
     );
     files.push(...runtimeFiles(project, id, services));
+  } else if (services.length) {
+    // same services as the parent: only the flavor's own metadata changes
+    df.push('', '# runtime metadata of this flavor (services unchanged from the parent)', `COPY ${METADATA} /${METADATA.slice('runtime/'.length)}`);
+    files.push({ path: METADATA, text: flavorMetadata(project, id, services), mode: 0o644 });
   }
   if (Object.keys(flavor.env).length) df.push('', envInstruction(flavor.env));
   const labels: Record<string, string> = {
@@ -160,7 +165,7 @@ function runtimeFiles(project: Project, id: string, services: Service[]): Contex
     ...treeFiles(join(runtime, 'lib'), 'runtime/usr/local/lib/idekube').map((f) => ({ ...f, mode: 0o755 })),
     { path: 'runtime/etc/nginx/conf.d/idekube.conf', text: nginxConfig(id, services), mode: 0o644 },
     { path: 'runtime/etc/supervisor/conf.d/idekube.conf', text: supervisordConfig(id, services), mode: 0o644 },
-    { path: 'runtime/etc/idekube/flavor.json', text: flavorMetadata(project, id, services), mode: 0o644 },
+    { path: METADATA, text: flavorMetadata(project, id, services), mode: 0o644 },
   ];
   return files;
 }
