@@ -10,6 +10,10 @@ import type { Engine } from './connect.js';
 
 export interface BuildRequest {
   contextDir: string;
+  /** Dockerfile path inside the context (default: Dockerfile). */
+  dockerfile?: string;
+  /** Files to send (relative to contextDir; default: everything under it). */
+  files?: string[];
   platform: string;
   tags: string[];
   buildArgs?: Record<string, string>;
@@ -39,7 +43,7 @@ export interface BuildResult {
   cached: BuildStep[];
 }
 
-function listFiles(dir: string): string[] {
+export function listFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const n of readdirSync(d).sort()) {
@@ -62,9 +66,10 @@ export async function buildImage(engine: Engine, req: BuildRequest): Promise<Bui
   let imageId = '';
   let failure: string | undefined;
   const stream = (await engine.buildImage(
-    { context: req.contextDir, src: listFiles(req.contextDir) },
+    { context: req.contextDir, src: req.files ?? listFiles(req.contextDir) },
     {
       version: '2',
+      ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}),
       t: req.tags,
       platform: req.platform,
       buildargs: req.buildArgs ?? {},
