@@ -51,12 +51,14 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
   const finish = (t: PlanTarget, r: Omit<TargetResult, 'id' | 'flavor' | 'platform' | 'tag'>) => {
     const full: TargetResult = { id: t.id, flavor: t.flavor, platform: t.platform, tag: t.tag, ...r };
     results.set(t.id, full);
-    opts.emit({ type: 'target-end', target: t.id, status: r.status, durationMs: r.durationMs, ...(r.imageId ? { imageId: r.imageId } : {}), ...(r.executed !== undefined ? { executed: r.executed, cachedSteps: r.cachedSteps! } : {}), ...(r.error ? { error: r.error } : {}) });
+    const { id: _id, flavor: _f, platform: _p, tag: _t, ...rest } = full;
+    opts.emit({ type: 'target-end', target: t.id, ...rest });
     maybePublish(t.flavor);
   };
 
   const runTarget = async (t: PlanTarget) => {
     const t0 = Date.now();
+    const tail: string[] = [];
     opts.emit({ type: 'target-start', target: t.id });
     try {
       const engine = await engineFor(t.platform);
@@ -69,13 +71,17 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         signal: inner.signal,
         ...(opts.noCache ? { noCache: true } : {}),
         onStep: (s) => opts.emit({ type: 'step', target: t.id, name: s.name, cached: s.cached, completed: s.completed }),
-        onLog: (line) => opts.emit({ type: 'log', target: t.id, line }),
+        onLog: (line) => {
+          tail.push(line);
+          if (tail.length > 25) tail.shift();
+          opts.emit({ type: 'log', target: t.id, line });
+        },
       });
       const status = res.executed.length === 0 ? 'cached' : 'built';
-      finish(t, { status, durationMs: Date.now() - t0, imageId: res.imageId, executed: res.executed.length, cachedSteps: res.cached.length });
+      finish(t, { status, durationMs: Date.now() - t0, imageId: res.imageId, executed: res.executed.length, cachedSteps: res.cached.length, ran: res.executed.map((s) => s.name) });
     } catch (e) {
       const cancelled = inner.signal.aborted;
-      finish(t, { status: cancelled ? 'cancelled' : 'failed', durationMs: Date.now() - t0, error: (e as Error).message });
+      finish(t, { status: cancelled ? 'cancelled' : 'failed', durationMs: Date.now() - t0, error: (e as Error).message, ...(cancelled ? {} : { log: [...tail] }) });
       if (opts.failFast) inner.abort();
     }
   };

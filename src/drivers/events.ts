@@ -7,7 +7,7 @@ export type BuildEvent =
   | { type: 'target-start'; target: string }
   | { type: 'step'; target: string; name: string; cached: boolean; completed: boolean }
   | { type: 'log'; target: string; line: string }
-  | { type: 'target-end'; target: string; status: TargetStatus; durationMs: number; imageId?: string; executed?: number; cachedSteps?: number; error?: string; reason?: string }
+  | { type: 'target-end'; target: string; status: TargetStatus; durationMs: number; imageId?: string; executed?: number; cachedSteps?: number; ran?: string[]; error?: string; log?: string[]; reason?: string }
   | { type: 'push'; ref: string; status: 'start' | 'done' | 'failed'; digest?: string; error?: string }
   | { type: 'list'; ref: string; status: 'done' | 'skipped' | 'failed'; digest?: string; platforms?: string[]; reason?: string }
   | { type: 'note'; message: string };
@@ -25,7 +25,11 @@ export interface TargetResult {
   digest?: string;
   executed?: number;
   cachedSteps?: number;
+  /** Dockerfile steps that ran (not cached). */
+  ran?: string[];
   error?: string;
+  /** The last lines of build output, for a failed target. */
+  log?: string[];
 }
 
 export interface ImageResult {

@@ -86,7 +86,6 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
     }
     const unsupported = requested.filter((p) => !platformsOf(catalog, id).includes(p));
     if (unsupported.length && selected.has(id)) notes.push(`${id}: not built for ${unsupported.join(', ')} (the flavor does not support it)`);
-    if (skipped.length && !unsupported.length) notes.push(`${id}: ${skipped.join(', ')} not requested`);
     const args = requireValues(id, resolveArgs(catalog, project.layered, id));
     const ref = imageRef(id, naming);
     const aliases = aliasTags(id, naming, project.version, opts.aliases);

@@ -47,6 +47,18 @@ export async function startRegistry(): Promise<ThrowawayRegistry> {
 
 /** GET a manifest (list or image) over plain HTTP; undefined on 404. */
 export async function getManifest(registry: string, repo: string, ref: string): Promise<{ mediaType: string; json: any } | undefined> {
+  // a pooled keep-alive socket to a registry that was restarted fails once: retry (bounded)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await getManifestOnce(registry, repo, ref);
+    } catch (e) {
+      if (attempt >= 3 || !/fetch failed/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+async function getManifestOnce(registry: string, repo: string, ref: string): Promise<{ mediaType: string; json: any } | undefined> {
   const res = await fetch(`http://${registry}/v2/${repo}/manifests/${ref}`, {
     headers: { accept: [MEDIA.dockerList, MEDIA.ociIndex, MEDIA.dockerManifest, MEDIA.ociManifest].join(', ') },
     signal: AbortSignal.timeout(15_000),

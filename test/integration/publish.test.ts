@@ -70,7 +70,7 @@ describe('publish the fixture catalog for amd64 and arm64', { timeout: 1_800_000
     assert.equal(second.code, 0, second.stderr.slice(-3000));
     const result = JSON.parse(second.stdout);
     for (const t of result.targets) {
-      assert.equal(t.status, 'cached', `${t.id} was rebuilt`);
+      assert.equal(t.status, 'cached', `${t.id} was rebuilt: ${JSON.stringify(t.ran)}`);
       assert.equal(t.executed, 0, `${t.id}: no step executed`);
     }
     assert.ok(result.images.every((i: { status: string }) => i.status === 'published'));

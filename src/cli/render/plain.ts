@@ -26,6 +26,7 @@ export function plainRenderer(io: Io, verbose: boolean): (e: BuildEvent) => void
         if (verbose) line(`${e.target}: ${e.line}`);
         break;
       case 'target-end':
+        if (e.log?.length && !verbose) for (const l of e.log) line(`${e.target}: | ${l}`);
         line(`${e.target}: ${e.status}${e.durationMs ? ` in ${(e.durationMs / 1000).toFixed(1)}s` : ''}${e.executed !== undefined ? ` (${e.executed} step(s) run, ${e.cachedSteps} cached)` : ''}${e.error ? `: ${e.error}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
         break;
       case 'push':

@@ -32,7 +32,7 @@ export async function ttyRenderer(plan: Plan): Promise<{ emit: (e: BuildEvent) =
       const end = (await w.promise) as Extract<BuildEvent, { type: 'target-end' }>;
       const secs = `${(end.durationMs / 1000).toFixed(1)}s`;
       if (end.status === 'skipped' || end.status === 'cancelled') task.skip(`${t.id}: ${end.status}${end.reason ? ` (${end.reason})` : ''}`);
-      else if (end.status === 'failed') throw new Error(`${t.id}: ${end.error ?? 'failed'}`);
+      else if (end.status === 'failed') throw new Error(`${t.id}: ${end.error ?? 'failed'}${end.log?.length ? `\n${end.log.slice(-10).join('\n')}` : ''}`);
       else task.title = `${t.id} ${end.status} in ${secs}${end.executed !== undefined ? `, ${end.executed} run / ${end.cachedSteps} cached` : ''}`;
     },
   }));
