@@ -56,9 +56,12 @@ export function listFiles(dir: string): string[] {
   return out;
 }
 
-/** Dockerfile steps worth counting: RUN/COPY/ENV… (not context transfer, metadata or internal loads). */
+/**
+ * Dockerfile steps worth counting: RUN, COPY… — not context transfer, metadata, internal loads, nor FROM (a base
+ * image source, which BuildKit may report uncached when two builds share it at the same moment).
+ */
 export function isUserStep(name: string): boolean {
-  return /^\[(?:[\w-]+ )?\d+\/\d+\]/.test(name) || /^\[stage-\d+ \d+\/\d+\]/.test(name);
+  return /^\[(?:[\w-]+ )?\d+\/\d+\] (?!FROM )/.test(name);
 }
 
 export async function buildImage(engine: Engine, req: BuildRequest): Promise<BuildResult> {

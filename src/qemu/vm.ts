@@ -28,6 +28,7 @@ export interface VmSpec {
   accel: Accel;
   memory: string;
   cpus: number;
+  /** The root disk (qcow2); '' for none (the KVM probe of a kernel). */
   disk: string;
   /** Discard all writes (qemu -snapshot). */
   snapshot?: boolean;
@@ -68,7 +69,7 @@ export function qemuArgv(spec: VmSpec): { binary: string; args: string[] } {
     // SeaBIOS: with no bootable disk, reboot after 5 s, which -no-reboot turns into QEMU exiting.
     args.push('-boot', 'order=c,reboot-timeout=5000');
   }
-  args.push('-drive', `file=${optValue(spec.disk)},if=virtio,format=qcow2,discard=unmap,cache=writeback${spec.snapshot ? ',snapshot=on' : ''}`);
+  if (spec.disk) args.push('-drive', `file=${optValue(spec.disk)},if=virtio,format=qcow2,discard=unmap,cache=writeback${spec.snapshot ? ',snapshot=on' : ''}`);
   if (spec.seed) args.push('-drive', `file=${optValue(spec.seed)},if=virtio,format=raw,readonly=on`);
   if (!spec.noNetwork) {
     const fwd = spec.forwards.map((f) => `,hostfwd=tcp:${f.hostAddr ?? '127.0.0.1'}:${f.hostPort}-:${f.guestPort}`).join('');
