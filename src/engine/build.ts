@@ -5,7 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { RunError } from '../config/errors.js';
-import { decodeStatus } from './buildkit-status.js';
+import { decodeStatus, type Vertex } from './buildkit-status.js';
 import type { Engine } from './connect.js';
 
 export interface BuildRequest {
@@ -26,14 +26,8 @@ export interface BuildRequest {
   onLog?: (line: string) => void;
 }
 
-export interface BuildStep {
-  digest: string;
-  name: string;
-  cached: boolean;
-  started: boolean;
-  completed: boolean;
-  error?: string;
-}
+/** A build step as BuildKit reports it. */
+export type BuildStep = Vertex;
 
 export interface BuildResult {
   imageId: string;

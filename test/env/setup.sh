@@ -32,6 +32,7 @@ APT_PACKAGES=(
   shellcheck curl jq ca-certificates openssh-client e2fsprogs util-linux iproute2
   qemu-utils qemu-system-x86 qemu-system-arm cloud-image-utils
   chromium
+  supervisor   # the runtime unit tests parse generated supervisord configs (no service is started)
 )
 
 SUITE=bookworm
