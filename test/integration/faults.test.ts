@@ -113,7 +113,7 @@ describe('faults leave nothing half-published', { timeout: 900_000 }, () => {
   });
 
   it('a failing parent: its child is skipped and reported, a sibling still builds, exit 1', () => {
-    const r = runCli(['-C', dir, '--git-tag', `${id}-fail`, '--set', `RUN_ID=${id}`, '--json', 'build', 'f/good', 'f/bad-child', '--platform', 'linux/amd64'], { env: {}, timeoutMs: 900_000 });
+    const r = runCli(['-C', dir, '--git-tag', `${id}-fail`, '--set', `RUN_ID=${id}-fail`, '--json', 'build', 'f/good', 'f/bad-child', '--platform', 'linux/amd64'], { env: {}, timeoutMs: 900_000 });
     made.push(`${registry.host}/idekube-it/faults:f-good-${id}-fail-amd64`);
     assert.equal(r.code, 1, r.stderr);
     const result = JSON.parse(r.stdout);
