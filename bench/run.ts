@@ -54,14 +54,19 @@ async function layersOf(ref: string): Promise<Map<string, number>> {
   return new Map((m!.json.layers as Array<{ digest: string; size: number }>).map((l) => [l.digest, l.size]));
 }
 
-function shared(a: Map<string, number>, b: Map<string, number>): { count: number; bytes: number; of: number } {
+function shared(a: Map<string, number>, b: Map<string, number>): { count: number; bytes: number; of: number; unique: number } {
   let count = 0;
   let bytes = 0;
-  for (const [d, s] of a) if (b.has(d)) {
-    count++;
-    bytes += s;
+  let total = 0;
+  for (const [d, s] of a) {
+    total += s;
+    if (b.has(d)) {
+      count++;
+      bytes += s;
+    }
   }
-  return { count, bytes, of: Math.max(a.size, b.size) };
+  for (const [d, s] of b) if (!a.has(d)) total += s;
+  return { count, bytes, of: Math.max(a.size, b.size), unique: total - bytes };
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
   say();
   if (skipCold) {
     say('Skipped (--skip-cold).');
+    say();
   } else {
     say('Build cache pruned and the images removed before each flow; apt packages come from the network each time (no local cache), so both flows pay the same downloads. One run each (a cold run of both takes most of the time budget).');
     say();
@@ -147,10 +153,10 @@ async function main(): Promise<void> {
   const inc = idekube(['--git-tag', tag, '--set', `MARKER_TEXT=changed ${tag}`, 'build', '--all', '--platform', 'linux/amd64,linux/arm64']);
   say('`--set MARKER_TEXT=…` changes the `child-marker` layer of `web/extra` only.');
   say();
-  say('| target | status | steps run / cached |');
-  say('|---|---|---|');
-  for (const t of inc.result.targets) say(`| ${t.id} | ${t.status} | ${t.executed ?? '-'} / ${t.cachedSteps ?? '-'} |`);
-  say(`| wall time | ${fmtMs(inc.ms)} | |`);
+  say('| target | status | steps run / cached | steps that ran |');
+  say('|---|---|---|---|');
+  for (const t of inc.result.targets) say(`| ${t.id} | ${t.status} | ${t.executed ?? '-'} / ${t.cachedSteps ?? '-'} | ${(t.ran ?? []).map((n: string) => `\`${n.replace(/\s+/g, ' ').replace(/--mount=\S+ /g, '').slice(0, 70)}\``).join('<br>')} |`);
+  say(`| wall time | ${fmtMs(inc.ms)} | | |`);
   say();
 
   // 5. shared layers and 6. context size
@@ -166,10 +172,10 @@ async function main(): Promise<void> {
     }
     const a = shared(await layersOf(plan.targets.find((t) => t.id === 'web/base@linux/amd64')!.tag), await layersOf(plan.targets.find((t) => t.id === 'desk/base@linux/amd64')!.tag));
     const b = shared(await layersOf(upstreamRef(up, 'web/base', 'amd64')), await layersOf(upstreamRef(up, 'desk/base', 'amd64')));
-    say('| Dockerfiles | shared layers | shared bytes (compressed) |');
-    say('|---|---|---|');
-    say(`| idekube | ${a.count} of ${a.of} | ${mib(a.bytes)} |`);
-    say(`| upstream-style | ${b.count} of ${b.of} | ${mib(b.bytes)} |`);
+    say('| Dockerfiles | shared layers | shared bytes (compressed) | registry bytes for both images |');
+    say('|---|---|---|---|');
+    say(`| idekube | ${a.count} of ${a.of} | ${mib(a.bytes)} | ${mib(a.unique + a.bytes)} |`);
+    say(`| upstream-style | ${b.count} of ${b.of} | ${mib(b.bytes)} | ${mib(b.unique + b.bytes)} |`);
   }
   say();
   say('## 6. Build context sent per build');

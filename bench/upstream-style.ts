@@ -1,8 +1,9 @@
 /**
  * The baseline: what the original Makefile flow does, driven on the same engine with the same base images.
  * One flavor after another in a fixed order, one architecture after the other, the whole repository (.git and
- * caches included; node_modules left out, the original had none) as the build context of every build, and
- * every Dockerfile declaring every .dockerargs key at the top and copying every install script.
+ * caches included; node_modules left out, the original had none) as the build context of every build, every
+ * Dockerfile declaring its whole ARG block at the top and copying every install script, and every .dockerargs
+ * key passed to every build.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -36,11 +37,15 @@ function allArgs(project: Project): Record<string, string> {
   return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]!]));
 }
 
+/** The keys a flavor's own Dockerfile declared at its top (upstream: a per-variant ARG block). */
+function flavorArgs(project: Project, id: string): string[] {
+  return Object.keys(requireValues(id, resolveArgs(project.catalog, project.layered, id))).sort();
+}
+
 export function upstreamDockerfile(o: UpstreamStyleOptions, flavor: string): string {
   const { catalog } = o.project;
   const f = catalog.flavors.get(flavor)!;
   const parent = parentOf(f);
-  const args = allArgs(o.project);
   const artifacts = relative(o.repoRoot, join(o.project.root, 'artifacts'));
   const lib = relative(o.repoRoot, join(PACKAGE_ROOT, 'artifacts/lib'));
   const lines = [
@@ -48,7 +53,7 @@ export function upstreamDockerfile(o: UpstreamStyleOptions, flavor: string): str
     'ARG BASE_IMAGE',
     'ARG PARENT_REF',
     parent ? 'FROM ${PARENT_REF} AS system' : 'FROM ${BASE_IMAGE} AS system',
-    ...Object.keys(args).map((k) => `ARG ${k}`),
+    ...flavorArgs(o.project, flavor).map((k) => `ARG ${k}`),
     'ENV DEBIAN_FRONTEND=noninteractive',
     `COPY ${artifacts}/layers/ /tmp/install-scripts/layers/`,
     `COPY ${lib}/ /tmp/install-scripts/lib/`,
