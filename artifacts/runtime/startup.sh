@@ -624,8 +624,17 @@ start_supervisord() {
         fi
     fi
     local cmd=("$tini")
-    # Not PID 1 (the chrooted start): register as subreaper so orphans are reaped.
-    [ "$$" -ne 1 ] && cmd+=(-s)
+    # Not PID 1 (the chrooted start): register as subreaper so orphans are reaped
+    # (where the kernel interface exists: user-mode emulation such as
+    # qemu-aarch64 lacks PR_SET_CHILD_SUBREAPER and tini -s would die; the
+    # outer start-up, PID 1, still reaps them then).
+    if [ "$$" -ne 1 ]; then
+        if "$tini" -s -- true >/dev/null 2>&1; then
+            cmd+=(-s)
+        else
+            idekube_warn "tini -s (child subreaper) is not available here (emulated CPU?): starting without it"
+        fi
+    fi
     cmd+=(-- "$supd" -n -c "$conf")
     if [ -n "${IDEKUBE_INIT_NO_EXEC:-}" ]; then
         idekube_log "IDEKUBE_INIT_NO_EXEC is set: would exec ${cmd[*]}"

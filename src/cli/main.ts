@@ -107,7 +107,8 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       .option('--fail-fast', 'stop everything at the first failure')
       .option('--no-cache', 'build every step again')
       .option('--attest', 'buildx: add SBOM and provenance attestations')
-      .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop');
+      .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop')
+      .option('--test', 'run idekube test on each built per-arch image before anything of it is pushed');
 
   runFlags(program.command('build').description('build flavors in dependency order (use --push to publish)'))
     .option('--push', 'push per-arch images, then the manifest lists')
@@ -129,6 +130,21 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .description('check the engine, buildx, emulation, credentials, disk and QEMU, with a fix for each problem')
     .option('--platform <list>', 'platforms to check emulation for')
     .action(async (opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/doctor.js')).doctor(ctx, opts)));
+
+  program
+    .command('test')
+    .description('start built images and check what their services declare: nginx, routes, SSH over WebSocket, the runtime init')
+    .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH); tests their per-arch tags')
+    .option('--all', 'every flavor')
+    .option('--image <ref>', 'test this image (as the one flavor named, or as what its /etc/idekube/flavor.json declares)')
+    .option('--platform <list>', 'comma-separated platforms to test (default: this machine\'s; others run emulated)')
+    .option('--keep', 'leave the test containers and volumes behind (their names and URLs are printed)')
+    .option('--screenshot <file>', 'desktop images: save a PNG of the desktop, taken through noVNC in headless Chromium')
+    .option('--timeout <seconds>', 'bound for a container to come up (default 120, env IDEKUBE_TEST_TIMEOUT; emulated platforms ×3)')
+    .option('--jobs <n>', 'images tested at once (default 2)')
+    .option('--chromium <path>', 'Chromium for --screenshot (default: chromium on the usual paths, env IDEKUBE_CHROMIUM)')
+    .option('--gpus <mode>', 'auto (when the engine has the nvidia runtime), all or none')
+    .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/test.js')).test(ctx, flavors, opts)));
 
   registerQemu(program.command('qemu').description('QEMU VM images: root disks, the VM-in-container image, local runs'), run, ctxOf);
 

@@ -21,7 +21,10 @@ export interface DockerRunOptions {
   signal: AbortSignal;
   emit: Emit;
   noCache?: boolean;
-  /** Runs before an image's per-arch tags are pushed (e.g. `idekube test`); throwing stops that image. */
+  /**
+   * Runs before an image's per-arch tags are pushed (e.g. `idekube test`); throwing stops that image. Without push
+   * it runs once the image is built, and throwing marks the image failed.
+   */
   beforePublish?: (image: PlanImage, targets: TargetResult[]) => Promise<void>;
 }
 
@@ -113,10 +116,21 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
     }
     if (!plan.push) {
       imageResults.set(flavor, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
+      if (opts.beforePublish) publishing.push(checkOnly(image, targets));
       return;
     }
     imageResults.set(flavor, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
     publishing.push(publishImage(image, targets));
+  };
+
+  // a build without push still runs the hook (`idekube build --test`): a failure marks the image failed
+  const checkOnly = async (image: PlanImage, targets: TargetResult[]) => {
+    try {
+      await opts.beforePublish!(image, targets);
+    } catch (e) {
+      Object.assign(imageResults.get(image.flavor)!, { status: 'failed', reason: (e as Error).message });
+      if (opts.failFast) inner.abort();
+    }
   };
 
   const publishImage = async (image: PlanImage, targets: TargetResult[]) => {

@@ -84,7 +84,7 @@ export async function runTool(cmd: string, args: string[], o: ToolOptions): Prom
     throw new RunError(`${o.what}: ${cmd} is not installed`, { fix: pkg ? `apt-get install ${pkg}` : `install ${cmd}` });
   }
   if (r.isCanceled) throw new RunError(`${o.what}: cancelled`);
-  if (r.timedOut) throw new RunError(`${o.what} did not finish within ${Math.round(o.timeoutMs / 1000)} s and was stopped${logHint}`, { fix: output ? `last output:\n${tail(output)}` : undefined });
+  if (r.timedOut) throw new RunError(`${o.what} did not finish within ${o.timeoutMs < 10_000 ? (o.timeoutMs / 1000).toFixed(1) : Math.round(o.timeoutMs / 1000)} s and was stopped${logHint}`, { fix: output ? `last output:\n${tail(output)}` : undefined });
   if (!(o.okCodes ?? [0]).includes(result.exitCode)) {
     throw new RunError(`${o.what} failed (exit ${result.exitCode})${logHint}${output.trim() ? `:\n${tail(output)}` : ''}`);
   }

@@ -69,7 +69,8 @@ export async function probeKvm(arch: Arch, boot: BootSpec, disk: string | undefi
     while (Date.now() - t0 < timeoutMs && !signal?.aborted) {
       if (readFileSync(serial, 'utf8').includes(marker)) return { usable: true, detail: `a KVM boot reached the serial marker in ${((Date.now() - t0) / 1000).toFixed(1)} s`, ms: Date.now() - t0 };
       if (!vm.running) {
-        const log = readFileSync(join(dir, 'qemu.log'), 'utf8').trim().split('\n').slice(-2).join(' ');
+        const lines = readFileSync(join(dir, 'qemu.log'), 'utf8').trim().split('\n').filter(Boolean);
+        const log = (lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1] ?? '').replace(/^qemu-system-\w+: /, '').slice(0, 160);
         return { usable: false, detail: `QEMU with KVM exited before the serial marker${log ? `: ${log}` : ''}`, ms: Date.now() - t0 };
       }
       await new Promise((r) => setTimeout(r, 250));

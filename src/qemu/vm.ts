@@ -54,7 +54,9 @@ export function kernelAppend(arch: Arch, extra = ''): string {
 
 export function qemuArgv(spec: VmSpec): { binary: string; args: string[] } {
   const a = ARCHES[spec.arch];
-  const args: string[] = ['-name', 'idekube-vm', '-nodefaults', '-no-reboot', '-machine', a.machine];
+  // graphics=off: no display, and SeaBIOS writes its messages ("No bootable device") to the serial console
+  const machine = spec.arch === 'amd64' ? `${a.machine},graphics=off` : a.machine;
+  const args: string[] = ['-name', 'idekube-vm', '-nodefaults', '-no-reboot', '-machine', machine];
   if (spec.accel === 'kvm') args.push('-accel', 'kvm', '-cpu', 'host');
   else args.push('-accel', 'tcg,thread=multi', '-cpu', a.tcgCpu);
   args.push('-smp', String(spec.cpus), '-m', spec.memory);

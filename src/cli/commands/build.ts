@@ -10,6 +10,9 @@ import { printSummary } from '../render/summary.js';
 import { computePlan, printPlan } from './plan.js';
 
 export async function build(ctx: Context, names: string[], raw: RawBuildFlags, mode: 'build' | 'publish'): Promise<void> {
+  // --test: each per-arch image is tested (idekube test) before anything of it is pushed
+  const verify = (raw as { test?: boolean }).test ? await import('../../verify/build-hook.js') : undefined;
+  if (verify) raw = verify.withTestDriver(raw as RawBuildFlags & { test?: boolean });
   const { plan, flags } = await computePlan(ctx, names, raw, { push: mode === 'publish' });
   const project = await ctx.project();
   // Generate every context first: any bad input stops here, before the engine is touched.
@@ -63,7 +66,8 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
       result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, progress: 'plain', signal: controller.signal, emit });
     } else {
       const { runDockerPlan } = await import('../../drivers/docker.js');
-      result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal: controller.signal, emit, ...(flags.noCache ? { noCache: true } : {}) });
+      const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });
+      result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal: controller.signal, emit, ...(flags.noCache ? { noCache: true } : {}), ...(beforePublish ? { beforePublish } : {}) });
     }
   } finally {
     process.off('SIGINT', onSignal);

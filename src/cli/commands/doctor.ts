@@ -86,11 +86,17 @@ export async function doctor(ctx: Context, opts: { platform?: string }): Promise
   } catch (e) {
     add({ name: 'project', status: 'fail', detail: (e as Error).message.split('\n')[0]! });
   }
-  // QEMU (VM images)
-  const qemu = ['qemu-system-x86_64', 'qemu-system-aarch64', 'qemu-img'].map((b) => [b, which(b)] as const);
-  const missing = qemu.filter(([, p]) => !p).map(([b]) => b);
-  add({ name: 'qemu', status: missing.length ? 'warn' : 'ok', detail: missing.length ? `missing ${missing.join(', ')} (needed only for VM images)` : 'qemu-system-x86_64, qemu-system-aarch64 and qemu-img found', ...(missing.length ? { fix: 'apt-get install qemu-system-x86 qemu-system-arm qemu-utils' } : {}) });
-  add({ name: 'kvm', status: existsSync('/dev/kvm') ? 'ok' : 'warn', detail: existsSync('/dev/kvm') ? '/dev/kvm exists (idekube probes it with a short boot before trusting it)' : 'no /dev/kvm: VMs run under TCG (slower)' });
+  // QEMU (VM images): binaries, tools, firmware, and KVM as the last probe boot found it
+  {
+    let root: string | undefined;
+    try {
+      root = (await ctx.project()).root;
+    } catch {
+      /* reported above */
+    }
+    const { qemuChecks } = await import('../../qemu/doctor.js');
+    for (const c of qemuChecks(root)) add(c);
+  }
 
   if (ctx.opts.json) printJson(ctx.io, checks);
   else {

@@ -83,7 +83,8 @@ check "include points at the copies" grep -qx "files = $rt/conf.d/\*.conf" "$rt/
 check "both included files copied, README not" [ "$(find "$rt/conf.d" -type f | wc -l)" -eq 2 ]
 check "inaccessible directory= replaced by HOME" grep -qx "directory=$work" "$rt/conf.d/001-idekube.conf"
 check "accessible directory= kept" grep -qx "directory=$work/srv" "$rt/conf.d/001-idekube.conf"
-check "other lines kept" grep -qx 'environment=HOME="/home/idekube"' "$rt/conf.d/001-idekube.conf"
+check "other lines kept" grep -qx 'priority=20' "$rt/conf.d/001-idekube.conf"
+check "a HOME this uid cannot write is replaced by HOME" grep -qx "environment=HOME=\"$work\"" "$rt/conf.d/001-idekube.conf"
 
 # Re-running replaces the copies (no stale files).
 rm "$etc/conf.d/zz-extra.conf"
@@ -117,6 +118,40 @@ EOF
 else
     not_ok "supervisord parses the copy" "supervisord is not installed (test/env/setup.sh installs it)"
 fi
+
+# nginx as a non-root uid: its own nginx.conf copy with writable pid, temp folders and logs.
+etc2=$work/etc2/supervisor
+mkdir -p "$etc2/conf.d" "$work/nginx"
+printf '[supervisord]\npidfile=/var/run/supervisord.pid\n\n[include]\nfiles = conf.d/*.conf\n' >"$etc2/supervisord.conf"
+printf '[program:nginx]\ncommand=/usr/sbin/nginx -g "daemon off;"\n\n[program:other]\ncommand=/usr/bin/nginx-exporter -c x\n' >"$etc2/conf.d/idekube.conf"
+cat >"$work/nginx/nginx.conf" <<'EOF'
+user www-data;
+worker_processes auto;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+include /etc/nginx/modules-enabled/*.conf;
+events {
+	worker_connections 768;
+}
+http {
+	include mime.types;
+	access_log /var/log/nginx/access.log;
+	include /etc/nginx/conf.d/*.conf;
+}
+EOF
+rt2=$work/rt2
+HOME=$work IDEKUBE_NGINX_CONF=$work/nginx/nginx.conf bash "$script" "$etc2/supervisord.conf" "$rt2" >/dev/null 2>"$work/log"
+conf2=$(cat "$rt2"/conf.d/*.conf)
+check "nginx program runs with the copied nginx.conf" grep -qxF "command=/usr/sbin/nginx -e stderr -c $rt2/nginx/nginx.conf -g \"daemon off;\"" <<<"$conf2"
+check "a program that is not nginx keeps its command" grep -qx 'command=/usr/bin/nginx-exporter -c x' <<<"$conf2"
+n2=$(cat "$rt2/nginx/nginx.conf" 2>/dev/null)
+check "nginx.conf copy: no user directive" [ "$(grep -c '^user' <<<"$n2")" -eq 0 ]
+check "nginx.conf copy: pid under the runtime folder" grep -qxF "pid $rt2/nginx/nginx.pid;" <<<"$n2"
+check "nginx.conf copy: logs to stderr/stdout" [ "$(grep -cE 'error_log stderr;|access_log /dev/stdout;' <<<"$n2")" -eq 2 ]
+check "nginx.conf copy: temp folders under the runtime folder" [ "$(grep -cF "_temp_path $rt2/nginx/" <<<"$n2")" -eq 5 ]
+check "nginx.conf copy: temp folders created" [ -d "$rt2/nginx/body" ]
+check "nginx.conf copy: relative include made absolute" grep -qF "include $work/nginx/mime.types;" <<<"$n2"
+check "nginx.conf copy: absolute includes kept" grep -qF 'include /etc/nginx/conf.d/*.conf;' <<<"$n2"
 
 printf '1..%d\n' "$n"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,91 @@
+/**
+ * Which checks an image gets. Derived only from what the image declares — its services (check kind, routes),
+ * its env (USERNAME, VGL_DISPLAY) and whether it carries idekube's runtime init — never from the flavor's name.
+ */
+import { redirectingRoutes } from './checks/redirect.js';
+import { fail, type ImageFacts, type Subject } from './types.js';
+
+export type CheckGroup = 'image' | 'main' | 'restart' | 'bad-keys' | 'any-uid' | 'rootfs' | 'skip';
+
+export interface PlannedCheck {
+  name: string;
+  group: CheckGroup;
+  /** What the check comes from (a service, a route, the runtime, an env var), for --json and unit tests. */
+  from: string;
+  /** For group 'skip': why it does not apply. */
+  reason?: string;
+  /** The service it checks, by name. */
+  service?: string;
+}
+
+export interface PlanOptions {
+  screenshot: boolean;
+}
+
+export function planChecks(subject: Subject, facts: ImageFacts, opts: PlanOptions): PlannedCheck[] {
+  const out: PlannedCheck[] = [{ name: 'metadata', group: 'image', from: 'io.idekube.* labels and /etc/idekube/flavor.json' }];
+  const services = subject.services;
+  const routes = services.flatMap((s) => s.routes);
+  if (routes.length) out.push({ name: 'nginx', group: 'main', from: 'every image with routes: nginx on port 80' });
+  for (const r of redirectingRoutes(routes)) out.push({ name: `redirect ${r.path.replace(/\/+$/, '')}`, group: 'main', from: `route ${r.path}` });
+  const kinds = new Map<string, number>();
+  for (const s of services) kinds.set(s.check, (kinds.get(s.check) ?? 0) + 1);
+  const label = (kind: string, name: string) => ((kinds.get(kind) ?? 0) > 1 || name !== kind ? `${kind} ${name}` : kind);
+  for (const s of services) {
+    const from = `service ${s.name} (check: ${s.check})`;
+    switch (s.check) {
+      case 'http':
+        for (const r of s.routes) out.push({ name: `http ${r.path}`, group: 'main', from, service: s.name });
+        break;
+      case 'coder':
+      case 'jupyter':
+      case 'vnc':
+      case 'dind':
+        out.push({ name: label(s.check, s.name), group: 'main', from, service: s.name });
+        break;
+      case 'ssh':
+        out.push({ name: `${label('ssh', s.name)} banner`, group: 'main', from, service: s.name });
+        out.push({ name: `${label('ssh', s.name)} login`, group: 'main', from: `${from}, USERNAME=${facts.env.USERNAME || 'idekube'}`, service: s.name });
+        break;
+      case 'none':
+        out.push({ name: s.name, group: 'skip', from, reason: `service ${s.name} declares check: none` });
+        break;
+    }
+  }
+  const desktop = services.find((s) => s.check === 'vnc');
+  if (desktop || facts.env.VGL_DISPLAY !== undefined) {
+    out.push({ name: 'gpu', group: 'main', from: desktop ? `service ${desktop.name} (a desktop)` : 'env VGL_DISPLAY', ...(desktop ? { service: desktop.name } : {}) });
+  }
+  if (opts.screenshot && desktop) out.push({ name: 'screenshot', group: 'main', from: `service ${desktop.name} (noVNC), --screenshot`, service: desktop.name });
+  if (facts.hasRuntime && services.length) {
+    const rt = 'the runtime init (/startup.sh)';
+    out.push({ name: 'programs', group: 'main', from: `${rt}: supervisord` });
+    out.push({ name: 'users', group: 'main', from: `${rt}: supervisord programs' user=` });
+    out.push({ name: 'home init', group: 'main', from: `${rt}: IDEKUBE_INIT_HOME, USERNAME=${facts.env.USERNAME || 'idekube'}` });
+    out.push({ name: 'home volume', group: 'restart', from: `${rt}: a home volume across a restart` });
+    out.push({ name: 'home keeps changes', group: 'restart', from: `${rt}: IDEKUBE_INIT_HOME across a restart` });
+    out.push({ name: 'shell', group: 'main', from: `${rt}: IDEKUBE_PREFERED_SHELL` });
+    out.push({ name: 'hooks', group: 'main', from: `${rt}: /etc/idekube/startup.bash` });
+    if (services.some((s) => s.check === 'ssh')) out.push({ name: 'bad keys', group: 'bad-keys', from: `${rt}: IDEKUBE_AUTHORIZED_KEYS` });
+    out.push({ name: 'any uid', group: 'any-uid', from: `${rt}: docker run --user 12345` });
+    out.push({ name: 'init container', group: 'rootfs', from: `${rt}: I_AM_INIT_CONTAINER` });
+    out.push({ name: 'chroot', group: 'rootfs', from: `${rt}: /rootfs mounted` });
+  }
+  return out;
+}
+
+/** The image is the flavor it claims to be: labels and /etc/idekube/flavor.json agree with the subject. */
+export function metadataVerdict(subject: Subject, facts: ImageFacts): string {
+  const problems: string[] = [];
+  const want = subject.services.map((s) => s.name).join(',');
+  const labelFlavor = facts.labels['io.idekube.flavor'];
+  const labelServices = facts.labels['io.idekube.services'];
+  if (subject.flavor && labelFlavor !== undefined && labelFlavor !== subject.flavor) problems.push(`its label io.idekube.flavor is ${labelFlavor}, not ${subject.flavor}`);
+  if (labelServices !== undefined && labelServices !== want) problems.push(`it declares services ${JSON.stringify(labelServices)} (label io.idekube.services) where ${subject.flavor ?? 'the subject'} has ${JSON.stringify(want)}`);
+  if (subject.services.length && !facts.metadata) problems.push('it has no /etc/idekube/flavor.json');
+  if (subject.services.length && !facts.hasRuntime) problems.push('it has no /startup.sh (the runtime init)');
+  if (problems.length) {
+    fail(`the image does not match ${subject.source === 'catalog' ? 'the catalog' : 'its own metadata'}: ${problems.join('; ')}${subject.source === 'catalog' ? ' (stale image? rebuild it)' : ''}`);
+  }
+  return `${labelFlavor ?? subject.flavor ?? 'image'}: services ${want || '(none)'}${facts.metadata?.lineage ? `, lineage ${facts.metadata.lineage.join(' → ')}` : ''}`;
+}

@@ -1,0 +1,317 @@
+/**
+ * Tests one image: reads what it declares, starts it (port 80 on 127.0.0.1), waits until it serves, runs the
+ * checks its services call for — on the main container, after a restart, and in containers of their own (bad
+ * keys, arbitrary uid, persistent root) at the same time — and removes everything it created.
+ */
+import { RunError } from '../config/errors.js';
+import type { Engine } from '../engine/connect.js';
+import { checkCoder } from './checks/coder.js';
+import { checkDind } from './checks/dind.js';
+import { checkGpu } from './checks/gpu.js';
+import { checkRoute } from './checks/http.js';
+import { checkJupyter } from './checks/jupyter.js';
+import { checkNginx } from './checks/nginx.js';
+import { checkOwners } from './checks/owners.js';
+import { checkPrograms } from './checks/programs.js';
+import { checkRedirect, redirectingRoutes } from './checks/redirect.js';
+import { takeScreenshot } from './checks/screenshot.js';
+import { authorizedKeysValue, checkSshBanner, checkSshLogin, generateKeyPair, type KeyPair } from './checks/ssh.js';
+import { checkVnc } from './checks/vnc.js';
+import { TestSession, type TestContainer } from './container.js';
+import { inside, type Inside } from './exec.js';
+import { ensureImage, probeImage } from './image.js';
+import { describeReadiness, waitReady, type Readiness } from './ready.js';
+import { metadataVerdict, planChecks, type PlannedCheck } from './registry.js';
+import { checkAnyUid } from './runtime/any-uid.js';
+import { checkBadKeys } from './runtime/bad-keys.js';
+import { changeHome, checkHomeInit, checkHomeKeeps, checkHomeVolume, type HomeChanges } from './runtime/home.js';
+import { checkHooks, HOOK_NAME, HOOK_TEXT, HOOKS_DIR } from './runtime/hooks.js';
+import { checkRootfs } from './runtime/rootfs.js';
+import type { ScenarioEnv } from './runtime/scenario.js';
+import { checkShell, pickShell } from './runtime/shell.js';
+import { servicesFromMetadata } from './subject.js';
+import { CheckFailed, CheckSkipped, fail, type CheckResult, type ImageFacts, type ImageReport, type Subject } from './types.js';
+
+export interface TestOptions {
+  /** Bound for a container to come up (readiness), and for polling checks. */
+  timeoutMs: number;
+  keep: boolean;
+  /** Save a PNG of the desktop here (desktop images only). */
+  screenshot?: string;
+  chromium?: string;
+  env: NodeJS.ProcessEnv;
+  /** Ask the engine for GPUs (NVIDIA runtime). */
+  gpus: boolean;
+  /** Progress lines (stderr). */
+  log?: (line: string) => void;
+}
+
+/** Sessions not yet cleaned up, so that an interrupt can remove what they made. */
+export const activeSessions = new Set<TestSession>();
+
+/** Runs `fn` as check `name`: its message on success, CheckFailed → fail, CheckSkipped → skipped. */
+async function measure(name: string, fn: () => Promise<string>): Promise<CheckResult> {
+  const t0 = Date.now();
+  try {
+    const message = await fn();
+    return { name, status: 'pass', message, durationMs: Date.now() - t0 };
+  } catch (e) {
+    const status = e instanceof CheckSkipped ? 'skipped' : 'fail';
+    const message = e instanceof CheckFailed || e instanceof CheckSkipped ? e.message : `${(e as Error).message}`;
+    return { name, status, message, durationMs: Date.now() - t0 };
+  }
+}
+
+/** Runs tasks with at most `limit` at once. */
+async function limited<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return out;
+}
+
+interface MainState {
+  c: TestContainer;
+  inside: Inside;
+  ready: Readiness;
+  keys: KeyPair;
+  shell: string | undefined;
+}
+
+function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, m: MainState, opts: TestOptions): () => Promise<string> {
+  const port = () => m.c.port;
+  const service = subject.services.find((s) => s.name === p.service);
+  const user = facts.user?.name ?? facts.env.USERNAME ?? 'idekube';
+  const pollMs = Math.max(15_000, Math.min(opts.timeoutMs, 60_000));
+  if (p.name === 'nginx') {
+    return async () => {
+      if (m.ready.exited || !m.ready.nginx) fail(`${describeReadiness(m.ready, port())}${m.ready.exited ? '' : `; last log lines: ${(await m.c.logTail(6)).split('\n').join(' | ')}`}`);
+      return checkNginx(port());
+    };
+  }
+  if (p.name.startsWith('redirect ')) {
+    const route = redirectingRoutes(subject.services.flatMap((s) => s.routes)).find((r) => `redirect ${r.path.replace(/\/+$/, '')}` === p.name)!;
+    return () => checkRedirect(port(), route);
+  }
+  if (p.name.startsWith('http ')) {
+    const route = service!.routes.find((r) => `http ${r.path}` === p.name)!;
+    return () => checkRoute(port(), route);
+  }
+  if (service && p.name.endsWith(' banner')) return () => checkSshBanner(port(), service);
+  if (service && p.name.endsWith(' login')) return () => checkSshLogin(port(), service, user, m.keys);
+  switch (p.name) {
+    case 'programs':
+      return () => checkPrograms(m.inside.exec, m.inside.logs, pollMs);
+    case 'users':
+      return () =>
+        checkOwners(m.inside.exec, async (name) => {
+          const r = await m.inside.exec(['id', '-u', name], { timeoutMs: 10_000 });
+          return r.code === 0 ? Number(r.stdout.trim()) : undefined;
+        });
+    case 'home init':
+      return () => checkHomeInit(m.inside.exec, facts);
+    case 'shell':
+      return () => checkShell(m.inside.exec, facts, m.shell);
+    case 'hooks':
+      return () => checkHooks(m.inside.exec);
+    case 'gpu':
+      return () =>
+        checkGpu({
+          exec: m.inside.exec,
+          logs: m.inside.logs,
+          user,
+          display: `:${facts.env.IDEKUBE_VNC_DISPLAY || '1'}`,
+          ...(facts.env.VGL_DISPLAY ? { vglDisplay: facts.env.VGL_DISPLAY } : {}),
+        });
+    case 'screenshot':
+      return () => takeScreenshot({ port: port(), service: service!, file: opts.screenshot!, ...(opts.chromium ? { chromium: opts.chromium } : {}), env: opts.env, timeoutMs: Math.max(60_000, opts.timeoutMs / 2) });
+  }
+  if (service) {
+    switch (service.check) {
+      case 'coder':
+        return () => checkCoder(port(), service);
+      case 'jupyter':
+        return () => checkJupyter(port(), service);
+      case 'vnc':
+        return () => checkVnc(port(), service);
+      case 'dind':
+        return () => checkDind(m.inside.exec, pollMs);
+    }
+  }
+  return async () => fail(`no implementation for check ${p.name}`);
+}
+
+export async function testImage(engine: Engine, given: Subject, opts: TestOptions): Promise<ImageReport> {
+  const t0 = Date.now();
+  let subject = given;
+  const log = opts.log ?? (() => {});
+  const session = new TestSession(engine);
+  activeSessions.add(session);
+  const results = new Map<string, CheckResult>();
+  let planned: PlannedCheck[] = [];
+  const base = `${subject.flavor ?? 'image'}-${subject.platform.split('/')[1] ?? subject.platform}`;
+  let kept: string[] = [];
+  let screenshot: string | undefined;
+  const body = async (): Promise<void> => {
+    let facts: ImageFacts;
+    {
+      const r = await measure('image', async () => {
+        const info = await ensureImage(engine, subject.image, Math.max(opts.timeoutMs, 300_000));
+        const arch = subject.platform.split('/')[1];
+        if (arch && info.Architecture !== arch) fail(`${subject.image} is built for ${info.Architecture}, not ${subject.platform}`);
+        facts = await probeImage(engine, subject.image, subject.platform, info, session.name(base), opts.timeoutMs);
+        return `${subject.image} (${info.Architecture}, ${(info.Size / 2 ** 20).toFixed(0)} MiB)`;
+      });
+      if (r.status !== 'pass') {
+        results.set('image', r);
+        return;
+      }
+    }
+    facts = facts!;
+    if (subject.source === 'image') {
+      // --image without a flavor: the image says what it is
+      subject = { ...subject, flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null, services: servicesFromMetadata(facts.metadata) };
+      if (!facts.metadata) {
+        results.set('metadata', { name: 'metadata', status: 'fail', message: `${subject.image} has no /etc/idekube/flavor.json: not an idekube image (or built without services), nothing to test`, durationMs: 0 });
+        return;
+      }
+    }
+    planned = planChecks(subject, facts, { screenshot: Boolean(opts.screenshot) });
+    const meta = await measure('metadata', async () => metadataVerdict(subject, facts));
+    results.set('metadata', meta);
+    for (const p of planned.filter((x) => x.group === 'skip')) results.set(p.name, { name: p.name, status: 'skipped', message: p.reason ?? '', durationMs: 0 });
+    if (!planned.some((p) => p.group === 'main')) return;
+
+    const keys = await generateKeyPair(`idekube-test@${session.id}`);
+    const shell = pickShell(facts);
+    const has = (g: string) => planned.some((p) => p.group === g);
+    const scenarioEnv: ScenarioEnv = { session, subject, facts, base, timeoutMs: opts.timeoutMs, keep: opts.keep, gpus: opts.gpus };
+
+    // containers of their own, at the same time as the main one
+    const scenarios: Array<Promise<void>> = [];
+    if (has('bad-keys')) scenarios.push(measure('bad keys', () => checkBadKeys(scenarioEnv)).then((r) => void results.set(r.name, r)));
+    if (has('any-uid')) scenarios.push(measure('any uid', () => checkAnyUid(scenarioEnv)).then((r) => void results.set(r.name, r)));
+    if (has('rootfs')) {
+      scenarios.push(
+        checkRootfs(scenarioEnv, Math.max(opts.timeoutMs, 300_000)).then(
+          (r) => {
+            results.set('init container', { name: 'init container', ...r.init });
+            results.set('chroot', { name: 'chroot', ...r.chroot });
+          },
+          (e: Error) => {
+            results.set('init container', { name: 'init container', status: 'fail', message: e.message, durationMs: 0 });
+            results.set('chroot', { name: 'chroot', status: 'skipped', message: 'the init container did not run', durationMs: 0 });
+          },
+        ),
+      );
+    }
+
+    // the main container: empty home volume, a mounted hook, a generated key, another login shell
+    const mainChecks = planned.filter((p) => p.group === 'main');
+    const mainNames = mainChecks.map((p) => p.name);
+    const restartNames = planned.filter((p) => p.group === 'restart').map((p) => p.name);
+    try {
+      const env: Record<string, string> = {};
+      const mounts: Array<{ volume: string; target: string; nocopy?: boolean }> = [];
+      if (facts.hasRuntime) {
+        if (facts.user) {
+          env.IDEKUBE_INIT_HOME = '1';
+          mounts.push({ volume: await session.volume(base, 'home'), target: facts.user.home, nocopy: true });
+        }
+        if (shell) env.IDEKUBE_PREFERED_SHELL = shell;
+        mounts.push({ volume: await session.volume(base, 'hooks'), target: HOOKS_DIR });
+      }
+      if (subject.services.some((s) => s.check === 'ssh')) env.IDEKUBE_AUTHORIZED_KEYS = authorizedKeysValue(keys);
+      const privileged = subject.services.some((s) => s.check === 'dind');
+      const c = await session.create({ name: session.name(base, 'main'), image: subject.image, platform: subject.platform, env, publish: true, mounts, privileged, gpus: opts.gpus });
+      if (facts.hasRuntime) await c.putFiles(HOOKS_DIR, [{ name: HOOK_NAME, text: HOOK_TEXT, mode: 0o644 }]);
+      await c.start();
+      log(`${subject.flavor ?? subject.image}@${subject.platform}: started ${c.name} on http://127.0.0.1:${c.port}/`);
+      const routes = subject.services.flatMap((s) => s.routes);
+      const ready = await waitReady(c, routes, { timeoutMs: opts.timeoutMs, ...(facts.hasRuntime ? { programs: inside(c).exec } : {}) });
+      log(`${subject.flavor ?? subject.image}@${subject.platform}: ${describeReadiness(ready, c.port).split('\n')[0]}`);
+      const m: MainState = { c, inside: inside(c), ready, keys, shell };
+      const run = (p: PlannedCheck) => (ready.exited && p.name !== 'nginx' ? measure(p.name, async () => fail(`the container is not running (exit ${ready.exited!.code})`)) : measure(p.name, mainCheck(p, subject, facts, m, opts)));
+      // the screenshot needs the desktop the vnc check proves: it runs after it, and fails at once without it
+      const shotCheck = mainChecks.find((p) => p.name === 'screenshot');
+      const done = await limited(3, mainChecks.filter((p) => p !== shotCheck).map((p) => () => run(p)));
+      for (const r of done) results.set(r.name, r);
+      if (shotCheck) {
+        const vnc = [...results.values()].find((r) => planned.find((p) => p.name === r.name)?.service === shotCheck.service && r.name !== 'gpu' && r.name !== 'screenshot');
+        results.set('screenshot', vnc && vnc.status === 'fail' ? { name: 'screenshot', status: 'fail', message: `no desktop to take a picture of: the ${vnc.name} check failed (${vnc.message.split('\n')[0]})`, durationMs: 0 } : await run(shotCheck));
+      }
+      const shot = results.get('screenshot');
+      if (shot?.status === 'pass') screenshot = opts.screenshot;
+
+      if (restartNames.length) {
+        const homeInit = results.get('home init');
+        let changes: HomeChanges | undefined;
+        const r0 = await measure('home volume', async () => {
+          if (ready.exited) fail('the container is not running');
+          if (!facts.user) fail(`the image has no user ${facts.env.USERNAME || 'idekube'}`);
+          changes = await changeHome(m.inside.exec, facts, session.id);
+          await c.restart(10);
+          // a container that never served is not waited for again: the volume is what this check is about
+          const again = await waitReady(c, routes, { timeoutMs: ready.nginx ? opts.timeoutMs : Math.min(opts.timeoutMs, 10_000), programs: inside(c).exec });
+          if (again.exited) fail(`after a restart: ${describeReadiness(again, c.port)}`);
+          const volume = await checkHomeVolume(m.inside.exec, facts, changes);
+          if (ready.nginx && !again.nginx) fail(`${volume}, but after the restart ${describeReadiness(again, c.port)}`);
+          return `${volume}${again.nginx ? '; serving again' : ''}`;
+        });
+        results.set('home volume', r0);
+        results.set(
+          'home keeps changes',
+          changes
+            ? await measure('home keeps changes', async () => {
+                if (homeInit && homeInit.status !== 'pass' && !changes!.changed) fail('the home was not populated');
+                return checkHomeKeeps(m.inside.exec, facts, changes!);
+              })
+            : { name: 'home keeps changes', status: r0.status === 'fail' ? 'fail' : 'skipped', message: `nothing was changed before the restart: ${r0.message}`, durationMs: 0 },
+        );
+      }
+    } catch (e) {
+      const message = (e as Error).message;
+      for (const n of [...mainNames, ...restartNames]) if (!results.has(n)) results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
+    }
+    await Promise.all(scenarios);
+  };
+  try {
+    await body();
+  } finally {
+    if (opts.keep) kept = session.resources();
+    else {
+      const problems = await session.cleanup();
+      for (const p of problems) log(`warning: could not remove ${p}`);
+    }
+    activeSessions.delete(session);
+  }
+  return report();
+
+  function report(): ImageReport {
+    const order = ['image', ...planned.map((p) => p.name)];
+    const checks = [...results.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    return {
+      session: session.id,
+      flavor: subject.flavor,
+      image: subject.image,
+      platform: subject.platform,
+      passed: checks.every((c) => c.status !== 'fail') && checks.length > 0,
+      checks,
+      kept,
+      ...(screenshot ? { screenshot } : {}),
+      durationMs: Date.now() - t0,
+    };
+  }
+}
+
+/** Turns an unexpected error into a one-check report (the run goes on with other images). */
+export function errorReport(subject: Subject, e: unknown): ImageReport {
+  const message = e instanceof RunError ? e.message : (e as Error).message;
+  return { session: '', flavor: subject.flavor, image: subject.image, platform: subject.platform, passed: false, checks: [{ name: 'image', status: 'fail', message, durationMs: 0 }], kept: [], durationMs: 0 };
+}

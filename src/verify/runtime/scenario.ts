@@ -1,0 +1,21 @@
+/** What a runtime scenario (a container of its own, started with particular settings) needs to know. */
+import type { TestSession } from '../container.js';
+import type { ImageFacts, Subject, VerifyService } from '../types.js';
+
+export interface ScenarioEnv {
+  session: TestSession;
+  subject: Subject;
+  facts: ImageFacts;
+  /** Names the containers: flavor + arch. */
+  base: string;
+  /** Readiness bound. */
+  timeoutMs: number;
+  keep: boolean;
+  /** Containers to ask for GPUs. */
+  gpus: boolean;
+}
+
+/** Every route of the services a scenario expects to come up (ssh and dind need root: left out where asked). */
+export function routesOf(services: VerifyService[], without: string[] = []) {
+  return services.filter((s) => !without.includes(s.check)).flatMap((s) => s.routes);
+}

@@ -1,0 +1,152 @@
+/**
+ * Negative tests of `idekube test` on real containers: each flavor of test/fixtures/broken breaks what some checks
+ * look at (built from the same layers and base image as the fixture catalog), and each of those checks fails with
+ * a message that says what is wrong — while the checks of what is not broken still pass. Then `publish --test`
+ * pushes the parent that passes and stops the child that fails. (Checks whose services the fixture catalog has
+ * no real broken variant of — coder, an RFB impostor, … — are covered against stand-in servers in test/unit.)
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connectEngine, type Engine } from '../../src/engine/connect.js';
+import type { ImageReport, TestReport } from '../../src/verify/types.js';
+import { removeImages, runId } from '../helpers/env.js';
+import { REPO_ROOT, runCli } from '../helpers/project.js';
+import { getManifest, startRegistry, type ThrowawayRegistry } from '../helpers/registry.js';
+
+const tag = `it-${runId()}`;
+const broken = `${REPO_ROOT}/test/fixtures/broken`;
+const flavors = ['bad/base', 'bad/nginx', 'bad/ports', 'bad/sshd', 'bad/home', 'bad/desk'];
+const ref = (registry: string, flavor: string) => `${registry}/idekube-test/broken:${flavor.replace('/', '-')}-${tag}-amd64`;
+const shot = join(mkdtempSync(join(tmpdir(), 'idekube-broken-')), 'desk.png');
+
+type Expect = Record<string, RegExp>;
+/** Per flavor: the checks that must fail, with what their message must say; every check not named must not fail unless listed in `also`. */
+const EXPECT: Record<string, { fail: Expect; also?: string[]; pass: string[] }> = {
+  'bad/nginx': {
+    fail: { nginx: /nothing answered HTTP on port 80 \(127\.0\.0\.1:\d+\) within \d+ s/ },
+    // nothing is served at all: everything that goes through port 80 fails with it
+    also: ['ssh banner', 'ssh login', 'home volume', 'bad keys', 'chroot'],
+    pass: ['programs', 'home init', 'shell', 'hooks', 'init container'],
+  },
+  'bad/ports': {
+    fail: {
+      nginx: /GET \/ answered 200 .*expected 404: something is served at the root/,
+      'redirect /web': /GET \/web (answered 404 .*expected a redirect to \/web\/|redirects to the absolute URL .*leaves the host and port)/,
+      'http /web/': /GET \/web\/ answered 502 .*nginx cannot reach the service on 127\.0\.0\.1:8081/,
+      users: /rootweb should run as idekube \(uid 1000\) but pid \d+ \(\/usr\/bin\/sudo -n \/usr\/bin\/python3 -m http\.server.*runs as uid 0 \(root\)/,
+      shell: /login shell of idekube is \/bin\/bash, expected \/bin\/zsh \(IDEKUBE_PREFERED_SHELL\)/,
+      hooks: /the hook mounted at \/etc\/idekube\/startup\.bash\/50-idekube-test\.sh did not run/,
+    },
+    also: ['bad keys', 'any uid', 'chroot'],
+    pass: ['redirect /rootweb', 'http /rootweb/', 'ssh banner', 'ssh login', 'programs', 'home init', 'home volume', 'home keeps changes', 'init container'],
+  },
+  'bad/sshd': {
+    fail: {
+      'ssh banner': /WebSocket \/ssh opened but closed before the SSH banner: the bridge could not reach sshd \(is sshd running\?\)/,
+      programs: /sshd is FATAL .*Bad configuration option: ThisIsNotAnOption/,
+      'home init': /the image has no \/etc\/skel: an empty home volume at \/home\/idekube cannot be populated/,
+      'home volume': /idekube-test-marker, written before the restart, is gone after it/,
+      'any uid': /as uid 12345: nothing answered HTTP on port 80 .*supervisord gave up on: nginx|as uid 12345: .*nginx/,
+      'init container': /exited with code 1: .*I_AM_INIT_CONTAINER is set but \/init-container\.sh is missing from the image/,
+    },
+    also: ['ssh login', 'users', 'home keeps changes', 'bad keys'],
+    pass: ['nginx', 'shell', 'hooks'],
+  },
+  'bad/home': {
+    fail: {
+      'home keeps changes': /~\/\.bashrc, changed by the user, was overwritten from \/etc\/skel at the restart/,
+      'bad keys': /an invalid IDEKUBE_AUTHORIZED_KEYS was not reported: no ERROR\/WARNING line in the container log names IDEKUBE_AUTHORIZED_KEYS/,
+      chroot: /exited with code 1 .*'chroot' is not installed in this image/s,
+    },
+    pass: ['nginx', 'ssh banner', 'ssh login', 'programs', 'users', 'home init', 'home volume', 'shell', 'hooks', 'any uid', 'init container'],
+  },
+  'bad/desk': {
+    fail: {
+      vnc: /WebSocket \/vnc\/websockify opened but closed before the RFB greeting: the proxy could not reach the VNC server/,
+      programs: /vnc is FATAL .*session script \/nonexistent\/xstartup is missing/,
+      screenshot: /no desktop to take a picture of: the vnc check failed/,
+    },
+    also: ['users'],
+    pass: ['nginx', 'redirect /vnc', 'ssh banner', 'ssh login', 'home init', 'home volume', 'shell', 'hooks', 'bad keys', 'any uid', 'init container', 'chroot'],
+  },
+};
+
+describe('idekube test fails, saying why, on images broken on purpose', { timeout: 1_800_000 }, () => {
+  let engine: Engine;
+  let registry: ThrowawayRegistry;
+  let result: { code: number; report: TestReport; stdout: string; stderr: string };
+  const made: string[] = [];
+  before(async () => {
+    engine = await connectEngine();
+    registry = await startRegistry();
+    const b = runCli(['-C', broken, '--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64', '--progress', 'plain'], { timeoutMs: 1_500_000 });
+    made.push(...flavors.map((f) => ref('127.0.0.1:5000', f)));
+    assert.equal(b.code, 0, b.stderr.slice(-3000));
+    const t0 = Date.now();
+    // --keep: the containers stay for the assertions below, which then remove them
+    const r = runCli(['-C', broken, '--git-tag', tag, '--json', 'test', ...Object.keys(EXPECT), '--timeout', '25', '--jobs', '3', '--keep', '--screenshot', shot], { timeoutMs: 900_000 });
+    process.stderr.write(`# idekube test on ${Object.keys(EXPECT).length} broken images: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    result = { code: r.code, report: JSON.parse(r.stdout || '{"images":[]}') as TestReport, stdout: r.stdout, stderr: r.stderr };
+  });
+  after(async () => {
+    for (const i of result?.report.images ?? []) await removeSession(i.session);
+    registry?.stop();
+    await removeImages(engine, made);
+  });
+
+  async function removeSession(session: string): Promise<void> {
+    if (!session) return;
+    for (const c of await engine.listContainers({ all: true, filters: { label: [`io.idekube.test.session=${session}`] } })) await engine.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
+    for (const v of (await engine.listVolumes({ filters: { label: [`io.idekube.test.session=${session}`] } })).Volumes ?? []) await engine.getVolume(v.Name).remove().catch(() => {});
+  }
+
+  it('exits 1 with one JSON report, every broken image failed', () => {
+    assert.equal(result.code, 1, result.stderr.slice(-2000));
+    assert.equal(JSON.parse(result.stderr.trim().split('\n').pop()!).error.kind, 'RunError');
+    assert.deepEqual(result.report.images.map((i) => [i.flavor, i.passed]).sort(), Object.keys(EXPECT).sort().map((f) => [f, false]));
+  });
+
+  for (const [flavor, e] of Object.entries(EXPECT)) {
+    it(`${flavor}: ${Object.keys(e.fail).join(', ')} fail and say what is wrong; the rest passes`, () => {
+      const image = result.report.images.find((i) => i.flavor === flavor) as ImageReport;
+      const checks = Object.fromEntries(image.checks.map((c) => [c.name, c]));
+      for (const [name, re] of Object.entries(e.fail)) {
+        assert.ok(checks[name], `${name} ran`);
+        assert.equal(checks[name]!.status, 'fail', `${name}: ${checks[name]!.message}`);
+        assert.match(checks[name]!.message, re, name);
+      }
+      for (const name of e.pass) assert.equal(checks[name]?.status, 'pass', `${name} should pass: ${checks[name]?.message}`);
+      const unexpected = image.checks.filter((c) => c.status === 'fail' && !(c.name in e.fail) && !(e.also ?? []).includes(c.name));
+      assert.deepEqual(unexpected.map((c) => `${c.name}: ${c.message}`), []);
+    });
+  }
+
+  it('--keep leaves the containers and volumes, and names them', async () => {
+    for (const image of result.report.images) {
+      assert.ok(image.kept.some((k) => /^container idekube-test-\S+-main \(http:\/\/127\.0\.0\.1:\d+\/\)$/.test(k)), `${image.flavor}: ${image.kept.join(', ')}`);
+      assert.ok(image.kept.some((k) => k.startsWith('volume idekube-test-')));
+      const left = await engine.listContainers({ all: true, filters: { label: [`io.idekube.test.session=${image.session}`] } });
+      assert.ok(left.length >= 1, `${image.flavor}: containers kept`);
+      await removeSession(image.session);
+    }
+  });
+
+  it('publish --test pushes the parent that passes and nothing of the child that fails', async () => {
+    const args = ['-C', broken, '--git-tag', tag, '--registry', registry.host, 'publish', 'bad/sshd', '--test', '--platform', 'linux/amd64', '--progress', 'plain'];
+    made.push(ref(registry.host, 'bad/base'), ref(registry.host, 'bad/sshd'));
+    const t0 = Date.now();
+    const r = runCli(args, { env: { IDEKUBE_TEST_TIMEOUT: '25' }, timeoutMs: 900_000 });
+    process.stderr.write(`# publish bad/sshd --test: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    assert.equal(r.code, 1, r.stderr.slice(-3000));
+    assert.match(r.stderr, /test bad\/base@linux\/amd64: passed/);
+    assert.match(r.stderr, /test bad\/sshd@linux\/amd64  ssh banner +FAIL: /);
+    assert.match(r.stderr, /idekube test failed on bad\/sshd@linux\/amd64 \([^)]*ssh banner[^)]*\): not pushed/);
+    const repo = 'idekube-test/broken';
+    assert.ok(await getManifest(registry.host, repo, `bad-base-${tag}`), 'the parent that passed is published');
+    assert.equal(await getManifest(registry.host, repo, `bad-sshd-${tag}-amd64`), undefined, 'no per-arch tag of the failing image');
+    assert.equal(await getManifest(registry.host, repo, `bad-sshd-${tag}`), undefined, 'no list of the failing image');
+  });
+});
