@@ -92,7 +92,7 @@ export function rootfsInputs(arch: Arch, s: QemuSettings, guestDir: string): Rec
 }
 
 /** The cached rootfs tarball for these inputs, built with mmdebstrap when missing. */
-export async function ensureRootfs(paths: CachePaths, arch: Arch, s: QemuSettings, guestDir: string, opts: { logFile: string; signal?: AbortSignal; onLine?: (l: string) => void }): Promise<RootfsTarball> {
+export async function ensureRootfs(paths: CachePaths, arch: Arch, s: QemuSettings, guestDir: string, opts: { logFile: string; signal?: AbortSignal; onLine?: (l: string) => void; onBuild?: () => void }): Promise<RootfsTarball> {
   const key = keyOf(rootfsInputs(arch, s, guestDir));
   const name = `debian-${s.debianSuite}-${arch}-${key}`;
   ensureDir(paths.base);
@@ -106,6 +106,7 @@ export async function ensureRootfs(paths: CachePaths, arch: Arch, s: QemuSetting
     throw new RunError('building a Debian base disk needs root (mmdebstrap must keep file ownership for the disk)', { fix: 'run as root (sudo), or use --base cloud' });
   }
   const tmp = `${tarball}.tmp-${process.pid}`;
+  opts.onBuild?.();
   try {
     await runTool('mmdebstrap', mmdebstrapArgv(arch, s.debianSuite, s.debianMirror, s.debianPackages, tmp), {
       what: `mmdebstrap (Debian ${s.debianSuite} ${arch} rootfs)`,

@@ -18,6 +18,7 @@ import { parentOf } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import type { Arch } from '../config/tags.js';
 import { qemuArtifacts } from './artifacts.js';
+import { hostArch } from './arch.js';
 import { bootVm, powerOff, waitForHttp, type Session } from './boot.js';
 import { QEMU_CODE_VERSION, hashTree, keyOf } from './cache-key.js';
 import { diskFromCloudImage, ensureCloudImage, imageInfo } from './cloud-base.js';
@@ -124,7 +125,12 @@ async function baseSource(project: Project, flavorId: string, kind: BaseKind, op
   if (kind === 'debian') {
     const t0 = Date.now();
     const log = join(logs(), 'mmdebstrap.log');
-    const rootfs = await ensureRootfs(paths, opts.arch, settings, art.guest, { logFile: log, onLine: (l) => opts.report.detail(l), ...sig });
+    const rootfs = await ensureRootfs(paths, opts.arch, settings, art.guest, {
+      logFile: log,
+      onLine: (l) => opts.report.detail(l),
+      onBuild: () => opts.report.step(`building the Debian ${settings.debianSuite} ${opts.arch} rootfs with mmdebstrap${opts.arch === hostArch() ? '' : ' (under emulation: several minutes)'}; log: ${log}`),
+      ...sig,
+    });
     opts.report.step(rootfs.cached ? `Debian ${settings.debianSuite} ${opts.arch} rootfs: cached (${rootfs.tarball})` : `Debian ${settings.debianSuite} ${opts.arch} rootfs built with mmdebstrap in ${secs(Date.now() - t0)} s`);
     return {
       desc: { kind: 'debian', suite: settings.debianSuite, rootfsSha256: rootfs.sha256 },
@@ -272,7 +278,11 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
     }
     meta.created = new Date().toISOString();
     writeFileSync(join(work, 'disk.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    // --rebuild replaces an entry with the same key: the old one moves aside first, then goes
+    const old = opts.rebuild && existsSync(final) ? `${final}.replaced-${process.pid}` : undefined;
+    if (old) renameSync(final, old);
     const dir = publishDir(work, final);
+    if (old) rmSync(old, { recursive: true, force: true });
     prune(paths.disks, entryPrefix, 2);
     const entry = readEntry(dir, key);
     if (!entry) throw new RunError(`internal: the finished disk in ${dir} does not read back`);

@@ -25,6 +25,8 @@ export interface ReadyOptions {
   timeoutMs: number;
   /** Read supervisord's program states too (root containers with supervisorctl). */
   programs?: Exec;
+  /** Programs expected to give up here (sshd as an arbitrary uid): their FATAL state does not end the wait. */
+  ignoreFatal?: string[];
   signal?: AbortSignal;
 }
 
@@ -34,6 +36,9 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
   let nginx = false;
   let pending = routes.map((r) => r.path);
   let fatal: string[] = [];
+  // every program RUNNING but port 80 or a route still not answering: give it this long, then stop waiting
+  const grace = Math.max(15_000, opts.timeoutMs / 4);
+  let allRunningSince: number | undefined;
   for (;;) {
     const st = await c.state().catch(() => undefined);
     if (st && !st.running) {
@@ -65,10 +70,14 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
       const settling = states.some((p) => p.state === 'STARTING' || p.state === 'BACKOFF');
       if (nginx && !pending.length && !settling) break;
       if (fatal.length && !settling && nginx) break; // a program gave up: nothing more will come up
+      if (states.length && states.every((p) => p.state === 'RUNNING')) {
+        allRunningSince ??= Date.now();
+        if (Date.now() - allRunningSince > grace) break; // running, yet not answering where nginx sends
+      } else allRunningSince = undefined;
     } else {
       if (nginx && !pending.length) break;
       // no supervisorctl here (e.g. an arbitrary uid): supervisord says in its log when it gives up
-      fatal = fatalFromLogs(await c.logs().catch(() => ''));
+      fatal = fatalFromLogs(await c.logs().catch(() => '')).filter((p) => !opts.ignoreFatal?.includes(p));
       if (fatal.length) break;
     }
     if (Date.now() >= deadline || opts.signal?.aborted) break;

@@ -36,7 +36,7 @@ const EXPECT: Record<string, { fail: Expect; also?: string[]; pass: string[] }> 
       nginx: /GET \/ answered 200 .*expected 404: something is served at the root/,
       'redirect /web': /GET \/web (answered 404 .*expected a redirect to \/web\/|redirects to the absolute URL .*leaves the host and port)/,
       'http /web/': /GET \/web\/ answered 502 .*nginx cannot reach the service on 127\.0\.0\.1:8081/,
-      users: /rootweb should run as idekube \(uid 1000\) but pid \d+ \(\/usr\/bin\/sudo -n \/usr\/bin\/python3 -m http\.server.*runs as uid 0 \(root\)/,
+      users: /rootweb should run as idekube \(uid 1000\) but pid \d+ \((\/usr\/bin\/sudo -n )?\/usr\/bin\/python3 -m http\.server.*runs as uid 0 \(root\)/,
       shell: /login shell of idekube is \/bin\/bash, expected \/bin\/zsh \(IDEKUBE_PREFERED_SHELL\)/,
       hooks: /the hook mounted at \/etc\/idekube\/startup\.bash\/50-idekube-test\.sh did not run/,
     },
@@ -87,7 +87,7 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
     assert.equal(b.code, 0, b.stderr.slice(-3000));
     const t0 = Date.now();
     // --keep: the containers stay for the assertions below, which then remove them
-    const r = runCli(['-C', broken, '--git-tag', tag, '--json', 'test', ...Object.keys(EXPECT), '--timeout', '25', '--jobs', '3', '--keep', '--screenshot', shot], { timeoutMs: 900_000 });
+    const r = runCli(['-C', broken, '--git-tag', tag, '--json', 'test', ...Object.keys(EXPECT), '--timeout', '60', '--jobs', '3', '--keep', '--screenshot', shot], { timeoutMs: 900_000 });
     process.stderr.write(`# idekube test on ${Object.keys(EXPECT).length} broken images: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     result = { code: r.code, report: JSON.parse(r.stdout || '{"images":[]}') as TestReport, stdout: r.stdout, stderr: r.stderr };
   });
@@ -138,7 +138,7 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
     const args = ['-C', broken, '--git-tag', tag, '--registry', registry.host, 'publish', 'bad/sshd', '--test', '--platform', 'linux/amd64', '--progress', 'plain'];
     made.push(ref(registry.host, 'bad/base'), ref(registry.host, 'bad/sshd'));
     const t0 = Date.now();
-    const r = runCli(args, { env: { IDEKUBE_TEST_TIMEOUT: '25' }, timeoutMs: 900_000 });
+    const r = runCli(args, { env: { IDEKUBE_TEST_TIMEOUT: '60' }, timeoutMs: 900_000 });
     process.stderr.write(`# publish bad/sshd --test: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     assert.equal(r.code, 1, r.stderr.slice(-3000));
     assert.match(r.stderr, /test bad\/base@linux\/amd64: passed/);

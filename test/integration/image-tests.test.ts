@@ -5,8 +5,7 @@
  * Images are built once for this file, under a tag of their own.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PNG } from 'pngjs';
@@ -19,8 +18,8 @@ const tag = `it-${runId()}`;
 const fixture = `${REPO_ROOT}/test/fixtures/catalog`;
 const ref = (flavor: string, arch: string) => `127.0.0.1:5000/idekube-test/fixture:${flavor.replace('/', '-')}-${tag}-${arch}`;
 const built = [...['web/base', 'web/extra', 'web/jupyter', 'desk/base'].map((f) => ref(f, 'amd64')), ref('web/base', 'arm64'), ref('web/extra', 'arm64')];
-const out = mkdtempSync(join(tmpdir(), 'idekube-image-tests-'));
-const shot = join(out, 'desktop.png');
+// kept after the run (CI uploads dist/test-artifacts/): the desktop a maintainer would look at
+const shot = join(REPO_ROOT, 'dist/test-artifacts/fixture-desktop.png');
 
 const RUNTIME = ['programs', 'users', 'home init', 'home volume', 'home keeps changes', 'shell', 'hooks', 'any uid', 'init container', 'chroot'];
 
