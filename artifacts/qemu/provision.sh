@@ -149,14 +149,15 @@ run_vm_step() {
     restore_hostkeys
 }
 
-# During provisioning only: apt skips translation files (a third of every `apt-get update` under TCG).
+# During provisioning only: apt skips translation files (a third of every `apt-get update` under TCG), and
+# waits for the dpkg lock instead of failing while a cloud image's first-boot apt jobs hold it.
 APT_CONF=/etc/apt/apt.conf.d/99idekube-provisioning
 
 cmd_run() {
     [ "$(id -u)" = 0 ] || die "run me as root"
     wait_cloud_init
     if [ -d /etc/apt/apt.conf.d ]; then
-        printf '// idekube: only while the disk is provisioned (removed before it is published)\nAcquire::Languages "none";\n' >"$APT_CONF"
+        printf '// idekube: only while the disk is provisioned (removed before it is published)\nAcquire::Languages "none";\nDPkg::Lock::Timeout "600";\n' >"$APT_CONF"
     fi
     save_hostkeys
     install_guest_files

@@ -18,7 +18,7 @@ import { parentOf } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import type { Arch } from '../config/tags.js';
 import { qemuArtifacts } from './artifacts.js';
-import { hostArch } from './arch.js';
+import { ARCHES, firstExisting, hostArch } from './arch.js';
 import { bootVm, powerOff, waitForHttp, type Session } from './boot.js';
 import { QEMU_CODE_VERSION, hashTree, keyOf } from './cache-key.js';
 import { diskFromCloudImage, ensureCloudImage, imageInfo } from './cloud-base.js';
@@ -105,8 +105,19 @@ function readEntry(dir: string, key: string): RootDisk | undefined {
   return { dir, disk: join(dir, 'disk.qcow2'), ...(meta.boot === 'kernel' ? { kernel, initrd } : {}), meta, cached: true };
 }
 
-export function bootSpecOf(d: Pick<RootDisk, 'kernel' | 'initrd' | 'meta'>): BootSpec {
-  return d.meta.boot === 'kernel' ? { kind: 'kernel', kernel: d.kernel!, initrd: d.initrd!, append: d.meta.append ?? kernelAppend(d.meta.arch) } : { kind: 'firmware' };
+/**
+ * How to boot a disk. Firmware boot on arm64 needs a writable UEFI variable store: a copy of the
+ * distribution's template is made in `varsDir` (the build's work folder, or the run folder).
+ */
+export function bootSpecOf(d: Pick<RootDisk, 'kernel' | 'initrd' | 'meta'>, varsDir?: string): BootSpec {
+  if (d.meta.boot === 'kernel') return { kind: 'kernel', kernel: d.kernel!, initrd: d.initrd!, append: d.meta.append ?? kernelAppend(d.meta.arch) };
+  if (d.meta.arch !== 'arm64' || !varsDir) return { kind: 'firmware' };
+  const code = firstExisting(ARCHES.arm64.firmwareCode);
+  const template = firstExisting(ARCHES.arm64.firmwareVars);
+  if (!code || !template) throw new RunError('no aarch64 UEFI firmware to boot the cloud image with', { fix: `apt-get install ${ARCHES.arm64.firmwarePackage}` });
+  const vars = join(varsDir, 'efivars.fd');
+  if (!existsSync(vars)) copyFileSync(template, vars);
+  return { kind: 'firmware', firmwareCode: code, firmwareVars: vars };
 }
 
 interface BaseSource {
@@ -239,7 +250,7 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
     };
     const disk = join(work, 'disk.qcow2');
     if (!opts.baseOnly) {
-      const bootSpec = bootSpecOf({ kernel: join(work, 'vmlinuz'), initrd: join(work, 'initrd.img'), meta });
+      const bootSpec = bootSpecOf({ kernel: join(work, 'vmlinuz'), initrd: join(work, 'initrd.img'), meta }, work);
       // per-build key and seed
       const keyDir = ensureDir(join(work, 'ssh'));
       const pair = await makeKeyPair(keyDir, `idekube-build-${key}`, opts.signal);
@@ -275,6 +286,7 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
       rmSync(seedDir, { recursive: true, force: true });
       rmSync(join(work, 'payload'), { recursive: true, force: true });
       rmSync(join(work, 'payload.tar'), { force: true });
+      rmSync(join(work, 'efivars.fd'), { force: true });
     }
     meta.created = new Date().toISOString();
     writeFileSync(join(work, 'disk.json'), `${JSON.stringify(meta, null, 2)}\n`);

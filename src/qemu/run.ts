@@ -86,7 +86,7 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
     disk = overlay;
     snapshot = false;
   }
-  const boot = bootSpecOf(d);
+  const boot = bootSpecOf(d, runDir);
   const accel = await chooseAccel(o.disk.accel, arch, boot, d.disk, { recordFile: join(paths.root, 'kvm-probe.json'), ...sig });
   o.report.step(`accelerator: ${accel.reason}`);
   const logs = logDir(paths, `run-${slug(flavorId)}-${arch}`);

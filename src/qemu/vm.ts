@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { RunError } from '../config/errors.js';
 import type { Arch } from '../config/tags.js';
 import { ARCHES, firstExisting } from './arch.js';
+import { onPath } from './exec.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -187,6 +188,7 @@ export class Vm {
 
 export function startVm(spec: VmSpec, opts: { logFile?: string; inheritStdio?: boolean } = {}): Vm {
   const { binary, args } = qemuArgv(spec);
+  if (!onPath(binary)) throw new RunError(`${binary} is not installed`, { fix: `apt-get install ${ARCHES[spec.arch].qemuPackage}` });
   let fd: number | undefined;
   let stdio: Array<'ignore' | 'inherit' | number>;
   if (opts.inheritStdio) stdio = ['inherit', 'inherit', 'inherit'];
@@ -203,6 +205,7 @@ export function startVm(spec: VmSpec, opts: { logFile?: string; inheritStdio?: b
     );
   });
   // spawn errors surface asynchronously; callers await vmStarted() right after.
+  started.catch(() => {});
   pendingStarts.set(child, started);
   return new Vm(child, spec, opts.logFile);
 }
@@ -224,7 +227,7 @@ export function lastLines(text: string, n = 12): string {
 /** Why a VM is gone, in words, with the last serial lines. */
 export function describeExit(vm: Vm): string {
   const e = vm.exit;
-  const how = !e ? 'is still running' : e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`;
+  const how = !e ? 'was still running (idekube stops it)' : e.signal ? `was killed by ${e.signal}` : `exited with status ${e.code}`;
   const qlog = lastLines(vm.qemuLog(), 5);
   const serial = lastLines(vm.serial(), 12);
   let s = `QEMU ${how}`;
