@@ -3,7 +3,7 @@
  * never load dockerode, listr2 or execa.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { IdekubeError, InputError, EXIT_FAILURE, EXIT_USAGE } from '../config/errors.js';
+import { IdekubeError, InputError, InputErrors, EXIT_FAILURE, EXIT_USAGE } from '../config/errors.js';
 import { registerQemu } from './commands/qemu-cli.js';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
 
@@ -186,7 +186,9 @@ function report(e: unknown, json: boolean): number {
   }
   if (e instanceof IdekubeError) {
     if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
-    else process.stderr.write(`idekube: ${e instanceof InputError ? 'error' : 'failed'}: ${e.format().replace(/\n(?!  fix:)/g, '\nidekube: error: ')}\n`);
+    // several input errors: one prefixed line each; any other multi-line message (a console tail): indented
+    else if (e instanceof InputErrors) process.stderr.write(`idekube: error: ${e.format().replace(/\n(?!  fix:)/g, '\nidekube: error: ')}\n`);
+    else process.stderr.write(`idekube: ${e instanceof InputError ? 'error' : 'failed'}: ${e.format().replace(/\n(?!  fix:)/g, '\n  ')}\n`);
     return e.exitCode;
   }
   const err = e as Error;

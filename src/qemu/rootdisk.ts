@@ -174,7 +174,6 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
   }
   const settings = qemuSettings(project, flavorId, opts.base);
   const paths = cachePaths(project.root);
-  ensureDir(paths.disks);
   const art = qemuArtifacts(project.root);
   const parent = parentOf(flavor);
   let logs: string | undefined;
@@ -293,6 +292,7 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
     // --rebuild replaces an entry with the same key: the old one moves aside first, then goes
     const old = opts.rebuild && existsSync(final) ? `${final}.replaced-${process.pid}` : undefined;
     if (old) renameSync(final, old);
+    ensureDir(paths.disks);
     const dir = publishDir(work, final);
     if (old) rmSync(old, { recursive: true, force: true });
     prune(paths.disks, entryPrefix, 2);

@@ -30,7 +30,7 @@ APT_PACKAGES=(
   docker.io docker-registry
   qemu-user-static binfmt-support arch-test mmdebstrap
   shellcheck curl jq ca-certificates openssh-client e2fsprogs util-linux iproute2
-  qemu-utils qemu-system-x86 qemu-system-arm cloud-image-utils
+  qemu-utils qemu-system-x86 qemu-system-arm cloud-image-utils genisoimage
   chromium
   supervisor   # the runtime unit tests parse generated supervisord configs (no service is started)
 )

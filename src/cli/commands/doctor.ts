@@ -19,10 +19,6 @@ const BINFMT: Record<string, { name: string; hostArch: string }> = {
   'linux/arm64': { name: 'qemu-aarch64', hostArch: 'arm64' },
 };
 
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(`${dir}/${cmd}`)) return `${dir}/${cmd}`;
-  return undefined;
-}
 
 export async function doctor(ctx: Context, opts: { platform?: string }): Promise<void> {
   const checks: Check[] = [];
