@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Engine } from '../../src/engine/connect.js';
+import { demuxLogs as demux } from '../../src/verify/container.js';
 
 export interface TestEnv {
   registry: string;
@@ -46,17 +47,8 @@ export async function runOnce(engine: Engine, image: string, cmd: string[], time
   }
 }
 
-/** Strips Docker's 8-byte stream headers from non-TTY logs. */
-export function demux(buf: Buffer): string {
-  let out = '';
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const len = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
-    i += 8 + len;
-  }
-  return out;
-}
+/** Strips Docker's 8-byte stream headers from non-TTY logs (the product's own helper). */
+export { demux };
 
 /** Removes local images by tag (only the ones a test created; never a host-wide prune). */
 export async function removeImages(engine: Engine, refs: string[]): Promise<void> {
