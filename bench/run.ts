@@ -39,7 +39,17 @@ function idekube(args: string[], env: Record<string, string> = {}): { ms: number
   return { ms, result: JSON.parse(r.stdout) };
 }
 
+/**
+ * A cold start: every image of the bench's and the fixture's repositories goes (their layers would otherwise be
+ * reused by BuildKit even after its cache is pruned), then the build cache. Other repositories are not touched.
+ */
 async function pruneBuildCache(engine: Engine): Promise<void> {
+  const ours = [`${REGISTRY}/idekube-test/fixture`, `${REGISTRY}/idekube-bench/upstream`, `${REGISTRY}/idekube-test/broken`];
+  for (const img of await engine.listImages()) {
+    for (const tag of img.RepoTags ?? []) {
+      if (ours.some((r) => tag.startsWith(`${r}:`))) await engine.getImage(tag).remove({ force: true }).catch(() => {});
+    }
+  }
   await (engine as unknown as { pruneBuilder: (o: object) => Promise<unknown> }).pruneBuilder({ all: true });
 }
 
