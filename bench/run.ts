@@ -1,24 +1,26 @@
 /**
  * `npm run bench`: measures idekube against the upstream-style flow and against the engine's own floor, on the
  * fixture catalog, and rewrites BENCHMARKS.md with the figures it printed. Needs the test environment
- * (sudo bash test/env/setup.sh). It prunes the engine's BUILD cache (not images) before each cold build, so run it
- * on a machine where that is acceptable. Usage: node dist/bench/run.js [--skip-cold]
+ * (sudo bash test/env/setup.sh). Before each cold build it removes the images of the test and bench repositories,
+ * dangling images and the whole BuildKit cache, so run it on a machine where that is acceptable. Usage: node dist/bench/run.js [--only 2,3] (--only: those sections, no file)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProject } from '../src/config/project.js';
+import { loadProject, type Project } from '../src/config/project.js';
 import { buildImage } from '../src/engine/build.js';
 import { connectEngine, type Engine } from '../src/engine/connect.js';
 import { pushTag } from '../src/engine/push.js';
 import { generateFlavor } from '../src/generate/flavor.js';
 import { contextSize } from '../src/generate/write.js';
 import { makePlan } from '../src/plan/make-plan.js';
+import type { Plan } from '../src/plan/types.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { parseRef } from '../src/registry/types.js';
 import { cliLatency } from './cli-latency.js';
 import { fmtMs, machine, median } from './lib.js';
+import { qemuBench, qemuMarkdown } from './qemu.js';
 import { upstreamRef, upstreamStyleBuild, type UpstreamStyleOptions } from './upstream-style.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -40,16 +42,18 @@ function idekube(args: string[], env: Record<string, string> = {}): { ms: number
 }
 
 /**
- * A cold start: every image of the bench's and the fixture's repositories goes (their layers would otherwise be
- * reused by BuildKit even after its cache is pruned), then the build cache. Other repositories are not touched.
+ * A cold start. BuildKit reuses the layers of any image still in the engine, even after its cache is pruned, so
+ * first every image of the test and bench repositories goes (by tag or by digest; the Debian base images stay),
+ * then dangling images (what `docker image prune` removes), then the whole build cache. Other repositories are
+ * not touched.
  */
 async function pruneBuildCache(engine: Engine): Promise<void> {
-  const ours = [`${REGISTRY}/idekube-test/fixture`, `${REGISTRY}/idekube-bench/upstream`, `${REGISTRY}/idekube-test/broken`];
+  const ours = (ref: string) => (ref.startsWith(`${REGISTRY}/idekube-test/`) || ref.startsWith(`${REGISTRY}/idekube-bench/`)) && !ref.startsWith(`${REGISTRY}/idekube-test/debian`);
   for (const img of await engine.listImages()) {
-    for (const tag of img.RepoTags ?? []) {
-      if (ours.some((r) => tag.startsWith(`${r}:`))) await engine.getImage(tag).remove({ force: true }).catch(() => {});
-    }
+    const refs = [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+    if (refs.length && refs.every(ours)) await engine.getImage(img.Id).remove({ force: true }).catch(() => {});
   }
+  await engine.pruneImages({ filters: { dangling: ['true'] } });
   await (engine as unknown as { pruneBuilder: (o: object) => Promise<unknown> }).pruneBuilder({ all: true });
 }
 
@@ -81,8 +85,139 @@ function shared(a: Map<string, number>, b: Map<string, number>): { count: number
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
+interface Bench {
+  engine: Engine;
+  tag: string;
+  project: Project;
+  plan: Plan;
+  up: UpstreamStyleOptions;
+  ourTags: string[];
+  theirTags: string[];
+}
+
+function cliSection(): void {
+  say('## 1. CLI latency (production catalog, median of 15 interleaved runs)');
+  say();
+  const lat = cliLatency(15);
+  say('| command | median | vs `node -e 0` |');
+  say('|---|---|---|');
+  say(`| \`node -e 0\` (floor) | ${fmtMs(lat.floorMs)} | 1.00× |`);
+  for (const r of lat.rows) say(`| \`${r.command}\` | ${fmtMs(r.medianMs)} | ${r.ratio.toFixed(2)}× |`);
+  say();
+}
+
+async function coldSection(b: Bench): Promise<void> {
+  say('## 2. Cold catalog build (fixture catalog, linux/amd64 + linux/arm64)');
+  say();
+  say('Before each flow: its images and every other image of the test and bench repositories removed, dangling images removed, the whole BuildKit cache pruned (the Debian base images stay). apt packages come from the network each time (no local cache), so both flows pay the same downloads. One run each: a cold run of both takes most of the time budget.');
+  say();
+  await removeTags(b.engine, [...b.ourTags, ...b.theirTags]);
+  await pruneBuildCache(b.engine);
+  const ours = idekube(['--git-tag', b.tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64', '--jobs', '2']);
+  const ourTargets = ours.result.targets as Array<{ id: string; durationMs: number }>;
+  idekube(['--git-tag', b.tag, 'generate', '--all']);
+  await pruneBuildCache(b.engine);
+  const theirs = await upstreamStyleBuild(b.engine, b.up);
+  say('| flow | wall time | builds |');
+  say('|---|---|---|');
+  say(`| idekube (\`build --all --jobs 2\`) | ${fmtMs(ours.ms)} | ${b.plan.targets.length} targets |`);
+  say(`| upstream-style (sequential, whole repo as context) | ${fmtMs(theirs.wallMs)} | ${theirs.builds.length} builds |`);
+  say(`| **ratio idekube / upstream-style** | **${(ours.ms / theirs.wallMs).toFixed(2)}×** | target ≤ 0.60× |`);
+  say();
+  say('Per build (idekube runs two at a time, so its times overlap; upstream-style runs one after the other):');
+  say();
+  say('| target | idekube | upstream-style |');
+  say('|---|---|---|');
+  for (const t of ourTargets) {
+    const u = theirs.builds.find((x) => `${x.flavor}@linux/${x.arch}` === t.id);
+    say(`| ${t.id} | ${fmtMs(t.durationMs)} | ${u ? fmtMs(u.ms) : '-'} |`);
+  }
+  say();
+}
+
+async function warmSection(b: Bench): Promise<void> {
+  say('## 3. Warm no-op rebuild vs the bare-cache floor (median of 5)');
+  say();
+  const build = () => idekube(['--git-tag', b.tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64']);
+  build();
+  const warm: number[] = [];
+  const floor: number[] = [];
+  let rebuilt = 0;
+  for (let i = 0; i < 5; i++) {
+    const w = build();
+    warm.push(w.ms);
+    rebuilt += (w.result.targets as Array<{ status: string }>).filter((t) => t.status !== 'cached').length;
+    const f0 = Date.now();
+    for (const t of b.plan.targets) await buildImage(b.engine, { contextDir: t.contextDir, platform: t.platform, tags: [t.tag], buildArgs: t.buildArgs, labels: t.labels });
+    floor.push(Date.now() - f0);
+  }
+  say('| what | median |');
+  say('|---|---|');
+  say(`| \`idekube build --all\` (nothing changed; includes Node start, catalog load, generate, plan) | ${fmtMs(median(warm))} |`);
+  say(`| floor: ${b.plan.targets.length} bare cached BuildKit builds of the same contexts, back to back | ${fmtMs(median(floor))} |`);
+  say(`| **ratio** | **${(median(warm) / median(floor)).toFixed(2)}×** (target ≤ 1.5×) |`);
+  say(`| targets rebuilt in the warm runs | ${rebuilt} |`);
+  say();
+}
+
+function incrementalSection(b: Bench): void {
+  say('## 4. Incremental rebuild: one layer of a child flavor changes');
+  say();
+  const inc = idekube(['--git-tag', b.tag, '--set', `MARKER_TEXT=changed ${b.tag}`, 'build', '--all', '--platform', 'linux/amd64,linux/arm64']);
+  say('`--set MARKER_TEXT=…` changes the `child-marker` layer of `web/extra` only.');
+  say();
+  say('| target | status | steps run / cached | steps that ran |');
+  say('|---|---|---|---|');
+  for (const t of inc.result.targets) say(`| ${t.id} | ${t.status} | ${t.executed ?? '-'} / ${t.cachedSteps ?? '-'} | ${(t.ran ?? []).map((n: string) => `\`${n.replace(/\s+/g, ' ').replace(/--mount=\S+ /g, '').slice(0, 70)}\``).join('<br>')} |`);
+  say(`| wall time | ${fmtMs(inc.ms)} | | |`);
+  say();
+}
+
+async function sharedSection(b: Bench): Promise<void> {
+  say('## 5. Layers shared between sibling flavors in the registry (web/base vs desk/base, amd64)');
+  say();
+  for (const t of b.plan.targets.filter((x) => x.arch === 'amd64' && (x.flavor === 'web/base' || x.flavor === 'desk/base'))) {
+    await pushTag(b.engine, t.tag);
+    await pushTag(b.engine, upstreamRef(b.up, t.flavor, 'amd64')).catch(async () => {
+      await upstreamStyleBuild(b.engine, { ...b.up, archs: ['amd64'] });
+      await pushTag(b.engine, upstreamRef(b.up, t.flavor, 'amd64'));
+    });
+  }
+  const tagOf = (id: string) => b.plan.targets.find((t) => t.id === id)!.tag;
+  const ours = shared(await layersOf(tagOf('web/base@linux/amd64')), await layersOf(tagOf('desk/base@linux/amd64')));
+  const theirs = shared(await layersOf(upstreamRef(b.up, 'web/base', 'amd64')), await layersOf(upstreamRef(b.up, 'desk/base', 'amd64')));
+  say('| Dockerfiles | shared layers | shared bytes (compressed) | registry bytes for both images |');
+  say('|---|---|---|---|');
+  say(`| idekube | ${ours.count} of ${ours.of} | ${mib(ours.bytes)} | ${mib(ours.unique + ours.bytes)} |`);
+  say(`| upstream-style | ${theirs.count} of ${theirs.of} | ${mib(theirs.bytes)} | ${mib(theirs.unique + theirs.bytes)} |`);
+  say();
+}
+
+function contextSection(b: Bench): void {
+  say('## 6. Build context sent per build');
+  say();
+  const sizes = b.project.catalog.order.map((id) => [id, contextSize(generateFlavor(b.project, id))] as const);
+  const repoBytes = Number(spawnSync('du', ['-sb', '--exclude=node_modules', ROOT], { encoding: 'utf8' }).stdout.split('\t')[0]);
+  say('| flavor | idekube context | upstream-style context (whole repo) |');
+  say('|---|---|---|');
+  for (const [id, bytes] of sizes) say(`| ${id} | ${(bytes / 1024).toFixed(1)} KiB | ${mib(repoBytes)} |`);
+  say();
+}
+
+async function qemuSection(): Promise<void> {
+  say('## 7. QEMU root disk (fixture web/base, linux/amd64 under TCG: KVM is not usable on this machine)');
+  say();
+  say('Cold: a private copy of the fixture with an empty QEMU cache (Debian base rootfs by mmdebstrap, base disk, boot, provisioning from the layers, power-off). No-change rebuild: the same command again. arm64 (several minutes more: TCG emulates the whole machine) is left to `node dist/bench/qemu.js arm64-baked`, to keep the whole run under 25 minutes.');
+  say();
+  for (const line of qemuMarkdown(await qemuBench(['amd64-baked']))) say(line);
+  say();
+}
+
 async function main(): Promise<void> {
-  const skipCold = process.argv.includes('--skip-cold');
+  // --only 2,3: some sections (when working on one); only a full run rewrites BENCHMARKS.md
+  const onlyArg = process.argv.indexOf('--only');
+  const only = onlyArg > 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',').map(Number)) : undefined;
+  const want = (n: number) => !only || only.has(n);
   const started = Date.now();
   const engine = await connectEngine();
   const tag = `bench-${Date.now().toString(36)}`;
@@ -93,122 +228,24 @@ async function main(): Promise<void> {
   say('Every figure below is the one the script printed in this run. Ratios are measured side by side in the same run.');
   say();
 
-  // 1. CLI latency
-  say('## 1. CLI latency (production catalog, median of 15 interleaved runs)');
-  say();
-  const lat = cliLatency(15);
-  say('| command | median | vs `node -e 0` |');
-  say('|---|---|---|');
-  say(`| \`node -e 0\` (floor) | ${fmtMs(lat.floorMs)} | 1.00× |`);
-  for (const r of lat.rows) say(`| \`${r.command}\` | ${fmtMs(r.medianMs)} | ${r.ratio.toFixed(2)}× |`);
-  say();
-
   const project = loadProject({ dir: FIXTURE, sets: [], flags: { GIT_TAG: tag, REGISTRY }, env: {} });
   const generatedRoot = join(FIXTURE, '.idekube/build/default');
   const up: UpstreamStyleOptions = { project, repoRoot: ROOT, generatedRoot, repo: `${REGISTRY}/idekube-bench/upstream`, gitTag: tag, archs: ['amd64', 'arm64'] };
   const plan = makePlan(project, { flavors: project.catalog.order, driver: 'docker', push: false, cache: 'none', aliases: [], contextRoot: generatedRoot });
-  const ourTags = plan.targets.map((t) => t.tag);
-  const theirTags = plan.targets.flatMap((t) => [upstreamRef(up, t.flavor, t.arch), upstreamRef(up, t.flavor)]);
-
-  // 2. cold catalog build
-  say('## 2. Cold catalog build (fixture catalog, linux/amd64 + linux/arm64)');
-  say();
-  if (skipCold) {
-    say('Skipped (--skip-cold).');
-    say();
-  } else {
-    say('Build cache pruned and the images removed before each flow; apt packages come from the network each time (no local cache), so both flows pay the same downloads. One run each (a cold run of both takes most of the time budget).');
-    say();
-    await removeTags(engine, [...ourTags, ...theirTags]);
-    await pruneBuildCache(engine);
-    const ours = idekube(['--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64', '--jobs', '2']);
-    idekube(['--git-tag', tag, 'generate', '--all']);
-    await removeTags(engine, theirTags);
-    await pruneBuildCache(engine);
-    const theirs = await upstreamStyleBuild(engine, up);
-    say('| flow | wall time | builds |');
-    say('|---|---|---|');
-    say(`| idekube (\`build --all --jobs 2\`) | ${fmtMs(ours.ms)} | ${plan.targets.length} targets |`);
-    say(`| upstream-style (sequential, whole repo as context) | ${fmtMs(theirs.wallMs)} | ${theirs.builds.length} builds |`);
-    say(`| **ratio idekube / upstream-style** | **${(ours.ms / theirs.wallMs).toFixed(2)}×** | target ≤ 0.60× |`);
-    say();
+  const b: Bench = { engine, tag, project, plan, up, ourTags: plan.targets.map((t) => t.tag), theirTags: plan.targets.flatMap((t) => [upstreamRef(up, t.flavor, t.arch), upstreamRef(up, t.flavor)]) };
+  try {
+    if (want(1)) cliSection();
+    if (want(2)) await coldSection(b);
+    if (want(3)) await warmSection(b);
+    if (want(4)) incrementalSection(b);
+    if (want(5)) await sharedSection(b);
+    if (want(6)) contextSection(b);
+    if (want(7)) await qemuSection();
+  } finally {
+    await removeTags(engine, [...b.ourTags, ...b.theirTags]);
   }
-
-  // 3. warm no-op rebuild vs the floor
-  say('## 3. Warm no-op rebuild vs the bare-cache floor (median of 3)');
-  say();
-  idekube(['--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64']);
-  const warm: number[] = [];
-  const floor: number[] = [];
-  let rebuilt = 0;
-  for (let i = 0; i < 3; i++) {
-    const w = idekube(['--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64']);
-    warm.push(w.ms);
-    rebuilt += w.result.targets.filter((t: { status: string }) => t.status !== 'cached').length;
-    const f0 = Date.now();
-    for (const t of plan.targets) await buildImage(engine, { contextDir: t.contextDir, platform: t.platform, tags: [t.tag], buildArgs: t.buildArgs, labels: t.labels });
-    floor.push(Date.now() - f0);
-  }
-  say('| what | median |');
-  say('|---|---|');
-  say(`| \`idekube build --all\` (nothing changed; includes Node start, catalog load, generate, plan) | ${fmtMs(median(warm))} |`);
-  say(`| floor: ${plan.targets.length} bare cached BuildKit builds of the same contexts, back to back | ${fmtMs(median(floor))} |`);
-  say(`| **ratio** | **${(median(warm) / median(floor)).toFixed(2)}×** (target ≤ 1.5×) |`);
-  say(`| targets rebuilt in the warm runs | ${rebuilt} |`);
-  say();
-
-  // 4. incremental rebuild
-  say('## 4. Incremental rebuild: one layer of a child flavor changes');
-  say();
-  const inc = idekube(['--git-tag', tag, '--set', `MARKER_TEXT=changed ${tag}`, 'build', '--all', '--platform', 'linux/amd64,linux/arm64']);
-  say('`--set MARKER_TEXT=…` changes the `child-marker` layer of `web/extra` only.');
-  say();
-  say('| target | status | steps run / cached | steps that ran |');
-  say('|---|---|---|---|');
-  for (const t of inc.result.targets) say(`| ${t.id} | ${t.status} | ${t.executed ?? '-'} / ${t.cachedSteps ?? '-'} | ${(t.ran ?? []).map((n: string) => `\`${n.replace(/\s+/g, ' ').replace(/--mount=\S+ /g, '').slice(0, 70)}\``).join('<br>')} |`);
-  say(`| wall time | ${fmtMs(inc.ms)} | | |`);
-  say();
-
-  // 5. shared layers and 6. context size
-  say('## 5. Layers shared between sibling flavors in the registry (web/base vs desk/base, amd64)');
-  say();
-  {
-    for (const t of plan.targets.filter((x) => x.arch === 'amd64' && (x.flavor === 'web/base' || x.flavor === 'desk/base'))) {
-      await pushTag(engine, t.tag);
-      await pushTag(engine, upstreamRef(up, t.flavor, 'amd64')).catch(async () => {
-        await upstreamStyleBuild(engine, { ...up, archs: ['amd64'] });
-        await pushTag(engine, upstreamRef(up, t.flavor, 'amd64'));
-      });
-    }
-    const a = shared(await layersOf(plan.targets.find((t) => t.id === 'web/base@linux/amd64')!.tag), await layersOf(plan.targets.find((t) => t.id === 'desk/base@linux/amd64')!.tag));
-    const b = shared(await layersOf(upstreamRef(up, 'web/base', 'amd64')), await layersOf(upstreamRef(up, 'desk/base', 'amd64')));
-    say('| Dockerfiles | shared layers | shared bytes (compressed) | registry bytes for both images |');
-    say('|---|---|---|---|');
-    say(`| idekube | ${a.count} of ${a.of} | ${mib(a.bytes)} | ${mib(a.unique + a.bytes)} |`);
-    say(`| upstream-style | ${b.count} of ${b.of} | ${mib(b.bytes)} | ${mib(b.unique + b.bytes)} |`);
-  }
-  say();
-  say('## 6. Build context sent per build');
-  say();
-  const sizes = project.catalog.order.map((id) => [id, contextSize(generateFlavor(project, id))] as const);
-  const repoBytes = Number(spawnSync('du', ['-sb', '--exclude=node_modules', ROOT], { encoding: 'utf8' }).stdout.split('\t')[0]);
-  say('| flavor | idekube context | upstream-style context (whole repo) |');
-  say('|---|---|---|');
-  for (const [id, b] of sizes) say(`| ${id} | ${(b / 1024).toFixed(1)} KiB | ${mib(repoBytes)} |`);
-  say();
-
-  // 7. QEMU
-  say('## 7. QEMU root disk');
-  say();
-  const qemuBench = join(ROOT, 'dist/bench/qemu.js');
-  if (existsSync(qemuBench)) {
-    const q = spawnSync(process.execPath, [qemuBench, '--markdown'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    say(q.status === 0 ? q.stdout.trim() : `bench/qemu.ts failed (${q.status}): ${q.stderr.slice(-500)}`);
-  } else say('Not measured: bench/qemu.ts is not built.');
-  say();
   say(`Total benchmark time: ${fmtMs(Date.now() - started)}.`);
-  writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${out.join('\n')}\n`);
-  await removeTags(engine, [...ourTags, ...theirTags]);
+  if (!only) writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${out.join('\n')}\n`);
 }
 
 main().catch((e) => {

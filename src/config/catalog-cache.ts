@@ -3,14 +3,13 @@
  * flavors/ and artifacts/layers/ (plus the schema), so `list`, `tags` and `plan` skip YAML parsing and schema
  * validation when nothing changed. Any change, or any doubt, means a full load. Writing it is best effort.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog, FlavorDef, LayerDef } from './model.js';
 import { flavorSchema, layerSchema } from './schema.js';
 import { lazyYamlFile } from './yamlfile.js';
 
-const VERSION = 1;
+const VERSION = 2;
 const CACHE_FILE = '.idekube/cache/catalog.json';
 
 type Stored<T> = Omit<T, 'yaml'> & { yamlData: unknown };
@@ -24,8 +23,8 @@ interface CacheFile {
 }
 
 export function fingerprint(root: string): string {
-  const h = createHash('sha256');
-  h.update(`${VERSION}\n${JSON.stringify(flavorSchema)}\n${JSON.stringify(layerSchema)}\n`);
+  // A plain string, compared whole: hashing it would load node:crypto, which costs more than the comparison.
+  const parts = [`${VERSION}`, JSON.stringify(flavorSchema), JSON.stringify(layerSchema)];
   const walk = (rel: string) => {
     const abs = join(root, rel);
     if (!existsSync(abs)) return;
@@ -33,12 +32,12 @@ export function fingerprint(root: string): string {
       const r = `${rel}/${name}`;
       const st = statSync(join(root, r));
       if (st.isDirectory()) walk(r);
-      else h.update(`${r}\0${st.size}\0${st.mtimeMs}\n`);
+      else parts.push(`${r}\0${st.size}\0${st.mtimeMs}`);
     }
   };
   walk('flavors');
   walk('artifacts/layers');
-  return h.digest('hex');
+  return parts.join('\n');
 }
 
 export function readCached(root: string, fp: string): Catalog | undefined {

@@ -2,10 +2,10 @@
  * GIT_TAG: explicit value > semver tag at HEAD > highest semver tag reachable from HEAD + "-<n>-g<sha>" > "dev-<sha>".
  * Never empty, never a non-semver tag (upstream picked the highest tag of the whole repo, or nothing on shallow clones).
  */
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type semver from 'semver';
 import { InputError } from './errors.js';
+import { gitOutput } from './git.js';
 
 export type GitTagSource = 'explicit' | 'exact' | 'described' | 'untagged' | 'no-git';
 
@@ -44,38 +44,40 @@ export function resolveGitVersion(root: string, explicit?: { value: string; from
     const sv = parseReleaseTag(explicit.value);
     return { gitTag: explicit.value, source: 'explicit', ...(sv ? { semver: sv } : {}), notes: [] };
   }
-  const git = (...args: string[]): string | undefined => {
-    try {
-      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const sha = git('rev-parse', '--short=7', 'HEAD');
-  if (sha === undefined) {
+  // Two git calls in the common case (each costs a process start): HEAD and shallowness, then every tag reachable
+  // from HEAD with the commit it names (tags at HEAD are among them).
+  const head = gitOutput(root, ['rev-parse', '--is-shallow-repository', 'HEAD', '--short=7', 'HEAD'])?.split('\n');
+  if (head?.length !== 3) {
     return { gitTag: 'dev', source: 'no-git', notes: [`${root} is not a git checkout with commits: GIT_TAG is "dev" (pass --git-tag to choose)`] };
   }
+  const [shallow, full, sha] = head as [string, string, string];
+  const tags = (gitOutput(root, ['for-each-ref', '--merged=HEAD', '--format=%(objectname) %(*objectname) %(refname:strip=2)', 'refs/tags']) ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [object, peeled, name] = line.split(' ') as [string, string, string];
+      return { name, commit: peeled || object };
+    });
   const notes: string[] = [];
-  const pick = (list: string | undefined): { tag: string; v: semver.SemVer } | undefined => {
-    const tags = (list ?? '').split('\n').filter(Boolean);
-    const valid = tags.flatMap((t) => {
+  const pick = (names: string[]): { tag: string; v: semver.SemVer } | undefined => {
+    const valid = names.flatMap((t) => {
       const v = parseReleaseTag(t);
       return v ? [{ tag: t, v }] : [];
     });
-    const ignored = tags.filter((t) => !parseReleaseTag(t));
+    const ignored = names.filter((t) => !parseReleaseTag(t));
     if (ignored.length) notes.push(`ignored non-semver tags: ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`);
     valid.sort((a, b) => semverLib().rcompare(a.v, b.v) || a.tag.localeCompare(b.tag));
     return valid[0];
   };
-  const exact = pick(git('tag', '--points-at', 'HEAD'));
+  const exact = pick(tags.filter((t) => t.commit === full).map((t) => t.name));
   if (exact) return { gitTag: exact.tag, source: 'exact', semver: exact.v, notes };
   notes.length = 0;
-  const reachable = pick(git('tag', '--merged', 'HEAD'));
+  const reachable = pick(tags.map((t) => t.name));
   if (reachable) {
-    const n = git('rev-list', '--count', `${reachable.tag}..HEAD`) ?? '0';
+    const n = gitOutput(root, ['rev-list', '--count', `refs/tags/${reachable.tag}..HEAD`]) ?? '0';
     return { gitTag: `${reachable.tag}-${n}-g${sha}`, source: 'described', notes };
   }
-  if (git('rev-parse', '--is-shallow-repository') === 'true') {
+  if (shallow === 'true') {
     notes.push('shallow clone without tags: GIT_TAG falls back to dev-<sha> (fetch tags with `git fetch --tags --unshallow`, or pass --git-tag)');
   } else {
     notes.push('no semver tag reachable from HEAD: GIT_TAG is dev-<sha>');

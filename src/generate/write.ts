@@ -1,5 +1,5 @@
 /** Writes generated build contexts to disk: exact file set, fixed modes and mtimes, stale files removed. */
-import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ContextFile, GeneratedFlavor } from './flavor.js';
 
@@ -13,7 +13,9 @@ export function writeContext(gen: GeneratedFlavor, dir: string): { written: numb
   let unchanged = 0;
   for (const f of gen.files) {
     const dest = join(dir, f.path);
-    if (sameContent(f, dest)) {
+    const have = statSync(dest, { throwIfNoEntry: false });
+    const same = have !== undefined && sameContent(f, dest, have);
+    if (same) {
       unchanged++;
     } else {
       mkdirSync(dirname(dest), { recursive: true });
@@ -21,29 +23,28 @@ export function writeContext(gen: GeneratedFlavor, dir: string): { written: numb
       else copyFileSync(f.source!, dest);
       written++;
     }
-    chmodSync(dest, f.mode);
-    utimesSync(dest, EPOCH, EPOCH);
+    // A re-run over an unchanged context costs one stat and two reads per file: no metadata writes.
+    if (!same || (have.mode & 0o7777) !== f.mode) chmodSync(dest, f.mode);
+    if (!same || have.mtimeMs !== EPOCH.getTime()) utimesSync(dest, EPOCH, EPOCH);
   }
   const removed = prune(dir, dir, wanted);
   return { written, unchanged, removed };
 }
 
-function sameContent(f: ContextFile, dest: string): boolean {
-  if (!existsSync(dest)) return false;
-  const have = readFileSync(dest);
+function sameContent(f: ContextFile, dest: string, have: Stats): boolean {
+  if (!have.isFile()) return false;
   const want = f.text !== undefined ? Buffer.from(f.text) : readFileSync(f.source!);
-  return have.equals(want);
+  return have.size === want.length && readFileSync(dest).equals(want);
 }
 
 function prune(root: string, dir: string, wanted: Set<string>): number {
   let removed = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const rel = p.slice(root.length + 1);
-    if (statSync(p).isDirectory()) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) {
       removed += prune(root, p, wanted);
       if (!readdirSync(p).length) rmSync(p, { recursive: true });
-    } else if (!wanted.has(rel)) {
+    } else if (!wanted.has(p.slice(root.length + 1))) {
       rmSync(p);
       removed++;
     }

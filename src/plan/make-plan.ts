@@ -1,8 +1,8 @@
 /** files → model → plan: computes targets × platforms, tags, args, dependencies and cache refs. No engine. */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { lineage, platformsOf } from '../config/catalog.js';
 import { InputError } from '../config/errors.js';
+import { gitOutput } from '../config/git.js';
 import { parentOf, type Platform } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import { requireValues, resolveArgs } from '../config/resolve.js';
@@ -43,13 +43,7 @@ export function parsePlatforms(value: string | undefined, via: string): Platform
 
 /** Source facts for OCI labels; `created` is the commit time so the plan stays reproducible. */
 function gitFacts(root: string): SourceFacts {
-  const git = (...a: string[]) => {
-    try {
-      return execFileSync('git', a, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const git = (...a: string[]) => gitOutput(root, a) || undefined;
   const remote = git('config', '--get', 'remote.origin.url');
   const [revision, created] = (git('log', '-1', '--format=%H%n%cI') ?? '').split('\n');
   return {

@@ -80,6 +80,18 @@ describe('GIT_TAG resolution', () => {
     assert.deepEqual([v.gitTag, v.source, v.semver?.prerelease], ['v2.0.0-rc.1', 'exact', ['rc', 1]]);
     assert.match(v.notes.join(), /ignored non-semver tags: v3\.0\.0\+build5/);
   });
+  it('annotated tags count like lightweight ones, at HEAD and behind it', () => {
+    const r = repo();
+    r.commit('one');
+    git(r.dir, 'tag', '-a', '-m', 'release', 'v1.1.0');
+    assert.deepEqual([resolveGitVersion(r.dir).gitTag, resolveGitVersion(r.dir).source], ['v1.1.0', 'exact']);
+    const sha = r.commit('two');
+    assert.deepEqual([resolveGitVersion(r.dir).gitTag, resolveGitVersion(r.dir).source], [`v1.1.0-1-g${sha}`, 'described']);
+  });
+  it('"dev" in a repository without commits', () => {
+    const r = repo();
+    assert.deepEqual([resolveGitVersion(r.dir).gitTag, resolveGitVersion(r.dir).source], ['dev', 'no-git']);
+  });
   it('dev-<sha> when no semver tag exists', () => {
     const r = repo();
     const sha = r.commit('one');
