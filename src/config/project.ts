@@ -26,11 +26,17 @@ export function findRoot(start: string): string {
   }
 }
 
-export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string }): Project {
+/** The project folder: -C's, checked, or the nearest one above the working folder. */
+export function projectRoot(inputs: { dir?: string }): string {
   const root = inputs.dir ? resolve(inputs.dir) : findRoot(process.cwd());
   if (inputs.dir && !existsSync(join(root, 'flavors'))) {
     throw new InputError(`-C ${inputs.dir}: no flavors/ folder in ${root}`, undefined, 'point -C at the project root (the folder holding flavors/ and .dockerargs)');
   }
+  return root;
+}
+
+export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string }): Project {
+  const root = projectRoot(inputs);
   const layered = readLayered({ ...inputs, root });
   const catalog = loadCatalog(root);
   const s = layered.settings;

@@ -2,6 +2,7 @@
 import { allLayers, lineage } from './catalog.js';
 import { InputError, throwCollected } from './errors.js';
 import type { Catalog } from './model.js';
+import { byCodeUnit } from './order.js';
 import { SETTING_KEYS, readArgsFile, type Layered, type Origin, type Valued } from './sources.js';
 
 export interface ResolvedArg {
@@ -68,7 +69,7 @@ export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string
   }
   for (const e of layered.env) overlay(e.key, e.value, { kind: 'env', name: e.name });
   for (const s of layered.sets) overlay(s.key, s.value, { kind: 'flag', flag: `--set ${s.key}` });
-  return [...byKey.values()].sort((a, b) => a.key.localeCompare(b.key));
+  return [...byKey.values()].sort((a, b) => byCodeUnit(a.key, b.key));
 }
 
 /** Throws when a consumed arg has no value anywhere. */

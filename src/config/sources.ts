@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARG_KEY, parseDockerargs, type ArgEntry } from './dockerargs.js';
 import { InputError, throwCollected } from './errors.js';
+import { byCodeUnit } from './order.js';
 
 export type Origin =
   | { kind: 'default'; what: string }
@@ -113,7 +114,7 @@ export function readLayered(inputs: ProjectInputs): Layered {
     }
   }
   const env: Layered['env'] = [];
-  for (const [name, value] of Object.entries(inputs.env).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, value] of Object.entries(inputs.env).sort(([a], [b]) => byCodeUnit(a, b))) {
     if (!name.startsWith(ENV_ARG_PREFIX) || value === undefined) continue;
     const key = name.slice(ENV_ARG_PREFIX.length);
     if (!ARG_KEY.test(key)) {

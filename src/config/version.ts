@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type semver from 'semver';
 import { InputError } from './errors.js';
 import { gitOutput } from './git.js';
+import { byCodeUnit } from './order.js';
 
 export type GitTagSource = 'explicit' | 'exact' | 'described' | 'untagged' | 'no-git';
 
@@ -36,22 +37,30 @@ export function parseReleaseTag(tag: string): semver.SemVer | undefined {
   return semverLib().parse(tag.replace(/^v/, '')) ?? undefined;
 }
 
+const HEAD_ARGS = ['rev-parse', '--is-shallow-repository', 'HEAD', '--short=7', 'HEAD'];
+const TAG_ARGS = ['for-each-ref', '--merged=HEAD', '--format=%(objectname) %(*objectname) %(refname:strip=2)', 'refs/tags'];
+
+/** GIT_TAG from git with two queries (HEAD, then every tag reachable from it), plus a count when HEAD is past a tag. */
 export function resolveGitVersion(root: string, explicit?: { value: string; from: string }): GitVersion {
-  if (explicit) {
-    if (!TAG_COMPONENT.test(explicit.value)) {
-      throw new InputError(`GIT_TAG ${JSON.stringify(explicit.value)} (from ${explicit.from}) is not a valid Docker tag part`, undefined, 'use letters, digits, _, . and -, not starting with . or -, at most 128 characters (e.g. v1.2.3)');
-    }
-    const sv = parseReleaseTag(explicit.value);
-    return { gitTag: explicit.value, source: 'explicit', ...(sv ? { semver: sv } : {}), notes: [] };
+  if (explicit) return explicitVersion(explicit);
+  return fromGit(root, gitOutput(root, HEAD_ARGS), gitOutput(root, TAG_ARGS));
+}
+
+function explicitVersion(explicit: { value: string; from: string }): GitVersion {
+  if (!TAG_COMPONENT.test(explicit.value)) {
+    throw new InputError(`GIT_TAG ${JSON.stringify(explicit.value)} (from ${explicit.from}) is not a valid Docker tag part`, undefined, 'use letters, digits, _, . and -, not starting with . or -, at most 128 characters (e.g. v1.2.3)');
   }
-  // Two git calls in the common case (each costs a process start): HEAD and shallowness, then every tag reachable
-  // from HEAD with the commit it names (tags at HEAD are among them).
-  const head = gitOutput(root, ['rev-parse', '--is-shallow-repository', 'HEAD', '--short=7', 'HEAD'])?.split('\n');
+  const sv = parseReleaseTag(explicit.value);
+  return { gitTag: explicit.value, source: 'explicit', ...(sv ? { semver: sv } : {}), notes: [] };
+}
+
+function fromGit(root: string, headOut: string | undefined, tagsOut: string | undefined): GitVersion {
+  const head = headOut?.split('\n');
   if (head?.length !== 3) {
     return { gitTag: 'dev', source: 'no-git', notes: [`${root} is not a git checkout with commits: GIT_TAG is "dev" (pass --git-tag to choose)`] };
   }
   const [shallow, full, sha] = head as [string, string, string];
-  const tags = (gitOutput(root, ['for-each-ref', '--merged=HEAD', '--format=%(objectname) %(*objectname) %(refname:strip=2)', 'refs/tags']) ?? '')
+  const tags = (tagsOut ?? '')
     .split('\n')
     .filter(Boolean)
     .map((line) => {
@@ -66,7 +75,7 @@ export function resolveGitVersion(root: string, explicit?: { value: string; from
     });
     const ignored = names.filter((t) => !parseReleaseTag(t));
     if (ignored.length) notes.push(`ignored non-semver tags: ${ignored.slice(0, 5).join(', ')}${ignored.length > 5 ? ', …' : ''}`);
-    valid.sort((a, b) => semverLib().rcompare(a.v, b.v) || a.tag.localeCompare(b.tag));
+    valid.sort((a, b) => semverLib().rcompare(a.v, b.v) || byCodeUnit(a.tag, b.tag));
     return valid[0];
   };
   const exact = pick(tags.filter((t) => t.commit === full).map((t) => t.name));

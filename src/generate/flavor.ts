@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { lineage, platformsOf, servicesOf } from '../config/catalog.js';
 import { InputError } from '../config/errors.js';
 import { parentOf, type LayerDef, type Platform, type Service } from '../config/model.js';
+import { byCodeUnit } from '../config/order.js';
 import type { Project } from '../config/project.js';
 import { argRefs, requireValues, resolveArgs } from '../config/resolve.js';
 import { imageRef } from '../config/tags.js';
@@ -126,7 +127,7 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     if (existsSync(dir)) files.push(...treeFiles(dir, `layers/${l.name}`));
   }
   files.push({ path: 'Dockerfile', text: df.join('\n'), mode: 0o644 });
-  files.sort((a, b) => a.path.localeCompare(b.path));
+  files.sort((a, b) => byCodeUnit(a.path, b.path));
   return {
     id,
     ...(parent ? { parent, parentRef: parentRef! } : {}),

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { lineage, platformsOf } from '../config/catalog.js';
 import { InputError } from '../config/errors.js';
-import { gitOutput } from '../config/git.js';
+import { sourceFacts, type SourceFacts } from '../config/git.js';
 import { parentOf, type Platform } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import { requireValues, resolveArgs } from '../config/resolve.js';
@@ -25,12 +25,6 @@ export interface PlanOptions {
   facts?: SourceFacts;
 }
 
-export interface SourceFacts {
-  revision?: string;
-  created?: string;
-  source?: string;
-}
-
 export function parsePlatforms(value: string | undefined, via: string): Platform[] | undefined {
   if (value === undefined) return undefined;
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -41,18 +35,6 @@ export function parsePlatforms(value: string | undefined, via: string): Platform
   return [...new Set(list)] as Platform[];
 }
 
-/** Source facts for OCI labels; `created` is the commit time so the plan stays reproducible. */
-function gitFacts(root: string): SourceFacts {
-  const git = (...a: string[]) => gitOutput(root, a) || undefined;
-  const remote = git('config', '--get', 'remote.origin.url');
-  const [revision, created] = (git('log', '-1', '--format=%H%n%cI') ?? '').split('\n');
-  return {
-    ...(revision ? { revision } : {}),
-    ...(created ? { created } : {}),
-    ...(remote ? { source: remote.replace(/^git@([^:]+):/, 'https://$1/').replace(/\.git$/, '') } : {}),
-  };
-}
-
 export function makePlan(project: Project, opts: PlanOptions): Plan {
   const { catalog, naming } = project;
   const requested = opts.platforms ?? [...PLATFORMS];
@@ -61,7 +43,7 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
   const wanted = new Set<string>();
   for (const id of opts.flavors) for (const f of lineage(catalog, id)) wanted.add(f.id);
   const notes = [...project.version.notes];
-  const facts = opts.facts ?? gitFacts(project.root);
+  const facts = opts.facts ?? sourceFacts(project.root);
   const images: PlanImage[] = [];
   const targets: PlanTarget[] = [];
   for (const id of catalog.order) {
