@@ -26,6 +26,8 @@ export interface DockerRunOptions {
    * it runs once the image is built, and throwing marks the image failed.
    */
   beforePublish?: (image: PlanImage, targets: TargetResult[]) => Promise<void>;
+  /** Higher starts first among ready targets (see plan/schedule.ts); plan order breaks ties. */
+  priority?: Map<string, number>;
 }
 
 export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise<RunResult> {
@@ -43,7 +45,9 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
 
   const results = new Map<string, TargetResult>();
   const byId = new Map(plan.targets.map((t) => [t.id, t]));
-  const pending = new Set(plan.targets.map((t) => t.id));
+  const rank = (id: string) => opts.priority?.get(id) ?? 0;
+  // pending in start order: the longest remaining chains first (a stable sort keeps plan order among equals)
+  const pending = new Set(plan.targets.map((t) => t.id).sort((a, b) => rank(b) - rank(a)));
   const running = new Map<string, Promise<void>>();
   const inner = new AbortController();
   const onAbort = () => inner.abort();

@@ -3,6 +3,8 @@ import { IdekubeError, RunError } from '../../config/errors.js';
 import type { BuildEvent, RunResult } from '../../drivers/events.js';
 import { generateFlavor } from '../../generate/flavor.js';
 import { writeContext } from '../../generate/write.js';
+import { readBuildTimes, recordBuildTimes } from '../../plan/build-times.js';
+import { criticalPath, estimateCosts, nativeArchs } from '../../plan/schedule.js';
 import type { RawBuildFlags } from '../build-options.js';
 import { printJson, type Context } from '../context.js';
 import { jsonRenderer, plainRenderer } from '../render/plain.js';
@@ -67,7 +69,9 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     } else {
       const { runDockerPlan } = await import('../../drivers/docker.js');
       const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });
-      result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal: controller.signal, emit, ...(flags.noCache ? { noCache: true } : {}), ...(beforePublish ? { beforePublish } : {}) });
+      const priority = criticalPath(plan.targets, estimateCosts(project, plan, { nativeArchs: nativeArchs(flags.engines), history: readBuildTimes(project.root) }));
+      result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal: controller.signal, emit, priority, ...(flags.noCache ? { noCache: true } : {}), ...(beforePublish ? { beforePublish } : {}) });
+      recordBuildTimes(project.root, result.targets);
     }
   } finally {
     process.off('SIGINT', onSignal);

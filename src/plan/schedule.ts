@@ -1,0 +1,62 @@
+/**
+ * Which ready target a driver starts first: the one heading the longest remaining chain of work (list scheduling
+ * by critical path). With two jobs on a machine that emulates arm64, an arm64 build takes about 8× its amd64 twin;
+ * starting it after the quick amd64 builds adds their time to the whole run.
+ *
+ * Costs come from the last full build of each target when one is recorded (.idekube/cache/build-times.json),
+ * else from a guess: one unit per layer with a script, times 8 when the platform is emulated.
+ */
+import type { Platform } from '../config/model.js';
+import type { Project } from '../config/project.js';
+import type { Arch } from '../config/tags.js';
+import type { Plan, PlanTarget } from './types.js';
+
+/** How much slower an emulated (binfmt/QEMU user-mode) build runs than a native one, as measured here: ≈ 8×. */
+export const EMULATION_FACTOR = 8;
+
+export interface CostInputs {
+  /** The architecture builds run natively on (the engine's); others are emulated. */
+  nativeArchs: Set<Arch>;
+  /** Wall time of each target's last full build, ms. */
+  history: Record<string, number>;
+}
+
+/** Estimated cost of each target (ms when recorded, else relative units scaled to ms). */
+export function estimateCosts(project: Project, plan: Plan, inputs: CostInputs): Map<string, number> {
+  const UNIT_MS = 20_000;
+  const costs = new Map<string, number>();
+  for (const t of plan.targets) {
+    const recorded = inputs.history[t.id];
+    if (recorded !== undefined) {
+      costs.set(t.id, recorded);
+      continue;
+    }
+    const flavor = project.catalog.flavors.get(t.flavor)!;
+    const scripts = flavor.layers.filter((name) => project.catalog.layers.get(name)?.run !== undefined).length;
+    costs.set(t.id, (1 + scripts) * UNIT_MS * (inputs.nativeArchs.has(t.arch) ? 1 : EMULATION_FACTOR));
+  }
+  return costs;
+}
+
+/** Priority of each target: its own cost plus the costliest chain of targets built FROM it. */
+export function criticalPath(targets: PlanTarget[], costs: Map<string, number>): Map<string, number> {
+  const children = new Map<string, string[]>(targets.map((t) => [t.id, []]));
+  for (const t of targets) for (const d of t.dependsOn) children.get(d)?.push(t.id);
+  const memo = new Map<string, number>();
+  const walk = (id: string): number => {
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    const p = (costs.get(id) ?? 0) + Math.max(0, ...children.get(id)!.map(walk));
+    memo.set(id, p);
+    return p;
+  };
+  for (const t of targets) walk(t.id);
+  return memo;
+}
+
+/** Architectures built natively: the host's, and those given an engine of their own (`--engine linux/arm64=…`). */
+export function nativeArchs(engines: Partial<Record<Platform, string>>): Set<Arch> {
+  const host = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : undefined;
+  const own = (Object.keys(engines) as Platform[]).map((p) => (p === 'linux/amd64' ? 'amd64' : 'arm64'));
+  return new Set([...(host ? [host] : []), ...own] as Arch[]);
+}
