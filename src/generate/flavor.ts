@@ -26,6 +26,8 @@ export interface ContextFile {
   source?: string;
   text?: string;
   mode: number;
+  /** The source's size and mtime when it was listed (saves a stat when the context is written). */
+  stat?: { size: number; mtimeMs: number };
 }
 
 export interface GeneratedFlavor {
@@ -185,7 +187,7 @@ export function treeFiles(dir: string, prefix: string): ContextFile[] {
       const p = join(abs, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
-      else if (st.isFile()) out.push({ path: `${prefix}/${relative(dir, p)}`, source: p, mode: st.mode & 0o111 ? 0o755 : 0o644 });
+      else if (st.isFile()) out.push({ path: `${prefix}/${relative(dir, p)}`, source: p, mode: st.mode & 0o111 ? 0o755 : 0o644, stat: { size: st.size, mtimeMs: st.mtimeMs } });
     }
   };
   if (existsSync(dir)) walk(dir);

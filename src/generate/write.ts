@@ -1,10 +1,15 @@
-/** Writes generated build contexts to disk: exact file set, fixed modes and mtimes, stale files removed. */
+/**
+ * Writes generated build contexts to disk: the exact file set, fixed modes, stale files removed. Copied files keep
+ * their source's mtime, so an unchanged one is recognised by size and mtime alone (rsync's quick check) and a
+ * re-run reads nothing; generated files get a fixed mtime and are compared by content. BuildKit keys its cache on
+ * content and mode, never on mtimes.
+ */
 import { copyFileSync, chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ContextFile, GeneratedFlavor } from './flavor.js';
 
-/** A fixed mtime so that contexts are byte- and metadata-identical run to run (tar-based tools care). */
-const EPOCH = new Date('2020-01-01T00:00:00Z');
+/** The mtime of generated files, so they are identical run to run. */
+const EPOCH_MS = Date.parse('2020-01-01T00:00:00Z');
 
 export function writeContext(gen: GeneratedFlavor, dir: string): { written: number; unchanged: number; removed: number } {
   mkdirSync(dir, { recursive: true });
@@ -14,7 +19,8 @@ export function writeContext(gen: GeneratedFlavor, dir: string): { written: numb
   for (const f of gen.files) {
     const dest = join(dir, f.path);
     const have = statSync(dest, { throwIfNoEntry: false });
-    const same = have !== undefined && sameContent(f, dest, have);
+    const mtimeMs = f.text !== undefined ? EPOCH_MS : sourceStat(f).mtimeMs;
+    const same = have !== undefined && have.isFile() && sameContent(f, dest, have);
     if (same) {
       unchanged++;
     } else {
@@ -23,17 +29,28 @@ export function writeContext(gen: GeneratedFlavor, dir: string): { written: numb
       else copyFileSync(f.source!, dest);
       written++;
     }
-    // A re-run over an unchanged context costs one stat and two reads per file: no metadata writes.
     if (!same || (have.mode & 0o7777) !== f.mode) chmodSync(dest, f.mode);
-    if (!same || have.mtimeMs !== EPOCH.getTime()) utimesSync(dest, EPOCH, EPOCH);
+    if (!same || !sameTime(have.mtimeMs, mtimeMs)) utimesSync(dest, mtimeMs / 1000, mtimeMs / 1000);
   }
   const removed = prune(dir, dir, wanted);
   return { written, unchanged, removed };
 }
 
+/** Within a millisecond: utimes takes seconds as a double, which cannot carry every nanosecond back exactly. */
+function sameTime(a: number, b: number): boolean {
+  return Math.abs(a - b) < 1;
+}
+
+function sourceStat(f: ContextFile): { size: number; mtimeMs: number } {
+  return (f.stat ??= statSync(f.source!));
+}
+
 function sameContent(f: ContextFile, dest: string, have: Stats): boolean {
-  if (!have.isFile()) return false;
-  const want = f.text !== undefined ? Buffer.from(f.text) : readFileSync(f.source!);
+  if (f.text === undefined) {
+    const src = sourceStat(f);
+    return have.size === src.size && sameTime(have.mtimeMs, src.mtimeMs);
+  }
+  const want = Buffer.from(f.text);
   return have.size === want.length && readFileSync(dest).equals(want);
 }
 
@@ -54,5 +71,5 @@ function prune(root: string, dir: string, wanted: Set<string>): number {
 
 /** Context byte size (what a driver sends to the engine). */
 export function contextSize(gen: GeneratedFlavor): number {
-  return gen.files.reduce((n, f) => n + (f.text !== undefined ? Buffer.byteLength(f.text) : statSync(f.source!).size), 0);
+  return gen.files.reduce((n, f) => n + (f.text !== undefined ? Buffer.byteLength(f.text) : sourceStat(f).size), 0);
 }
