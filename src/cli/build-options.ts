@@ -13,7 +13,8 @@ export interface RawBuildFlags {
   load?: boolean;
   driver?: string;
   builder?: string;
-  cache?: string;
+  /** false: `--no-cache` (commander reads it as the negation of --cache). */
+  cache?: string | false;
   jobs?: string;
   dryRun?: boolean;
   progress?: string;
@@ -75,7 +76,7 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     load: Boolean(raw.load),
     driver: oneOf('--driver', raw.driver, ['auto', 'docker', 'buildx'] as const, 'auto'),
     ...(raw.builder ? { builder: raw.builder } : {}),
-    cache: oneOf('--cache', raw.cache, ['registry', 'none'] as const, 'none'),
+    cache: oneOf('--cache', raw.cache === false ? undefined : raw.cache, ['registry', 'none'] as const, 'none'),
     jobs,
     dryRun: Boolean(raw.dryRun),
     progress: oneOf('--progress', raw.progress, ['auto', 'tty', 'plain', 'json'] as const, 'auto'),
@@ -83,7 +84,7 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     aliases: aliases as AliasKind[],
     engines,
     attest: Boolean(raw.attest),
-    noCache: Boolean(raw.noCache),
+    noCache: raw.cache === false || Boolean(raw.noCache),
     archOnly: Boolean(raw.archOnly),
   };
 }

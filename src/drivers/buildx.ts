@@ -12,6 +12,8 @@ export interface BakeOptions {
   /** Add SBOM and max-mode provenance attestations. */
   attest?: boolean;
   load?: boolean;
+  /** Run every step again (`--no-cache`). */
+  noCache?: boolean;
   progress?: 'auto' | 'plain' | 'tty' | 'rawjson' | 'quiet';
   bakeFile: string;
   metadataFile: string;
@@ -64,6 +66,7 @@ export function bakeArgv(plan: Plan, opts: BakeOptions): string[] {
   const argv = ['buildx', 'bake', '--file', opts.bakeFile, '--metadata-file', opts.metadataFile];
   if (opts.builder) argv.push('--builder', opts.builder);
   if (opts.progress) argv.push('--progress', opts.progress);
+  if (opts.noCache) argv.push('--no-cache');
   if (plan.push) argv.push('--push');
   else if (opts.load) argv.push('--load');
   argv.push('default');

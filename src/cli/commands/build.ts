@@ -26,7 +26,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     if (plan.driver === 'buildx') {
       const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
       const bake = makeBake(plan, { attest: flags.attest, load: flags.load });
-      const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), progress: 'plain' })];
+      const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, progress: 'plain' })];
       if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
       ctx.io.out(JSON.stringify(bake, null, 2));
       ctx.io.out(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
@@ -65,7 +65,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   try {
     if (plan.driver === 'buildx') {
       const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
-      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, progress: 'plain', signal: controller.signal, emit });
+      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, noCache: flags.noCache, progress: 'plain', signal: controller.signal, emit });
     } else {
       const { runDockerPlan } = await import('../../drivers/docker.js');
       const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });
