@@ -9,16 +9,6 @@ import type { Plan } from '../plan/types.js';
 import { bakeArgv, bakeFile, targetName, type BakeOptions } from './buildx.js';
 import type { Emit, RunResult } from './events.js';
 
-export async function buildxAvailable(): Promise<string | undefined> {
-  const { execa } = await import('execa');
-  try {
-    const r = await execa('docker', ['buildx', 'version'], { timeout: 15_000, reject: false });
-    return r.exitCode === 0 ? r.stdout.trim() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: AbortSignal; emit: Emit }): Promise<RunResult> {
   const { execa } = await import('execa');
   const started = Date.now();

@@ -42,7 +42,7 @@ export async function doctor(ctx: Context, opts: { platform?: string }): Promise
     add({ name: 'engine', status: 'fail', detail: (e as Error).message.split('\n')[0]!, fix: (e as RunError).fix ?? 'start dockerd' });
   }
   // buildx
-  const { buildxAvailable } = await import('../../drivers/buildx-run.js');
+  const { buildxAvailable } = await import('../../drivers/buildx-probe.js');
   const bx = await buildxAvailable();
   if (bx) {
     let builders = '';

@@ -8,7 +8,7 @@ import { defaultOutDir } from './generate.js';
 
 export async function resolveDriver(driver: 'auto' | 'docker' | 'buildx'): Promise<'docker' | 'buildx'> {
   if (driver !== 'auto') return driver;
-  const { buildxAvailable } = await import('../../drivers/buildx-run.js');
+  const { buildxAvailable } = await import('../../drivers/buildx-probe.js');
   return (await buildxAvailable()) ? 'buildx' : 'docker';
 }
 
