@@ -158,7 +158,7 @@ function coldTable(b: Bench, pair: ColdPair): void {
 async function coldSection(b: Bench): Promise<void> {
   say('## 2. Cold catalog build (fixture catalog)');
   say();
-  say('Before each flow: the images and every other image of the test and bench repositories removed, dangling images removed, the whole BuildKit cache pruned (the Debian base images stay), no recorded build times. apt packages come from the network each time (no local cache), so both flows pay the same downloads. One run each: a cold run of both flows takes most of the time budget. arm64 is emulated (binfmt + QEMU user mode) on this amd64 machine.');
+  say('Before each flow: the images and every other image of the test and bench repositories removed, dangling images removed, the whole BuildKit cache pruned (the Debian base images stay), no recorded build times. apt packages come from the network each time (no local cache), so both flows pay the same downloads; their speed varies from run to run (the desktop layer of desk/base, 128 MB of packages, took 31 s in one build and 105 s in another with the same inputs), so single cold runs are noisy. One run each: a cold run of both flows takes most of the time budget. arm64 is emulated (binfmt + QEMU user mode) on this amd64 machine, 2 cores.');
   say();
   say('### linux/amd64 + linux/arm64');
   say();
@@ -187,6 +187,8 @@ async function warmSection(b: Bench): Promise<void> {
     for (const t of b.plan.targets) await buildImage(b.engine, { contextDir: t.contextDir, platform: t.platform, tags: [t.tag], buildArgs: t.buildArgs, labels: t.labels });
     floor.push(Date.now() - f0);
   }
+  say('The floor is the same BuildKit build requests sent straight to the Engine API from this already-running process: no process start, no module loading, nothing else. (`docker build` itself cannot be the floor here: the Docker CLI on this machine refuses BuildKit builds without its buildx plugin, and each call would add a CLI start.) idekube pays once for Node, its modules (dockerode alone loads 208 modules, ≈ 130 ms, most of them for the BuildKit session it opens), the catalog, `generate` and the plan.');
+  say();
   say('| what | median |');
   say('|---|---|');
   say(`| \`idekube build --all\` (nothing changed; includes Node start, catalog load, generate, plan) | ${fmtMs(median(warm))} |`);
