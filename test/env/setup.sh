@@ -357,15 +357,16 @@ registry_get() {
 }
 
 # Digest the registry holds for the local image of ARCH (from RepoDigests), empty if none.
-local_repo_digest() {
+# Every registry digest the local per-arch image is known by (a pull of the list tag adds the list's digest).
+local_repo_digests() {
   "$DOCKER" image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$(arch_tag "$1")" 2>/dev/null |
-    sed -n "s|^$REGISTRY/$REPO@||p" | head -n1
+    sed -n "s|^$REGISTRY/$REPO@||p"
 }
 
-# Is the registry's manifest list right: both platforms present, pointing at the local images' digests,
-# and the per-arch tags pointing at the same digests?
+# Is the registry's manifest list right: both platforms present, each pointing at what the per-arch tag points
+# at, and that being the local image?
 registry_ok() {
-  local tmp arch want code
+  local tmp arch have code
   tmp=$(mktemp)
   code=$(registry_get "$REPO/manifests/$SUITE" "$MT_LIST" "$tmp")
   if [[ $code != 200 ]] || [[ $(jq -r .mediaType "$tmp" 2>/dev/null) != "$MT_LIST" ]]; then
@@ -373,16 +374,10 @@ registry_ok() {
     return 1
   fi
   for arch in "${ARCHES[@]}"; do
-    want=$(local_repo_digest "$arch")
-    if [[ -z $want ]] ||
-      [[ $(jq -r --arg a "$arch" '[.manifests[] | select(.platform.os == "linux" and .platform.architecture == $a) | .digest] | first // ""' "$tmp") != "$want" ]]; then
-      rm -f "$tmp"
-      return 1
-    fi
-    # the per-arch tag must point at the same manifest
-    code=$(curl -sS -I --max-time 10 -H "Accept: $MT_MANIFEST" "http://$REGISTRY/v2/$REPO/manifests/$SUITE-$arch" |
-      tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}') || code=''
-    if [[ $code != "$want" ]]; then
+    have=$(curl -sS -I --max-time 10 -H "Accept: $MT_MANIFEST" "http://$REGISTRY/v2/$REPO/manifests/$SUITE-$arch" |
+      tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}') || have=''
+    if [[ -z $have ]] || ! local_repo_digests "$arch" | grep -qxF "$have" ||
+      [[ $(jq -r --arg a "$arch" '[.manifests[] | select(.platform.os == "linux" and .platform.architecture == $a) | .digest] | first // ""' "$tmp") != "$have" ]]; then
       rm -f "$tmp"
       return 1
     fi
