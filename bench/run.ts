@@ -106,6 +106,13 @@ interface Verdict {
   why?: string;
 }
 
+/** What a command does beyond starting Node, for the Targets table when it misses 2×. */
+const CLI_COSTS: Record<string, string> = {
+  generate: 'checks or writes 11 contexts (186 files: a stat each, the generated ones read back) and starts git twice for GIT_TAG (≈ 7 ms); closing it: read GIT_TAG from .git without starting git, or keep a record of written contexts',
+  plan: 'starts git four times (GIT_TAG, and the commit and remote for the OCI labels, ≈ 14 ms); closing it: read them from .git without starting git',
+  tags: 'starts git twice for GIT_TAG (≈ 7 ms)',
+};
+
 function cliSection(b: Bench): void {
   say('## 1. CLI latency (production catalog, median of 15 interleaved runs)');
   say();
@@ -121,7 +128,7 @@ function cliSection(b: Bench): void {
       measured: `${r.ratio.toFixed(2)}× \`node -e 0\``,
       target: '≤ 2×',
       met: r.ratio <= 2,
-      ...(r.command.includes('generate') ? { why: 'writes or checks 11 contexts (≈ 300 files: a stat each, plus reading the generated ones) and starts git twice for GIT_TAG (≈ 7 ms); closing it: read GIT_TAG from .git without git, or keep a record of written contexts' } : {}),
+      ...(CLI_COSTS[r.command.split(' ')[1]!] ? { why: CLI_COSTS[r.command.split(' ')[1]!] } : {}),
     });
   }
 }
@@ -163,7 +170,7 @@ function coldTable(b: Bench, pair: ColdPair, label: string): void {
   say(`| idekube (\`build --all --jobs 2\`) | ${fmtMs(ours.ms)} | ${ours.targets.length} targets |`);
   say(`| upstream-style (sequential, whole repo as context) | ${fmtMs(theirs.wallMs)} | ${theirs.builds.length} builds |`);
   say(`| **ratio idekube / upstream-style** | **${(ours.ms / theirs.wallMs).toFixed(2)}×** | target ≤ 0.60× |`);
-  say(`| longest chain (${bound.chain.join(' → ')}), upstream-style times | ${fmtMs(bound.ms)} | ${(bound.ms / theirs.wallMs).toFixed(2)}× of upstream-style: no schedule of the same builds on one engine ends sooner |`);
+  say(`| longest chain (${bound.chain.join(' → ')}), upstream-style times | ${fmtMs(bound.ms)} | ${(bound.ms / theirs.wallMs).toFixed(2)}× of upstream-style: the least any schedule of these builds on one engine needs, noise between runs aside |`);
   say();
   const ratio = ours.ms / theirs.wallMs;
   b.verdicts.push({
