@@ -4,7 +4,7 @@ import type { Platform } from '../config/model.js';
 import { PLATFORMS } from '../config/schema.js';
 import { ALIAS_KINDS, type AliasKind } from '../config/tags.js';
 import { parsePlatforms } from '../plan/make-plan.js';
-import type { CacheMode, DriverName } from '../plan/types.js';
+import type { CacheMode, DriverName, NetworkMode } from '../plan/types.js';
 
 export interface RawBuildFlags {
   all?: boolean;
@@ -24,6 +24,7 @@ export interface RawBuildFlags {
   attest?: boolean;
   noCache?: boolean;
   archOnly?: boolean;
+  network?: string;
 }
 
 export interface BuildFlags {
@@ -43,6 +44,7 @@ export interface BuildFlags {
   attest: boolean;
   noCache: boolean;
   archOnly: boolean;
+  network: NetworkMode;
 }
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
@@ -86,5 +88,6 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     attest: Boolean(raw.attest),
     noCache: raw.cache === false || Boolean(raw.noCache),
     archOnly: Boolean(raw.archOnly),
+    network: oneOf('--network', raw.network, ['default', 'host', 'none'] as const, 'default'),
   };
 }

@@ -106,6 +106,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       .option('--progress <mode>', 'auto, tty, plain or json')
       .option('--fail-fast', 'stop everything at the first failure')
       .option('--no-cache', 'build every step again')
+      .option('--network <mode>', 'network of RUN steps: default, host (reach a proxy or package cache on the build host\'s loopback) or none')
       .option('--attest', 'buildx: add SBOM and provenance attestations')
       .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop')
       .option('--test', 'run idekube test on each built per-arch image before anything of it is pushed');

@@ -49,6 +49,7 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'load'>)
       t['cache-from'] = [`type=registry,ref=${cacheRef(first.cacheFrom[0]!)}`];
       if (plan.push) t['cache-to'] = [`type=registry,ref=${cacheRef(first.cacheFrom[0]!)},mode=max,ignore-error=true`];
     }
+    if (plan.network !== 'default') t.network = plan.network;
     if (opts.attest) t.attest = ['type=provenance,mode=max', 'type=sbom'];
     t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
     target[targetName(image.flavor)] = t;
@@ -67,6 +68,8 @@ export function bakeArgv(plan: Plan, opts: BakeOptions): string[] {
   if (opts.builder) argv.push('--builder', opts.builder);
   if (opts.progress) argv.push('--progress', opts.progress);
   if (opts.noCache) argv.push('--no-cache');
+  // bake asks for the entitlement before it lets a target use the host's network
+  if (plan.network === 'host') argv.push('--allow', 'network.host');
   if (plan.push) argv.push('--push');
   else if (opts.load) argv.push('--load');
   argv.push('default');

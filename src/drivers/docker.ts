@@ -5,7 +5,8 @@
 import { RunError } from '../config/errors.js';
 import type { Platform } from '../config/model.js';
 import { buildImage } from '../engine/build.js';
-import { connectEngine, type Engine } from '../engine/connect.js';
+import { connectEngine, describeEndpoint, type Engine } from '../engine/connect.js';
+import { proxyBuildArgs, withProxyArgs } from '../engine/proxy-args.js';
 import { pushTag } from '../engine/push.js';
 import { RegistryClient } from '../registry/client.js';
 import { publishList } from '../registry/manifest-list.js';
@@ -33,6 +34,12 @@ export interface DockerRunOptions {
 export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise<RunResult> {
   const started = Date.now();
   const engines = new Map<string, Engine>();
+  // proxies from the Docker CLI config, per engine address, as `docker build` would pass them
+  const proxies = new Map<Platform, Record<string, string>>();
+  const proxyFor = (platform: Platform) => {
+    if (!proxies.has(platform)) proxies.set(platform, proxyBuildArgs(describeEndpoint(opts.engines[platform])));
+    return proxies.get(platform)!;
+  };
   const engineFor = async (platform: Platform): Promise<Engine> => {
     const host = opts.engines[platform];
     const key = host ?? 'default';
@@ -73,8 +80,9 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         contextDir: t.contextDir,
         platform: t.platform,
         tags: [t.tag],
-        buildArgs: { ...t.buildArgs, ...(t.cacheFrom.length ? { BUILDKIT_INLINE_CACHE: '1' } : {}) },
+        buildArgs: withProxyArgs({ ...t.buildArgs, ...(t.cacheFrom.length ? { BUILDKIT_INLINE_CACHE: '1' } : {}) }, proxyFor(t.platform)),
         labels: t.labels,
+        network: plan.network,
         signal: inner.signal,
         ...(opts.noCache ? { noCache: true } : {}),
         onStep: (s) => opts.emit({ type: 'step', target: t.id, name: s.name, cached: s.cached, completed: s.completed }),

@@ -21,6 +21,8 @@ export interface BuildRequest {
   /** Always check the registry for a newer base (default false: a child must use its parent as just built). */
   pull?: boolean;
   noCache?: boolean;
+  /** Network of RUN steps (Engine API `networkmode`; absent or `default`: the engine's own). */
+  network?: 'default' | 'host' | 'none';
   signal?: AbortSignal;
   onStep?: (step: BuildStep) => void;
   onLog?: (line: string) => void;
@@ -73,6 +75,7 @@ export async function buildImage(engine: Engine, req: BuildRequest): Promise<Bui
       labels: req.labels ?? {},
       pull: req.pull ? '1' : '',
       nocache: Boolean(req.noCache),
+      ...(req.network && req.network !== 'default' ? { networkmode: req.network } : {}),
       ...(req.signal ? { abortSignal: req.signal } : {}),
     } as never,
   )) as unknown as NodeJS.ReadableStream & { destroy(): void };

@@ -9,7 +9,7 @@ import { requireValues, resolveArgs } from '../config/resolve.js';
 import { PLATFORMS } from '../config/schema.js';
 import { aliasTags, archOf, imageRef, repository, type AliasKind } from '../config/tags.js';
 import { PARENT_ARG } from '../generate/flavor.js';
-import type { CacheMode, DriverName, Plan, PlanImage, PlanTarget } from './types.js';
+import type { CacheMode, DriverName, NetworkMode, Plan, PlanImage, PlanTarget } from './types.js';
 
 export interface PlanOptions {
   flavors: string[];
@@ -18,6 +18,8 @@ export interface PlanOptions {
   push: boolean;
   archOnly?: boolean;
   cache: CacheMode;
+  /** Network of RUN steps (default: the engine's). */
+  network?: NetworkMode;
   aliases: AliasKind[];
   /** Folder holding generated contexts (`<flavor>/<variant>` below it). */
   contextRoot: string;
@@ -109,6 +111,7 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
     push: opts.push,
     archOnly: Boolean(opts.archOnly),
     cache: opts.cache,
+    network: opts.network ?? 'default',
     platforms: requested,
     images,
     targets,

@@ -4,6 +4,8 @@ import type { Platform } from '../config/model.js';
 
 export type DriverName = 'docker' | 'buildx';
 export type CacheMode = 'registry' | 'none';
+/** Network of RUN steps: the engine's default (bridge), the build host's own (a proxy or apt cache on its loopback), or none. */
+export type NetworkMode = 'default' | 'host' | 'none';
 
 export interface PlanTarget {
   /** `featured/base@linux/amd64` */
@@ -45,6 +47,7 @@ export interface Plan {
   /** Push per-arch tags only; the lists are written later by `idekube manifest` (CI with a runner per arch). */
   archOnly: boolean;
   cache: CacheMode;
+  network: NetworkMode;
   platforms: Platform[];
   images: PlanImage[];
   /** In dependency order (parents first). */

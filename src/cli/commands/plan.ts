@@ -26,6 +26,7 @@ export async function computePlan(ctx: Context, names: string[], raw: RawBuildFl
     push: flags.push,
     archOnly: flags.archOnly,
     cache: flags.cache,
+    network: flags.network,
     aliases: flags.aliases,
     contextRoot: defaultOutDir(project.root, project.layered.profile?.name),
   });
@@ -40,7 +41,7 @@ export async function planCommand(ctx: Context, names: string[], raw: RawBuildFl
 
 export function printPlan(ctx: Context, plan: Plan): void {
   const s = style(ctx.io);
-  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.push ? ', push' : ''}`));
+  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}`));
   for (const image of plan.images) {
     ctx.io.out(`${s.bold(image.flavor)}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`);
     ctx.io.out(`  image    ${image.ref}`);
