@@ -24,6 +24,14 @@ export interface UpstreamStyleOptions {
   repo: string;
   gitTag: string;
   archs: Array<'amd64' | 'arm64'>;
+  /** How RUN steps reach the bench's package cache: the same for both flows. */
+  packages?: PackageRoute;
+}
+
+/** The network of RUN steps and the proxy build args that lead to the bench's apt cache. */
+export interface PackageRoute {
+  network: 'host';
+  proxyArgs: Record<string, string>;
 }
 
 export function upstreamRef(o: UpstreamStyleOptions, flavor: string, arch?: string): string {
@@ -102,7 +110,8 @@ export async function upstreamStyleBuild(engine: Engine, o: UpstreamStyleOptions
         platform: `linux/${arch}`,
         // like build_image.sh: the arch tag and the plain tag (children build FROM the plain one)
         tags: [upstreamRef(o, flavor, arch), upstreamRef(o, flavor)],
-        buildArgs: { ...args, ...(parent ? { PARENT_REF: upstreamRef(o, parent) } : {}) },
+        buildArgs: { ...args, ...(parent ? { PARENT_REF: upstreamRef(o, parent) } : {}), ...o.packages?.proxyArgs },
+        ...(o.packages ? { network: o.packages.network } : {}),
       });
       builds.push({ flavor, arch, ms: Date.now() - b0, contextBytes });
     }
