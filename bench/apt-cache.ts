@@ -4,13 +4,16 @@
  * first download; everything else (InRelease, which changes) passes through. Builds reach it with the Docker CLI
  * config's `proxies` and the host network. Only plain HTTP: apt sources over https would pass by it.
  * Hand-written rather than apt-cacher-ng: one more daemon to install and configure (it also remaps known mirrors),
- * for what is here some 100 lines of node:http.
+ * for what is here some 100 lines of node:http. It runs as a child process: the bench waits on the CLI with
+ * spawnSync, which would stop a server in its own event loop (and every build waiting on it).
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface AptCacheStats {
   /** Requests answered from disk, and their bytes. */
@@ -25,10 +28,10 @@ export interface AptCacheStats {
 
 export interface AptCache {
   url: string;
-  stats: AptCacheStats;
-  /** Counters back to zero (to tell a warm-up's downloads from a timed run's). */
-  reset(): void;
-  close(): Promise<void>;
+  /** Counters since the last reset (to tell a warm-up's downloads from a timed run's). */
+  stats(): Promise<AptCacheStats>;
+  reset(): Promise<void>;
+  close(): void;
 }
 
 const cacheable = (path: string) => /\.u?deb$/.test(path) || path.includes('/by-hash/');
@@ -46,7 +49,7 @@ function upstream(url: URL, req: IncomingMessage, onResponse: (r: IncomingMessag
   out.end();
 }
 
-export async function startAptCache(dir: string): Promise<AptCache> {
+async function serve(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const stats: AptCacheStats = { hits: 0, hitBytes: 0, misses: 0, missBytes: 0, passed: 0 };
   const fail = (res: ServerResponse, status: number, message: string) => {
@@ -54,6 +57,9 @@ export async function startAptCache(dir: string): Promise<AptCache> {
     res.end(`${message}\n`);
   };
   const server: Server = createServer((req, res) => {
+    // the bench's own questions come as plain paths; proxy requests carry an absolute URL
+    if (req.url === '/stats') return void res.end(JSON.stringify(stats));
+    if (req.url === '/reset') return void res.end(JSON.stringify(Object.assign(stats, { hits: 0, hitBytes: 0, misses: 0, missBytes: 0, passed: 0 })));
     let url: URL;
     try {
       url = new URL(req.url ?? '');
@@ -106,15 +112,35 @@ export async function startAptCache(dir: string): Promise<AptCache> {
     }, (e) => fail(res, 502, `upstream: ${e.message}`));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+  // the bench was killed (no exit handler ran): do not outlive it
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(0), 2000).unref();
+}
+
+/** Starts the cache in a child process (killed with the bench at the latest) and returns its address. */
+export async function startAptCache(dir: string, timeoutMs = 10_000): Promise<AptCache> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the apt cache did not start within ${timeoutMs} ms`)), timeoutMs);
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) {
+        clearTimeout(timer);
+        resolve(buf.trim());
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`the apt cache exited (${code})`)));
+  });
+  process.on('exit', () => child.kill());
+  const ask = async (path: string) => (await fetch(`${url}${path}`, { signal: AbortSignal.timeout(timeoutMs) })).json() as Promise<AptCacheStats>;
   return {
-    url: `http://127.0.0.1:${port}`,
-    stats,
-    reset: () => Object.assign(stats, { hits: 0, hitBytes: 0, misses: 0, missBytes: 0, passed: 0 }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url,
+    stats: () => ask('/stats'),
+    reset: async () => void (await ask('/reset')),
+    close: () => void child.kill(),
   };
 }
+
+if (process.argv[2] === 'serve' && process.argv[1] === fileURLToPath(import.meta.url)) await serve(process.argv[3]!);

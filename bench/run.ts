@@ -153,15 +153,15 @@ async function coldPair(b: Bench, archs: Array<'amd64' | 'arm64'>): Promise<Cold
   idekube(['--git-tag', b.tag, 'generate', '--all']); // the upstream-style Dockerfiles copy its runtime files
   await removeTags(b.engine, [...b.ourTags, ...b.theirTags]);
   await pruneBuildCache(b.engine);
-  b.apt.reset();
+  await b.apt.reset();
   const theirs = await upstreamStyleBuild(b.engine, { ...b.up, archs });
-  const theirApt = { ...b.apt.stats };
+  const theirApt = await b.apt.stats();
   await pruneBuildCache(b.engine);
   // the first build on a fresh machine: no recorded build times, the scheduler guesses
   rmSync(join(FIXTURE, '.idekube/cache/build-times.json'), { force: true });
-  b.apt.reset();
+  await b.apt.reset();
   const run = idekube(['--git-tag', b.tag, 'build', '--all', '--platform', archs.map((a) => `linux/${a}`).join(','), '--jobs', '2', ...NET]);
-  return { ours: { ms: run.ms, targets: run.result.targets, apt: { ...b.apt.stats } }, theirs: { ...theirs, apt: theirApt } };
+  return { ours: { ms: run.ms, targets: run.result.targets, apt: await b.apt.stats() }, theirs: { ...theirs, apt: theirApt } };
 }
 
 /** The longest chain of upstream-style builds (a flavor and its ancestors, one architecture), in ms. */
@@ -222,9 +222,9 @@ async function coldSection(b: Bench): Promise<void> {
   say();
   // the warm-up: every package both flows need lands in the local cache before anything is timed
   await pruneBuildCache(b.engine);
-  b.apt.reset();
+  await b.apt.reset();
   const warmUp = idekube(['--git-tag', b.tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64', ...NET]);
-  say(`Warm-up (not timed against anything): ${fmtMs(warmUp.ms)}; package files ${aptLine(b.apt.stats)}.`);
+  say(`Warm-up (not timed against anything): ${fmtMs(warmUp.ms)}; package files ${aptLine(await b.apt.stats())}.`);
   say();
   say('### linux/amd64 + linux/arm64');
   say();
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
     if (want(7)) await qemuSection();
   } finally {
     await removeTags(engine, [...b.ourTags, ...b.theirTags]);
-    await apt.close();
+    apt.close();
     rmSync(dockerConfig, { recursive: true, force: true });
   }
   say('## Targets');
