@@ -88,13 +88,16 @@ async function serve(dir: string): Promise<void> {
       const part = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
       const sink = createWriteStream(part);
       let bytes = 0;
+      // the last chunk is held back until the file is in place: with a Content-Length the client is done on its
+      // last byte, and a request right after must be a hit
+      let held: Buffer | undefined;
       up.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         sink.write(chunk);
-        res.write(chunk);
+        if (held) res.write(held);
+        held = chunk;
       });
       up.on('end', () => {
-        res.end();
         sink.end(() => {
           const expected = Number(up.headers['content-length'] ?? bytes);
           if (up.complete && bytes === expected) {
@@ -102,6 +105,7 @@ async function serve(dir: string): Promise<void> {
             stats.misses++;
             stats.missBytes += bytes;
           } else rmSync(part, { force: true });
+          res.end(held);
         });
       });
       up.on('error', () => {
