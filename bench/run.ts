@@ -13,6 +13,7 @@ import { lineage } from '../src/config/catalog.js';
 import { loadProject, type Project } from '../src/config/project.js';
 import { buildImage } from '../src/engine/build.js';
 import { connectEngine, type Engine } from '../src/engine/connect.js';
+import { proxyBuildArgs } from '../src/engine/proxy-args.js';
 import { pushTag } from '../src/engine/push.js';
 import { generateFlavor } from '../src/generate/flavor.js';
 import { contextSize } from '../src/generate/write.js';
@@ -342,7 +343,8 @@ async function main(): Promise<void> {
   const dockerConfig = mkdtempSync(join(tmpdir(), 'idekube-bench-docker-'));
   writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ proxies: { default: { httpProxy: apt.url } } }));
   cliEnv.DOCKER_CONFIG = dockerConfig;
-  const packages: PackageRoute = { network: 'host', proxyArgs: { HTTP_PROXY: apt.url, http_proxy: apt.url } };
+  // the floor and upstream-style builds get exactly the args the docker driver reads from that config
+  const packages: PackageRoute = { network: 'host', proxyArgs: proxyBuildArgs(undefined, { DOCKER_CONFIG: dockerConfig }) };
 
   const project = loadProject({ dir: FIXTURE, sets: [], flags: { GIT_TAG: tag, REGISTRY }, env: {} });
   const generatedRoot = join(FIXTURE, '.idekube/build/default');

@@ -4,7 +4,7 @@ import type { Platform } from '../config/model.js';
 import { PLATFORMS } from '../config/schema.js';
 import { ALIAS_KINDS, type AliasKind } from '../config/tags.js';
 import { parsePlatforms } from '../plan/make-plan.js';
-import type { CacheMode, DriverName, NetworkMode } from '../plan/types.js';
+import { NETWORK_MODES, type CacheMode, type DriverName, type NetworkMode } from '../plan/types.js';
 
 export interface RawBuildFlags {
   all?: boolean;
@@ -88,6 +88,6 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     attest: Boolean(raw.attest),
     noCache: raw.cache === false || Boolean(raw.noCache),
     archOnly: Boolean(raw.archOnly),
-    network: oneOf('--network', raw.network, ['default', 'host', 'none'] as const, 'default'),
+    network: oneOf('--network', raw.network, NETWORK_MODES, 'default'),
   };
 }

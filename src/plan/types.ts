@@ -5,7 +5,8 @@ import type { Platform } from '../config/model.js';
 export type DriverName = 'docker' | 'buildx';
 export type CacheMode = 'registry' | 'none';
 /** Network of RUN steps: the engine's default (bridge), the build host's own (a proxy or apt cache on its loopback), or none. */
-export type NetworkMode = 'default' | 'host' | 'none';
+export const NETWORK_MODES = ['default', 'host', 'none'] as const;
+export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export interface PlanTarget {
   /** `featured/base@linux/amd64` */
