@@ -21,6 +21,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$here/lib.sh"
+# shellcheck source=current-engine.sh source-path=SCRIPTDIR
+. "$here/current-engine.sh"
 
 # ---------------------------------------------------------------------------------------------------
 # Settings (extend the arrays; the rootfs cache is keyed on them)
@@ -498,6 +500,10 @@ write_env() {
     echo "IDEKUBE_TEST_REGISTRY_SH=$here/registry.sh"
     echo "IDEKUBE_TEST_ROOTFS_AMD64=$(rootfs_path amd64)"
     echo "IDEKUBE_TEST_ROOTFS_ARM64=$(rootfs_path arm64)"
+    echo "IDEKUBE_TEST_CURRENT_DOCKER_HOST=$ENGINE2_HOST"
+    echo "IDEKUBE_TEST_CURRENT_DOCKER_CONFIG=$ENGINE2_DOCKER_CONFIG"
+    echo "IDEKUBE_TEST_CURRENT_DOCKER_CLI=$(engine2_bin bin/docker)"
+    echo "IDEKUBE_TEST_CURRENT_DOCKERD_LOG=$ENGINE2_LOG"
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
@@ -516,6 +522,7 @@ main() {
   run_step binfmt step_binfmt
   run_step dockerd step_dockerd
   run_step registry step_registry
+  run_step current-engine step_current_engine
   run_step base-images step_base_images
   write_env
 
