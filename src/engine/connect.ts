@@ -21,10 +21,22 @@ function optionsFor(host: string | undefined): Dockerode.DockerOptions {
   throw new RunError(`unsupported engine address ${h}`, { fix: 'use unix:///path, tcp://host:port or ssh://user@host' });
 }
 
+/**
+ * A fresh connection per request. Node's global agent keeps sockets alive, and dockerd closes a connection idle for
+ * 5 minutes; when the event loop was busy at that moment (a long build, a synchronous child), the next request was
+ * written to the closed socket and failed with EPIPE. A unix-socket connect costs microseconds.
+ */
+async function freshConnections(protocol: Dockerode.DockerOptions['protocol']): Promise<{ agent?: import('node:http').Agent }> {
+  if (protocol === 'ssh') return {};
+  const { Agent } = protocol === 'https' ? await import('node:https') : await import('node:http');
+  return { agent: new Agent({ keepAlive: false }) };
+}
+
 /** Connects and pings (bounded), so a missing daemon gives one clear message instead of a stack trace later. */
 export async function connectEngine(host?: string, timeoutMs = 10_000): Promise<Engine> {
   const { default: Docker } = await import('dockerode');
-  const engine = new Docker({ ...optionsFor(host), timeout: 0 });
+  const options = optionsFor(host);
+  const engine = new Docker({ ...options, ...(await freshConnections(options.protocol)), timeout: 0 });
   const endpoint = describeEndpoint(host);
   try {
     await Promise.race([
