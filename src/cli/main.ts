@@ -117,7 +117,9 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--load', 'buildx: load the result into the local engine')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'build')));
 
-  runFlags(program.command('publish').description('build, push per-arch images, then write guarded manifest lists')).action(
+  runFlags(program.command('publish').description('build, push per-arch images, then write guarded manifest lists'))
+    .option('--arch-only', 'push per-arch tags only; join them later with idekube manifest (a CI runner per arch)')
+    .action(
     async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'publish')),
   );
 

@@ -1,50 +1,136 @@
-/** Executes a plan with `docker buildx bake` (execa, argv array, never a shell string), then verifies pushes. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+/**
+ * Executes a plan with `docker buildx bake` (execa, argv array, never a shell string): progress from buildx's
+ * machine-readable stream per target and platform, digests from --metadata-file, then every pushed tag read back
+ * from the registry and its digest compared with what bake reported.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { RunError } from '../config/errors.js';
+import type { Platform } from '../config/model.js';
+import { archOf } from '../config/tags.js';
 import { RegistryClient } from '../registry/client.js';
 import { verifyList } from '../registry/manifest-list.js';
 import { parseRef } from '../registry/types.js';
-import type { Plan } from '../plan/types.js';
-import { bakeArgv, bakeFile, targetName, type BakeOptions } from './buildx.js';
-import type { Emit, RunResult } from './events.js';
+import type { Plan, PlanImage } from '../plan/types.js';
+import { bakeProgress } from './bake-progress.js';
+import { bakeArgv, bakeFile, bakeTargetName, type BakeOptions } from './buildx.js';
+import type { Emit, ImageResult, RunResult, TargetResult } from './events.js';
+
+type Metadata = Record<string, { 'containerimage.digest'?: string } | undefined>;
 
 export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: AbortSignal; emit: Emit }): Promise<RunResult> {
   const { execa } = await import('execa');
   const started = Date.now();
-  mkdirSync(dirname(resolve(plan.root, opts.bakeFile)), { recursive: true });
-  writeFileSync(resolve(plan.root, opts.bakeFile), `${JSON.stringify(bakeFile(plan, opts), null, 2)}\n`);
+  const bakePath = resolve(plan.root, opts.bakeFile);
+  const metadataPath = resolve(plan.root, opts.metadataFile);
+  mkdirSync(dirname(bakePath), { recursive: true });
+  const bake = bakeFile(plan, opts);
+  writeFileSync(bakePath, `${JSON.stringify(bake, null, 2)}\n`);
+  // buildx writes the metadata only on success: a file left by an earlier run must not be read as this one's
+  rmSync(metadataPath, { force: true });
   opts.emit({ type: 'plan', targets: plan.targets.length, images: plan.images.length, driver: 'buildx' });
-  const proc = execa('docker', bakeArgv(plan, opts), { cwd: plan.root, cancelSignal: opts.signal, reject: false, all: true, forceKillAfterDelay: 5000 });
-  proc.all?.on('data', (chunk: Buffer) => {
+
+  const perArch = plan.push && plan.archOnly;
+  const progress = bakeProgress(
+    plan.images.flatMap((image) => {
+      const targets = plan.targets.filter((t) => image.targets.includes(t.id));
+      const units = perArch ? targets.map((t) => [t]) : [targets];
+      return units.map((unit) => ({
+        bakeName: bakeTargetName(image.flavor, perArch ? unit[0]!.arch : undefined),
+        flavor: image.flavor,
+        platforms: unit.map((t) => t.platform),
+        tags: Object.fromEntries(unit.map((t) => [t.platform, t.tag])),
+        ...(image.parent ? { parent: bakeTargetName(image.parent, perArch ? unit[0]!.arch : undefined) } : {}),
+      }));
+    }),
+    opts.emit,
+  );
+  const proc = execa('docker', bakeArgv(plan, { ...opts, progress: 'rawjson' }), { cwd: plan.root, cancelSignal: opts.signal, reject: false, forceKillAfterDelay: 5000, buffer: { stdout: false, stderr: false } });
+  const tail: string[] = [];
+  let partial = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      progress.line(line);
+      if (!line.startsWith('{')) tail.push(line);
+    }
+  });
+  proc.stdout?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) opts.emit({ type: 'log', target: 'bake', line });
   });
   const r = await proc;
-  const ok = r.exitCode === 0;
-  let meta: Record<string, Record<string, string>> = {};
-  try {
-    meta = JSON.parse(readFileSync(resolve(plan.root, opts.metadataFile), 'utf8'));
-  } catch {
-    /* no metadata when the bake failed early */
+  if (partial) progress.line(partial);
+  const cancelled = opts.signal.aborted;
+  const ok = r.exitCode === 0 && !cancelled;
+  const targets: TargetResult[] = progress.finish({ ok, cancelled });
+  if (!ok && !cancelled) {
+    const failed = targets.filter((t) => t.status === 'failed');
+    const why = failed.length ? failed.map((t) => `${t.id}: ${t.error ?? 'failed'}`).join('\n') : tail.slice(-15).join('\n');
+    // per-target errors are in the result; this is the summary line
+    opts.emit({ type: 'note', message: `docker buildx bake failed (exit ${r.exitCode})${why ? `:\n${why}` : ''}` });
   }
-  const images = [];
+
+  const meta: Metadata = ok ? readMetadata(metadataPath) : {};
+  const images: ImageResult[] = [];
   for (const image of plan.images) {
-    const digest = meta[targetName(image.flavor)]?.['containerimage.digest'];
-    if (ok && plan.push) {
-      const { registry } = parseRef(image.ref);
-      await verifyList(new RegistryClient(registry), image.ref, image.platforms);
-      opts.emit({ type: 'list', ref: image.ref, status: 'done', ...(digest ? { digest } : {}), platforms: image.platforms });
+    const base = { flavor: image.flavor, ref: image.ref, platforms: image.platforms, aliases: image.aliases };
+    const own = targets.filter((t) => t.flavor === image.flavor);
+    if (!ok) {
+      const failed = own.some((t) => t.status === 'failed');
+      images.push({ ...base, status: failed ? 'failed' : 'skipped', reason: cancelled ? 'cancelled' : failed ? 'build failed' : 'bake failed' });
+      continue;
     }
-    images.push({ flavor: image.flavor, ref: image.ref, status: ok ? (plan.push ? 'published' : 'built') : 'failed', ...(digest ? { digest } : {}), platforms: image.platforms, aliases: image.aliases } as const);
+    if (!plan.push) {
+      images.push({ ...base, status: 'built' });
+      continue;
+    }
+    try {
+      images.push(await checkPushed(plan, image, own, meta, perArch, opts.emit));
+    } catch (e) {
+      images.push({ ...base, status: 'failed', reason: (e as Error).message });
+      opts.emit({ type: 'list', ref: image.ref, status: 'failed', reason: (e as Error).message });
+    }
   }
-  if (!ok && !opts.signal.aborted) {
-    const tail = (r.all ?? '').split('\n').slice(-15).join('\n');
-    throw new RunError(`docker buildx bake failed (exit ${r.exitCode}):\n${tail}`);
+  if (!ok && !cancelled && !targets.some((t) => t.status === 'failed')) {
+    throw new RunError(`docker buildx bake failed (exit ${r.exitCode}):\n${tail.slice(-15).join('\n')}`);
   }
-  return {
-    targets: plan.targets.map((t) => ({ id: t.id, flavor: t.flavor, platform: t.platform, tag: t.tag, status: ok ? 'built' : 'failed', durationMs: Date.now() - started })),
-    images: images.map((i) => ({ ...i })),
-    cancelled: opts.signal.aborted,
-    durationMs: Date.now() - started,
-  };
+  return { targets, images, cancelled, durationMs: Date.now() - started };
+}
+
+function readMetadata(path: string): Metadata {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Metadata;
+  } catch (e) {
+    throw new RunError(`docker buildx bake succeeded but its metadata file ${path} is unreadable: ${(e as Error).message}`);
+  }
+}
+
+/** Reads what bake pushed back from the registry: the list (or each per-arch tag) and its digest. */
+async function checkPushed(plan: Plan, image: PlanImage, targets: TargetResult[], meta: Metadata, perArch: boolean, emit: Emit): Promise<ImageResult> {
+  const client = new RegistryClient(parseRef(image.ref).registry);
+  const base = { flavor: image.flavor, ref: image.ref, platforms: image.platforms, aliases: image.aliases };
+  if (perArch) {
+    for (const t of targets) {
+      const reported = meta[bakeTargetName(image.flavor, archOf(t.platform as Platform))]?.['containerimage.digest'];
+      const { repository, reference } = parseRef(t.tag);
+      const served = await client.getManifest(repository, reference);
+      if (!served) throw new RunError(`${t.tag} is not in the registry after bake pushed it`);
+      if (reported && reported !== served.digest) throw new RunError(`${t.tag}: bake reported ${reported}, the registry serves ${served.digest}`);
+      t.digest = served.digest;
+      emit({ type: 'push', ref: t.tag, status: 'done', digest: served.digest });
+    }
+    emit({ type: 'list', ref: image.ref, status: 'skipped', reason: 'per-arch tags pushed; run idekube manifest to write the list' });
+    return { ...base, status: 'published', reason: 'per-arch tags only (--arch-only)' };
+  }
+  const reported = meta[bakeTargetName(image.flavor)]?.['containerimage.digest'];
+  const list = await verifyList(client, image.ref, image.platforms);
+  if (reported && reported !== list.digest) throw new RunError(`${image.ref}: bake reported ${reported}, the registry serves ${list.digest}`);
+  for (const alias of image.aliases) {
+    const { repository, reference } = parseRef(alias);
+    const served = await client.getManifest(repository, reference);
+    if (served?.digest !== list.digest) throw new RunError(`${alias} does not point at ${list.digest} after the push (${served?.digest ?? 'missing'})`);
+  }
+  emit({ type: 'list', ref: image.ref, status: 'done', digest: list.digest, platforms: image.platforms });
+  return { ...base, status: 'published', digest: list.digest };
 }

@@ -6,6 +6,7 @@
 import { relative } from 'node:path';
 import { PARENT_ARG } from '../generate/flavor.js';
 import type { Plan } from '../plan/types.js';
+import { familiarName } from '../registry/types.js';
 
 export interface BakeOptions {
   builder?: string;
@@ -28,34 +29,61 @@ export interface BakeFile {
   target: Record<string, Record<string, unknown>>;
 }
 
+/**
+ * One bake target per image (all its platforms in one build, pushed as one list), or with `--arch-only` one per
+ * image and platform, each pushed under its per-arch tag only (`idekube manifest` joins them later).
+ */
 export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'load'>): BakeFile {
   const target: BakeFile['target'] = {};
+  const perArch = plan.push && plan.archOnly;
   for (const image of plan.images) {
     const targets = plan.targets.filter((t) => image.targets.includes(t.id));
-    const first = targets[0]!;
-    const { [PARENT_ARG]: _parentArg, ...args } = first.buildArgs;
     const parent = image.parent ? plan.images.find((i) => i.flavor === image.parent) : undefined;
-    const t: Record<string, unknown> = {
-      context: relative(plan.root, first.contextDir) || '.',
-      dockerfile: 'Dockerfile',
-      platforms: image.platforms,
-      tags: [image.ref, ...image.aliases],
-      args: sortKeys(args),
-      labels: sortKeys(first.labels),
-    };
-    // FROM ${IDEKUBE_PARENT} defaults to the parent's tag; map that name to the parent target
-    if (parent) t.contexts = { [parent.ref]: `target:${targetName(parent.flavor)}` };
-    if (plan.cache === 'registry') {
-      t['cache-from'] = [`type=registry,ref=${cacheRef(first.cacheFrom[0]!)}`];
-      if (plan.push) t['cache-to'] = [`type=registry,ref=${cacheRef(first.cacheFrom[0]!)},mode=max,ignore-error=true`];
+    const units = perArch ? targets.map((t) => [t]) : [targets];
+    for (const unit of units) {
+      const first = unit[0]!;
+      const { [PARENT_ARG]: _parentArg, ...args } = first.buildArgs;
+      const t: Record<string, unknown> = {
+        context: relative(plan.root, first.contextDir) || '.',
+        dockerfile: 'Dockerfile',
+        platforms: unit.map((u) => u.platform),
+        tags: perArch ? [first.tag] : [image.ref, ...image.aliases],
+        args: sortKeys(args),
+        labels: sortKeys(first.labels),
+      };
+      // FROM ${IDEKUBE_PARENT} defaults to the parent's tag. The frontend looks a FROM up among named contexts by
+      // its familiar name (no docker.io/, library/ or :latest), so the key must be that form or the child pulls
+      // the parent from the registry instead of taking the target just built.
+      if (parent) t.contexts = { [familiarName(parent.ref)]: `target:${bakeTargetName(parent.flavor, perArch ? first.arch : undefined)}` };
+      if (plan.cache === 'registry') {
+        const ref = perArch ? first.cacheFrom[0]! : cacheRef(first.cacheFrom[0]!);
+        t['cache-from'] = [`type=registry,ref=${ref}`];
+        if (plan.push) t['cache-to'] = [`type=registry,ref=${ref},mode=max,ignore-error=true`];
+      }
+      if (plan.network !== 'default') t.network = plan.network;
+      if (opts.attest) t.attest = ['type=provenance,mode=max', 'type=sbom'];
+      t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
+      target[bakeTargetName(image.flavor, perArch ? first.arch : undefined)] = escapeTemplates(t);
     }
-    if (plan.network !== 'default') t.network = plan.network;
-    if (opts.attest) t.attest = ['type=provenance,mode=max', 'type=sbom'];
-    t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
-    target[targetName(image.flavor)] = t;
   }
   // parents are in the plan because children build from them: build (and push) them too
-  return { group: { default: { targets: plan.images.map((i) => targetName(i.flavor)) } }, target };
+  return { group: { default: { targets: Object.keys(target) } }, target };
+}
+
+/** The bake target of an image, or of one of its platforms (`web-base-arm64`) when targets are per arch. */
+export function bakeTargetName(flavor: string, arch?: string): string {
+  return arch ? `${targetName(flavor)}-${arch}` : targetName(flavor);
+}
+
+/**
+ * Strings in a JSON bake file are HCL templates: `${X}` and `%{…}` would be evaluated (`There is no variable named
+ * "X"`). Doubling the sigil makes them literal, as buildx itself does when it writes JSON.
+ */
+function escapeTemplates<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/([$%])\{/g, '$1$1{') as T;
+  if (Array.isArray(value)) return value.map(escapeTemplates) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeTemplates(k), escapeTemplates(v)])) as T;
+  return value;
 }
 
 /** Multi-platform cache refs are per arch in the plan; bake builds all platforms of a target in one go. */

@@ -19,18 +19,44 @@ export function platformSpec(platform: string): PlatformSpec {
   return { os, architecture, ...(variant ? { variant } : architecture === 'arm64' ? { variant: 'v8' } : {}) };
 }
 
-/** The descriptor of a single-platform image, after checking its config's os/arch. */
-export async function describeImage(client: RegistryClient, img: PerArchImage): Promise<Descriptor> {
+/** Attestation manifests (SBOM, provenance) sit in an index under the platform unknown/unknown. */
+function isAttestation(d: Descriptor): boolean {
+  return d.platform?.os === 'unknown' || d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+}
+
+/**
+ * The descriptors a per-arch tag contributes to a list, after checking its config's os/arch: the image itself, then
+ * its attestations. A per-arch tag is a plain manifest (Docker Engine, classic store) or an index holding one
+ * platform plus attestation manifests (buildx, or an engine with the containerd image store).
+ */
+export async function describePerArch(client: RegistryClient, img: PerArchImage): Promise<Descriptor[]> {
   const { repository, reference } = parseRef(img.ref);
   const m = await client.getManifest(repository, reference);
   if (!m) throw new RunError(`${img.ref} is not in the registry`, { fix: 'push the per-arch image first (idekube build --push)' });
-  if (m.json.manifests) throw new RunError(`${img.ref} is already a multi-platform list, expected a ${img.platform} image`);
-  const config = await client.getBlobJson<ImageConfig>(repository, m.json.config.digest);
   const want = platformSpec(img.platform);
+  if (!m.json.manifests) return [await checkedImage(client, img, repository, { mediaType: m.mediaType, digest: m.digest, size: m.body.length }, m.json, want)];
+  const entries = m.json.manifests as Descriptor[];
+  const images = entries.filter((e) => !isAttestation(e));
+  if (images.length !== 1) throw new RunError(`${img.ref} is already a multi-platform list (${images.map((e) => (e.platform ? platformOf(e.platform) : e.digest)).join(', ')}), expected a ${img.platform} image`);
+  const manifest = await client.getManifest(repository, images[0]!.digest);
+  const image = await checkedImage(client, img, repository, images[0]!, manifest?.json, want);
+  // keep only the attestations of this image: they name it by digest
+  const attestations = entries.filter((e) => isAttestation(e) && e.annotations?.['vnd.docker.reference.digest'] === images[0]!.digest);
+  return [image, ...attestations];
+}
+
+async function checkedImage(client: RegistryClient, img: PerArchImage, repository: string, d: Descriptor, manifest: { config?: Descriptor } | undefined, want: PlatformSpec): Promise<Descriptor> {
+  if (!manifest?.config) throw new RunError(`${img.ref}: ${d.digest} is not an image manifest`);
+  const config = await client.getBlobJson<ImageConfig>(repository, manifest.config.digest);
   if (config.os !== want.os || config.architecture !== want.architecture) {
     throw new RunError(`${img.ref} is ${config.os}/${config.architecture}, not ${img.platform}`, { fix: 'rebuild it for the right platform' });
   }
-  return { mediaType: m.mediaType, digest: m.digest, size: m.body.length, platform: want };
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size, platform: want };
+}
+
+/** The descriptor of a single-platform image (the image itself, without attestations). */
+export async function describeImage(client: RegistryClient, img: PerArchImage): Promise<Descriptor> {
+  return (await describePerArch(client, img))[0]!;
 }
 
 export interface ListResult {
@@ -53,13 +79,15 @@ export async function publishList(client: RegistryClient, listRef: string, image
     if (p.registry !== parseRef(listRef).registry || p.repository !== repository) {
       throw new RunError(`${img.ref} is not in the repository of ${listRef}`, { fix: 'per-arch images must be pushed to the same repository as the list' });
     }
-    manifests.push(await describeImage(client, img));
+    manifests.push(...(await describePerArch(client, img)));
   }
-  const list: ManifestList = { schemaVersion: 2, mediaType: MEDIA.dockerList, manifests };
+  // attestation manifests are OCI: a list that carries them is an OCI index
+  const mediaType = manifests.some((d) => d.mediaType === MEDIA.ociManifest || d.mediaType === MEDIA.ociIndex) ? MEDIA.ociIndex : MEDIA.dockerList;
+  const list: ManifestList = { schemaVersion: 2, mediaType, manifests };
   const body = Buffer.from(JSON.stringify(list, null, 2));
   if (opts.dryRun) return { ref: listRef, digest: '', manifests };
-  const digest = await client.putManifest(repository, reference, MEDIA.dockerList, body);
-  for (const t of opts.extraTags ?? []) await client.putManifest(repository, t, MEDIA.dockerList, body);
+  const digest = await client.putManifest(repository, reference, mediaType, body);
+  for (const t of opts.extraTags ?? []) await client.putManifest(repository, t, mediaType, body);
   const check = await verifyList(client, listRef, declared);
   return { ref: listRef, digest: digest || check.digest, manifests };
 }

@@ -75,6 +75,18 @@ export function parseRef(ref: string): ParsedRef {
   return { registry: first, repository: name.slice(slash + 1), reference };
 }
 
+/**
+ * Docker's "familiar" form of a reference, as BuildKit's Dockerfile frontend looks a `FROM` up among named contexts:
+ * no `docker.io/`, no `library/`, no `:latest` (`docker.io/library/debian:latest` → `debian`). Other registries
+ * keep their host.
+ */
+export function familiarName(ref: string): string {
+  const { registry, repository, reference } = parseRef(ref);
+  const separator = reference.includes(':') ? '@' : ':';
+  const name = registry === 'docker.io' || registry === 'index.docker.io' ? repository.replace(/^library\/(?=[^/]+$)/, '') : `${registry}/${repository}`;
+  return separator === ':' && reference === 'latest' ? name : `${name}${separator}${reference}`;
+}
+
 /** docker.io is served by registry-1.docker.io; everything else by its own host. */
 export function registryHost(registry: string): string {
   return registry === 'docker.io' ? 'registry-1.docker.io' : registry;

@@ -3,12 +3,15 @@
  * 127.0.0.1:5000, binfmt for arm64, local Debian base images). Read from /var/lib/idekube-test/env.sh when present.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Engine } from '../../src/engine/connect.js';
 import { demuxLogs as demux } from '../../src/verify/container.js';
 
 export interface TestEnv {
   registry: string;
   baseImage: string;
+  /** The current engine (dockerd 28 + containerd store + buildx 0.29) beside bookworm's: what to set to use it. */
+  current: { DOCKER_HOST: string; DOCKER_CONFIG: string; PATH: string };
 }
 
 export function testEnv(): TestEnv {
@@ -23,6 +26,12 @@ export function testEnv(): TestEnv {
   return {
     registry: process.env.IDEKUBE_TEST_REGISTRY ?? vars.IDEKUBE_TEST_REGISTRY ?? '127.0.0.1:5000',
     baseImage: process.env.IDEKUBE_TEST_BASE_IMAGE ?? vars.IDEKUBE_TEST_BASE_IMAGE ?? '127.0.0.1:5000/idekube-test/debian:bookworm',
+    current: {
+      DOCKER_HOST: vars.IDEKUBE_TEST_CURRENT_DOCKER_HOST ?? 'unix:///run/idekube-test-engine/docker.sock',
+      DOCKER_CONFIG: vars.IDEKUBE_TEST_CURRENT_DOCKER_CONFIG ?? '/var/lib/idekube-test/engine2/docker-config',
+      // its docker CLI (28.5.2) first on PATH, so `docker buildx` is the pinned plugin under the pinned CLI
+      PATH: `${dirname(vars.IDEKUBE_TEST_CURRENT_DOCKER_CLI ?? '/opt/idekube-test-engine/usr/bin/docker')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * buildx cannot be installed on these machines, so its contract is pinned here: the bake file and the argv idekube
- * would run for the whole production catalog, both profiles. Regenerate with UPDATE_GOLDEN=1.
+ * The bake file and the argv idekube would run for the whole production catalog, both profiles, pinned (a real
+ * buildx runs them in test/integration/buildx.test.ts on the fixture catalog). Regenerate with UPDATE_GOLDEN=1.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,8 @@ for (const profile of ['default', 'ascend']) {
     it('children take their parent from the bake graph, not from a registry', () => {
       const bake = bakeFile(plan, {});
       const dind = bake.target['featured-dind']!;
-      assert.deepEqual(dind.contexts, { [`docker.io/davidliyutong/idekube-container:featured-base-v0.4.2${profile === 'ascend' ? '-ascend' : ''}`]: 'target:featured-base' });
+      // the familiar name: the Dockerfile frontend looks a FROM up by it (docker.io/… would never match)
+      assert.deepEqual(dind.contexts, { [`davidliyutong/idekube-container:featured-base-v0.4.2${profile === 'ascend' ? '-ascend' : ''}`]: 'target:featured-base' });
       assert.ok(!('IDEKUBE_PARENT' in (dind.args as object)), 'the parent arg keeps its default, which the context replaces');
       assert.deepEqual(bake.target['featured-isaac']!.platforms, ['linux/amd64']);
     });

@@ -15,7 +15,9 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   // --test: each per-arch image is tested (idekube test) before anything of it is pushed
   const verify = (raw as { test?: boolean }).test ? await import('../../verify/build-hook.js') : undefined;
   if (verify) raw = verify.withTestDriver(raw as RawBuildFlags & { test?: boolean });
-  const { plan, flags } = await computePlan(ctx, names, raw, { push: mode === 'publish' });
+  // publish is build --push (so --arch-only is valid with it)
+  if (mode === 'publish') raw = { ...raw, push: true };
+  const { plan, flags } = await computePlan(ctx, names, raw);
   const project = await ctx.project();
   // Generate every context first: any bad input stops here, before the engine is touched.
   const generated = plan.images.map((i) => generateFlavor(project, i.flavor));
@@ -26,7 +28,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     if (plan.driver === 'buildx') {
       const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
       const bake = makeBake(plan, { attest: flags.attest, load: flags.load });
-      const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, progress: 'plain' })];
+      const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, load: flags.load, progress: 'rawjson' })];
       if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
       ctx.io.out(JSON.stringify(bake, null, 2));
       ctx.io.out(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
@@ -65,7 +67,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   try {
     if (plan.driver === 'buildx') {
       const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
-      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, noCache: flags.noCache, progress: 'plain', signal: controller.signal, emit });
+      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, noCache: flags.noCache, signal: controller.signal, emit });
     } else {
       const { runDockerPlan } = await import('../../drivers/docker.js');
       const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });

@@ -11,7 +11,7 @@ import { computePlan } from './plan.js';
  * architecture on its own runner). Every per-arch image is read back and checked before the list is written.
  */
 export async function manifest(ctx: Context, names: string[], raw: RawBuildFlags & { cleanup?: boolean }): Promise<void> {
-  const { plan, flags } = await computePlan(ctx, names, raw, { push: true, archOnly: false });
+  const { plan, flags } = await computePlan(ctx, names, raw, { push: true, archOnly: false, driver: 'docker' }); // no build: no driver to choose
   const results: Array<{ flavor: string; ref: string; digest?: string; platforms: string[]; aliases: string[]; error?: string; cleanup?: string }> = [];
   for (const image of plan.images.filter((i) => i.reason === 'selected')) {
     const { registry } = parseRef(image.ref);

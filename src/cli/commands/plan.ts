@@ -1,40 +1,62 @@
 import { relative } from 'node:path';
 import { selectFlavors } from '../../config/project.js';
 import { makePlan } from '../../plan/make-plan.js';
-import type { Plan } from '../../plan/types.js';
-import { parseBuildFlags, type RawBuildFlags } from '../build-options.js';
+import type { DriverName, Plan } from '../../plan/types.js';
+import { InputError } from '../../config/errors.js';
+import { parseBuildFlags, type BuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, style, type Context } from '../context.js';
 import { defaultOutDir } from './generate.js';
 
-export async function resolveDriver(driver: 'auto' | 'docker' | 'buildx'): Promise<'docker' | 'buildx'> {
-  if (driver !== 'auto') return driver;
-  const { buildxAvailable } = await import('../../drivers/buildx-probe.js');
-  return (await buildxAvailable()) ? 'buildx' : 'docker';
+/**
+ * Which driver runs the plan. `auto` takes buildx when it is installed, new enough and its builder can carry out this
+ * plan (else the docker driver, with a note saying why); `--driver buildx` exits 2 when it cannot. A dry run never
+ * asks buildx: it prints what would run.
+ */
+async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, flags: BuildFlags): Promise<Plan> {
+  if (flags.driver === 'docker' || (flags.driver === 'buildx' && flags.dryRun)) return make(flags.driver);
+  const { probeBuildx } = await import('../../drivers/buildx-probe.js');
+  const probe = await probeBuildx({ ...(flags.builder ? { builder: flags.builder } : {}), env: ctx.env });
+  if (!probe.available) {
+    if (flags.driver === 'buildx') throw new InputError(`--driver buildx: ${probe.why}`);
+    const plan = make('docker');
+    // a missing plugin is the ordinary case on a plain engine: say nothing then
+    if (!/is not installed/.test(probe.why)) plan.notes.push(`driver docker: ${probe.why}`);
+    return plan;
+  }
+  const plan = make('buildx');
+  const { builderProblems, needsOfPlan } = await import('../../drivers/buildx-builder.js');
+  const problems = builderProblems(probe.facts, needsOfPlan(plan, { attest: flags.attest, load: flags.load }));
+  if (!problems.length) return plan;
+  if (flags.driver === 'buildx') throw new InputError(`--driver buildx cannot carry out this plan:\n  ${problems.join('\n  ')}`);
+  const fallback = make('docker');
+  fallback.notes.push(`driver docker, not buildx: ${problems.join('; ')}`);
+  return fallback;
 }
 
-export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean; archOnly?: boolean } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags> }> {
+export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean; archOnly?: boolean; driver?: DriverName } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags> }> {
   const flags = parseBuildFlags(raw, ctx.env);
   if (force.push) flags.push = true;
   if (force.archOnly !== undefined) flags.archOnly = force.archOnly;
   const project = await ctx.project();
   const ids = selectFlavors(project, names, { all: flags.all, env: ctx.env });
-  const driver = await resolveDriver(flags.driver);
-  const plan = makePlan(project, {
-    flavors: ids,
-    ...(flags.platforms ? { platforms: flags.platforms } : {}),
-    driver,
-    push: flags.push,
-    archOnly: flags.archOnly,
-    cache: flags.cache,
-    network: flags.network,
-    aliases: flags.aliases,
-    contextRoot: defaultOutDir(project.root, project.layered.profile?.name),
-  });
-  return { plan, flags };
+  const make = (driver: DriverName) =>
+    makePlan(project, {
+      flavors: ids,
+      ...(flags.platforms ? { platforms: flags.platforms } : {}),
+      driver,
+      push: flags.push,
+      archOnly: flags.archOnly,
+      cache: flags.cache,
+      network: flags.network,
+      aliases: flags.aliases,
+      contextRoot: defaultOutDir(project.root, project.layered.profile?.name),
+    });
+  return { plan: force.driver ? make(force.driver) : await chooseDriver(ctx, make, flags), flags };
 }
 
 export async function planCommand(ctx: Context, names: string[], raw: RawBuildFlags): Promise<void> {
-  const { plan } = await computePlan(ctx, names, raw);
+  // like a dry run: an explicit --driver is shown as asked, without asking buildx
+  const { plan } = await computePlan(ctx, names, { ...raw, dryRun: true });
   if (ctx.opts.json) return printJson(ctx.io, plan);
   printPlan(ctx, plan);
 }

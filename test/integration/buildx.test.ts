@@ -1,0 +1,219 @@
+/**
+ * The buildx driver for real: `docker buildx bake` (buildx 0.29.1) on the current engine (dockerd 28.5.2 with the
+ * containerd image store), pushing to the loopback registry. Every result is read back: lists from the registry,
+ * files from containers of the pushed images. The fixture catalog is built cold once here; the docker driver's run
+ * on the same engine (publish-current-engine.test.ts) reuses that engine's build cache.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { RegistryClient } from '../../src/registry/client.js';
+import { publishList } from '../../src/registry/manifest-list.js';
+import { startCli } from '../helpers/cli-async.js';
+import { runId, testEnv } from '../helpers/env.js';
+import { cleanup, makeProject, REPO_ROOT, runCli, type CliResult } from '../helpers/project.js';
+import { getManifest, listPlatforms } from '../helpers/registry.js';
+
+const env = testEnv();
+const engine = env.current;
+const fixture = `${REPO_ROOT}/test/fixtures/catalog`;
+const repo = 'idekube-test/fixture';
+const expected: Record<string, string[]> = {
+  'web/base': ['linux/amd64', 'linux/arm64'],
+  'web/extra': ['linux/amd64', 'linux/arm64'],
+  'web/jupyter': ['linux/amd64'],
+  'desk/base': ['linux/amd64'],
+};
+
+function cli(args: string[], timeoutMs = 1_500_000): CliResult {
+  return runCli(args, { env: { ...engine }, timeoutMs });
+}
+
+/** Runs `sh -c script` in a fresh container of `ref` on the current engine, pulled for `platform`. */
+function inImage(ref: string, platform: string, script: string, pull = true): string {
+  return execFileSync('docker', ['run', '--rm', '--platform', platform, ...(pull ? ['--pull', 'always'] : []), '--entrypoint', 'sh', ref, '-c', script], {
+    env: { ...process.env, ...engine },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+}
+
+describe('buildx bake publishes the fixture catalog on the current engine', { timeout: 2_400_000 }, () => {
+  const tag = `bx-${runId()}`;
+  const ref = (flavor: string) => `${env.registry}/${repo}:${flavor.replace('/', '-')}-${tag}`;
+  let first: CliResult;
+  let firstMs = 0;
+  before(async () => {
+    // a stale copy under the parent's tag: the plain Debian base, without any of web/base's files
+    const perArch = [];
+    for (const arch of ['amd64', 'arm64']) {
+      const stale = `${env.registry}/${repo}:stale-${tag}-${arch}`;
+      execFileSync('/usr/bin/docker', ['tag', `${env.baseImage}-${arch}`, stale], { timeout: 60_000 });
+      execFileSync('/usr/bin/docker', ['push', stale], { timeout: 300_000, stdio: 'ignore' });
+      execFileSync('/usr/bin/docker', ['rmi', stale], { timeout: 60_000, stdio: 'ignore' });
+      perArch.push({ platform: `linux/${arch}`, ref: stale });
+    }
+    await publishList(new RegistryClient(env.registry), ref('web/base'), perArch);
+    const t0 = Date.now();
+    first = cli(['-C', fixture, '--git-tag', tag, '--json', 'publish', '--all', '--driver', 'buildx', '--platform', 'linux/amd64,linux/arm64']);
+    firstMs = Date.now() - t0;
+    process.stderr.write(`# buildx publish --all (cold or warm engine cache), both platforms: ${(firstMs / 1000).toFixed(1)} s\n`);
+  });
+
+  it('exits 0: every image published, every target built or cached', () => {
+    assert.equal(first.code, 0, first.stderr.slice(-4000));
+    const result = JSON.parse(first.stdout);
+    assert.deepEqual(result.images.map((i: { flavor: string; status: string }) => `${i.flavor}:${i.status}`).sort(), Object.keys(expected).sort().map((f) => `${f}:published`));
+    assert.equal(result.targets.length, 6);
+    for (const t of result.targets) assert.ok(t.status === 'built' || t.status === 'cached', `${t.id}: ${t.status}`);
+  });
+
+  it('every list in the registry has exactly the declared platforms, and the digest the result reports', async () => {
+    const result = JSON.parse(first.stdout);
+    const client = new RegistryClient(env.registry);
+    for (const [flavor, platforms] of Object.entries(expected)) {
+      const list = await getManifest(env.registry, repo, `${flavor.replace('/', '-')}-${tag}`);
+      assert.ok(list, `${flavor}: list exists`);
+      assert.deepEqual(listPlatforms({ json: { manifests: list.json.manifests.filter((m: { platform: { os: string } }) => m.platform.os !== 'unknown') } }), platforms, flavor);
+      const served = await client.getManifest(repo, `${flavor.replace('/', '-')}-${tag}`);
+      const reported = result.images.find((i: { flavor: string }) => i.flavor === flavor).digest;
+      assert.match(reported, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(reported, served!.digest, `${flavor}: reported digest is what the registry serves`);
+    }
+  });
+
+  for (const [child, platform] of [['web/extra', 'linux/amd64'], ['web/extra', 'linux/arm64'], ['web/jupyter', 'linux/amd64']] as const) {
+    it(`${child} on ${platform} has its parent's files as just built, not the stale copy in the registry`, () => {
+      const out = inImage(ref(child), platform, 'uname -m; cat /etc/idekube/flavor.json; test -x /startup.sh && id -u idekube && echo parent-ok');
+      assert.equal(out.split('\n')[0], platform === 'linux/amd64' ? 'x86_64' : 'aarch64');
+      assert.match(out, /"lineage": \[\s*"web\/base",/);
+      assert.match(out, /parent-ok/);
+    });
+  }
+
+  it('progress streams per target and platform while bake runs, each with its own time', () => {
+    const r = cli(['-C', fixture, '--git-tag', tag, '--progress', 'json', 'publish', 'web/extra', '--driver', 'buildx', '--platform', 'linux/amd64,linux/arm64']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; target?: string; status?: string; durationMs?: number });
+    const ends = events.filter((e) => e.type === 'target-end');
+    assert.deepEqual(ends.map((e) => e.target).sort(), ['web/base@linux/amd64', 'web/base@linux/arm64', 'web/extra@linux/amd64', 'web/extra@linux/arm64']);
+    assert.ok(events.some((e) => e.type === 'step' && e.target === 'web/extra@linux/arm64'), 'steps reported for the child on arm64');
+    // nothing changed since the first run: the second run rebuilds nothing
+    for (const e of ends) assert.equal(e.status, 'cached', `${e.target} was rebuilt`);
+  });
+
+  it('a second publish of everything with nothing changed rebuilds nothing', () => {
+    const second = cli(['-C', fixture, '--git-tag', tag, '--json', 'publish', '--all', '--driver', 'buildx', '--platform', 'linux/amd64,linux/arm64']);
+    assert.equal(second.code, 0, second.stderr.slice(-3000));
+    const result = JSON.parse(second.stdout);
+    for (const t of result.targets) {
+      assert.equal(t.status, 'cached', `${t.id} was rebuilt: ${JSON.stringify(t.ran)}`);
+      assert.equal(t.executed, 0);
+    }
+  });
+});
+
+describe('buildx driver: the cases a real buildx shows', { timeout: 1_200_000 }, () => {
+  const id = runId();
+  let dir: string;
+  let server: Server;
+  let port = 0;
+  before(async () => {
+    server = createServer((_req, res) => res.end(`served-${id}\n`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    dir = makeProject({
+      '.dockerargs': `REGISTRY=${env.registry}\nAUTHOR=idekube-it\nNAME=bx\nBASE_IMAGE=${env.baseImage}\nRUN_ID=\nSLEEP=0\n`,
+      'flavors/layers/stamp.yaml': 'run: install.sh\nargs:\n  RUN_ID: ""\n  TEXT: "plain"\n',
+      'artifacts/layers/stamp/install.sh': '#!/usr/bin/env bash\nset -euo pipefail\nuname -m > /stamp\nprintf "%s\\n" "$RUN_ID" "$TEXT" >> /stamp\n',
+      'flavors/layers/child.yaml': 'run: install.sh\nargs:\n  SLEEP: "0"\n  FETCH: ""\n',
+      'artifacts/layers/child/install.sh': '#!/usr/bin/env bash\nset -euo pipefail\ncp /stamp /child-saw-parent\nsleep "$SLEEP"\nif [ -n "$FETCH" ]; then exec 3<>"/dev/tcp/127.0.0.1/$FETCH"; printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3 > /fetched; fi\n',
+      'flavors/b/base/flavor.yaml': 'from:\n  image: ${BASE_IMAGE}\nlayers: [stamp]\n',
+      'flavors/b/child/flavor.yaml': 'from:\n  parent: b/base\nlayers: [child]\n',
+    });
+  });
+  after(() => {
+    server.close();
+    cleanup(dir);
+  });
+
+  it('docker.io (the default registry), no network to it: the child takes its parent from the bake target', () => {
+    const tag = `io-${id}`;
+    const r = cli(['-C', dir, '--git-tag', tag, '--registry', 'docker.io', '--author', 'idekube-it', '--set', `RUN_ID=${id}`, 'build', 'b/child', '--driver', 'buildx', '--load', '--platform', 'linux/amd64', '--progress', 'plain'], 600_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const out = inImage(`idekube-it/bx:b-child-${tag}`, 'linux/amd64', 'cat /child-saw-parent', false);
+    assert.deepEqual(out.trim().split('\n'), ['x86_64', id, 'plain']);
+  });
+
+  it('--arch-only pushes per-arch tags only; idekube manifest then joins them', async () => {
+    const tag = `ao-${id}`;
+    for (const platform of ['linux/amd64', 'linux/arm64']) {
+      const r = cli(['-C', dir, '--git-tag', tag, '--set', `RUN_ID=${id}`, '--json', 'publish', 'b/child', '--arch-only', '--driver', 'buildx', '--platform', platform], 900_000);
+      assert.equal(r.code, 0, r.stderr.slice(-3000));
+      const arch = platform.split('/')[1];
+      for (const f of ['b-base', 'b-child']) assert.ok(await getManifest(env.registry, 'idekube-it/bx', `${f}-${tag}-${arch}`), `${f}-${tag}-${arch} pushed`);
+      assert.equal(await getManifest(env.registry, 'idekube-it/bx', `b-child-${tag}`), undefined, 'no multi-arch tag from an --arch-only run');
+      const result = JSON.parse(r.stdout);
+      for (const t of result.targets) assert.match(t.digest ?? '', /^sha256:/, `${t.id} has the digest the registry serves`);
+    }
+    const m = runCli(['-C', dir, '--git-tag', tag, '--json', 'manifest', 'b/child', '--platform', 'linux/amd64,linux/arm64'], { timeoutMs: 120_000 });
+    assert.equal(m.code, 0, m.stderr);
+    const list = await getManifest(env.registry, 'idekube-it/bx', `b-child-${tag}`);
+    assert.ok(list);
+    assert.deepEqual(listPlatforms({ json: { manifests: list.json.manifests.filter((e: { platform: { os: string } }) => e.platform.os !== 'unknown') } }), ['linux/amd64', 'linux/arm64']);
+    assert.deepEqual(inImage(`${env.registry}/idekube-it/bx:b-child-${tag}`, 'linux/arm64', 'cat /child-saw-parent').trim().split('\n'), ['aarch64', id, 'plain']);
+  });
+
+  it('a value with ${X} or %{…} reaches the image literally', () => {
+    const tag = `tpl-${id}`;
+    const text = 'Etc/${UTC} and %{if x}y%{endif}';
+    const r = cli(['-C', dir, '--git-tag', tag, '--set', `RUN_ID=${id}`, '--set', `TEXT=${text}`, 'build', 'b/base', '--driver', 'buildx', '--load', '--platform', 'linux/amd64', '--progress', 'plain'], 600_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    assert.equal(inImage(`${env.registry}/idekube-it/bx:b-base-${tag}`, 'linux/amd64', 'tail -n1 /stamp', false).trim(), text);
+  });
+
+  it('--network host reaches the build host loopback; none cannot', () => {
+    const tag = `net-${id}`;
+    const host = cli(['-C', dir, '--git-tag', tag, '--set', `RUN_ID=${id}`, '--set', `FETCH=${port}`, 'build', 'b/child', '--driver', 'buildx', '--load', '--network', 'host', '--platform', 'linux/amd64', '--progress', 'plain'], 600_000);
+    assert.equal(host.code, 0, host.stderr.slice(-3000));
+    assert.match(inImage(`${env.registry}/idekube-it/bx:b-child-${tag}`, 'linux/amd64', 'cat /fetched', false), new RegExp(`served-${id}`));
+    const none = cli(['-C', dir, '--git-tag', `${tag}n`, '--set', `RUN_ID=${id}`, '--set', `FETCH=${port}`, '--set', 'SLEEP=0.1', 'build', 'b/child', '--driver', 'buildx', '--network', 'none', '--platform', 'linux/amd64', '--progress', 'plain'], 600_000);
+    assert.equal(none.code, 1, none.stderr.slice(-3000));
+    assert.match(none.stderr + none.stdout, /b\/child@linux\/amd64/);
+  });
+
+  it('--attest: the pushed list carries SBOM and provenance attestations', async () => {
+    const tag = `att-${id}`;
+    const r = cli(['-C', dir, '--git-tag', tag, '--set', `RUN_ID=${id}`, '--json', 'publish', 'b/base', '--driver', 'buildx', '--attest', '--platform', 'linux/amd64,linux/arm64'], 900_000);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const list = await getManifest(env.registry, 'idekube-it/bx', `b-base-${tag}`);
+    assert.ok(list);
+    const attestations = list.json.manifests.filter((e: { annotations?: Record<string, string> }) => e.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest');
+    assert.equal(attestations.length, 2, 'one attestation manifest per platform');
+    const client = new RegistryClient(env.registry);
+    const att = await client.getManifest('idekube-it/bx', attestations[0].digest);
+    const kinds = (att!.json.layers as Array<{ annotations: Record<string, string> }>).map((l) => l.annotations['in-toto.io/predicate-type'] ?? '').sort();
+    assert.ok(kinds.some((k) => /spdx/.test(k)), `SBOM among ${kinds}`);
+    assert.ok(kinds.some((k) => /slsa\.dev\/provenance/.test(k)), `provenance among ${kinds}`);
+  });
+
+  it('Ctrl-C mid-bake: exit 130, no digest reported, the stale metadata of an earlier run not read', async () => {
+    const tag = `int-${id}`;
+    writeFileSync(join(dir, '.idekube/bake-metadata.json'), JSON.stringify({ 'b-child': { 'containerimage.digest': `sha256:${'e'.repeat(64)}` } }));
+    const run = startCli(['-C', dir, '--git-tag', tag, '--set', `RUN_ID=${id}`, '--set', 'SLEEP=120', '--progress', 'json', 'publish', 'b/child', '--driver', 'buildx', '--platform', 'linux/amd64'], { ...engine });
+    await run.waitFor(/"type":"step","target":"b\/child@linux\/amd64"[^\n]*install\.sh/, 300_000);
+    run.child.kill('SIGINT');
+    const done = await run.exit(60_000);
+    assert.equal(done.code, 130, run.stderr());
+    const resultLine = run.stdout().trim().split('\n').map((l) => JSON.parse(l)).find((e: { type: string }) => e.type === 'result');
+    assert.ok(resultLine, 'a result line');
+    assert.equal(resultLine.cancelled, true);
+    assert.ok(!/e{64}/.test(run.stdout()), 'the stale digest is not reported');
+    for (const i of resultLine.images) assert.equal(i.digest, undefined);
+    assert.ok(!existsSync(join(dir, '.idekube/bake-metadata.json')), 'the stale metadata file was removed before bake ran');
+  });
+});
