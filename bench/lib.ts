@@ -1,6 +1,7 @@
 /** Shared helpers for benchmark scripts: timing, medians, machine facts. Benchmarks print figures; they assert nothing. */
 import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import type { Engine } from '../src/engine/connect.js';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -24,4 +25,18 @@ export function machine(): string {
 
 export function fmtMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
+}
+
+/**
+ * A cold start. BuildKit reuses the layers of any image still in the engine, even after its cache is pruned, so
+ * first every image all of whose names `ours` accepts goes (by tag or by digest), then dangling images (what
+ * `docker image prune` removes), then the whole build cache. Other images are not touched.
+ */
+export async function coldStart(engine: Engine, ours: (ref: string) => boolean): Promise<void> {
+  for (const img of await engine.listImages()) {
+    const refs = [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
+    if (refs.length && refs.every(ours)) await engine.getImage(img.Id).remove({ force: true }).catch(() => {});
+  }
+  await engine.pruneImages({ filters: { dangling: ['true'] } });
+  await (engine as unknown as { pruneBuilder: (o: object) => Promise<unknown> }).pruneBuilder({ all: true });
 }

@@ -23,7 +23,8 @@ import { RegistryClient } from '../src/registry/client.js';
 import { parseRef } from '../src/registry/types.js';
 import { startAptCache, type AptCache, type AptCacheStats } from './apt-cache.js';
 import { cliLatency } from './cli-latency.js';
-import { fmtMs, machine, median } from './lib.js';
+import { coldStart, fmtMs, machine, median } from './lib.js';
+import { currentEngineSection } from './current-engine.js';
 import { qemuBench, qemuMarkdown } from './qemu.js';
 import { upstreamRef, upstreamStyleBuild, type PackageRoute, type UpstreamStyleOptions } from './upstream-style.js';
 
@@ -49,20 +50,9 @@ function idekube(args: string[], env: Record<string, string> = {}): { ms: number
   return { ms, result: JSON.parse(r.stdout) };
 }
 
-/**
- * A cold start. BuildKit reuses the layers of any image still in the engine, even after its cache is pruned, so
- * first every image of the test and bench repositories goes (by tag or by digest; the Debian base images stay),
- * then dangling images (what `docker image prune` removes), then the whole build cache. Other repositories are
- * not touched.
- */
+/** A cold start of the main engine: the test and bench repositories' images go (the Debian base images stay). */
 async function pruneBuildCache(engine: Engine): Promise<void> {
-  const ours = (ref: string) => (ref.startsWith(`${REGISTRY}/idekube-test/`) || ref.startsWith(`${REGISTRY}/idekube-bench/`)) && !ref.startsWith(`${REGISTRY}/idekube-test/debian`);
-  for (const img of await engine.listImages()) {
-    const refs = [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
-    if (refs.length && refs.every(ours)) await engine.getImage(img.Id).remove({ force: true }).catch(() => {});
-  }
-  await engine.pruneImages({ filters: { dangling: ['true'] } });
-  await (engine as unknown as { pruneBuilder: (o: object) => Promise<unknown> }).pruneBuilder({ all: true });
+  await coldStart(engine, (ref) => (ref.startsWith(`${REGISTRY}/idekube-test/`) || ref.startsWith(`${REGISTRY}/idekube-bench/`)) && !ref.startsWith(`${REGISTRY}/idekube-test/debian`));
 }
 
 async function removeTags(engine: Engine, refs: string[]): Promise<void> {
@@ -111,7 +101,8 @@ interface Verdict {
   what: string;
   measured: string;
   target: string;
-  met: boolean;
+  /** undefined: measured, no target set */
+  met: boolean | undefined;
   why?: string;
 }
 
@@ -359,6 +350,9 @@ async function main(): Promise<void> {
     if (want(5)) await sharedSection(b);
     if (want(6)) contextSection(b);
     if (want(7)) await qemuSection();
+    if (want(8)) {
+      for (const m of await currentEngineSection({ idekube, say, aptProxy: apt.url, registry: REGISTRY, tag })) b.verdicts.push({ ...m, target: '— (none set)', met: undefined });
+    }
   } finally {
     await removeTags(engine, [...b.ourTags, ...b.theirTags]);
     apt.close();
@@ -368,7 +362,7 @@ async function main(): Promise<void> {
   say();
   say('| what | measured | target | met | why not, and what would close it |');
   say('|---|---|---|---|---|');
-  for (const v of b.verdicts) say(`| ${v.what} | ${v.measured} | ${v.target} | ${v.met ? 'yes' : '**no**'} | ${v.met ? '' : v.why ?? ''} |`);
+  for (const v of b.verdicts) say(`| ${v.what} | ${v.measured} | ${v.target} | ${v.met === undefined ? '—' : v.met ? 'yes' : '**no**'} | ${v.met === false ? v.why ?? '' : ''} |`);
   say();
   say(`Total benchmark time: ${fmtMs(Date.now() - started)}.`);
   if (!only) writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${out.join('\n')}\n`);

@@ -1,5 +1,6 @@
 /** Validates the build-related flags shared by plan, build, publish and manifest (bad values → exit 2). */
-import { InputError } from '../config/errors.js';
+import { InputError, listSome, quoteShort } from '../config/errors.js';
+import { note } from '../config/warnings.js';
 import type { Platform } from '../config/model.js';
 import { PLATFORMS } from '../config/schema.js';
 import { ALIAS_KINDS, type AliasKind } from '../config/tags.js';
@@ -22,7 +23,10 @@ export interface RawBuildFlags {
   alias?: string[];
   engine?: string[];
   attest?: boolean;
+  sbomGenerator?: string;
   noCache?: boolean;
+  /** The last `--cache <mode>` given, kept apart from `cache` (which a later --no-cache turns to false). */
+  cacheMode?: string;
   archOnly?: boolean;
   network?: string;
 }
@@ -42,6 +46,8 @@ export interface BuildFlags {
   aliases: AliasKind[];
   engines: Partial<Record<Platform, string>>;
   attest: boolean;
+  /** The SBOM scanner image for --attest (buildx's default when unset). */
+  sbomGenerator?: string;
   noCache: boolean;
   archOnly: boolean;
   network: NetworkMode;
@@ -49,8 +55,35 @@ export interface BuildFlags {
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
-  if (!(allowed as readonly string[]).includes(value)) throw new InputError(`${flag} ${JSON.stringify(value)} is not allowed`, undefined, `use one of: ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(value)) throw new InputError(`${flag} ${quoteShort(value)} is not allowed`, undefined, `use one of: ${allowed.join(', ')}`);
   return value as T;
+}
+
+/** An image reference, nothing else: it goes into buildx's comma-separated `--attest` value. */
+function sbomGenerator(raw: RawBuildFlags): string {
+  const ref = raw.sbomGenerator!;
+  if (!raw.attest) throw new InputError('--sbom-generator needs --attest', undefined, 'add --attest, or drop --sbom-generator');
+  if (!/^[a-z0-9][a-z0-9._\/:@-]*$/i.test(ref) || ref.length > 255) throw new InputError(`--sbom-generator ${JSON.stringify(ref.slice(0, 80))} is not an image reference`, undefined, 'e.g. --sbom-generator registry.example.com/mirror/buildkit-syft-scanner:stable-1');
+  return ref;
+}
+
+/**
+ * `--cache <mode>` and `--no-cache`, in either order. Both together: every step is rebuilt (nothing is taken from
+ * any cache) and the registry cache is still exported when pushing, so the next build starts warm: what a CI's
+ * scheduled clean rebuild wants. Said in a note rather than done silently.
+ */
+function cacheFlags(raw: RawBuildFlags): { cache: CacheMode; noCache: boolean } {
+  const mode = raw.cacheMode ?? (typeof raw.cache === 'string' ? raw.cache : undefined);
+  const cache = oneOf('--cache', mode, ['registry', 'none'] as const, 'none');
+  const noCache = raw.cache === false || Boolean(raw.noCache);
+  if (noCache && cache === 'registry') {
+    note(
+      raw.push
+        ? '--no-cache with --cache registry: every step is rebuilt (no cache is used), and the registry cache is still exported, so the next build can use it'
+        : '--no-cache with --cache registry: every step is rebuilt; the registry cache is neither used nor exported (it is exported only with --push)',
+    );
+  }
+  return { cache, noCache };
 }
 
 export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): BuildFlags {
@@ -58,17 +91,17 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
   if (raw.push && raw.load) throw new InputError('--push and --load cannot be combined', undefined, 'push to a registry, or load into the local engine');
   let jobs = 2;
   if (raw.jobs !== undefined) {
-    if (!/^[1-9]\d*$/.test(raw.jobs)) throw new InputError(`--jobs ${JSON.stringify(raw.jobs)} is not a positive whole number`, undefined, 'e.g. --jobs 2');
+    if (!/^[1-9]\d*$/.test(raw.jobs)) throw new InputError(`--jobs ${quoteShort(raw.jobs)} is not a positive whole number`, undefined, 'e.g. --jobs 2');
     jobs = Number(raw.jobs);
   }
   const aliases = raw.alias ?? [];
   const badAlias = aliases.filter((a) => !(ALIAS_KINDS as readonly string[]).includes(a));
-  if (badAlias.length) throw new InputError(`--alias ${badAlias.join(', ')}: unknown alias kind`, undefined, `use one of: ${ALIAS_KINDS.join(', ')}`);
+  if (badAlias.length) throw new InputError(`--alias ${listSome(badAlias.map((a) => (a.length > 30 ? `${a.slice(0, 30)}…` : a)), 5)}: unknown alias kind`, undefined, `use one of: ${ALIAS_KINDS.join(', ')}`);
   const engines: Partial<Record<Platform, string>> = {};
   for (const e of raw.engine ?? []) {
     const m = /^([^=]+)=(.+)$/.exec(e);
-    if (!m || !(PLATFORMS as readonly string[]).includes(m[1]!)) throw new InputError(`--engine ${JSON.stringify(e)}: expected PLATFORM=ADDRESS`, undefined, 'e.g. --engine linux/arm64=ssh://builder@arm-host');
-    if (!/^(unix|tcp|ssh|https?):\/\//.test(m[2]!)) throw new InputError(`--engine ${JSON.stringify(e)}: ${JSON.stringify(m[2])} is not an engine address`, undefined, 'use unix:///path, tcp://host:port or ssh://user@host');
+    if (!m || !(PLATFORMS as readonly string[]).includes(m[1]!)) throw new InputError(`--engine ${quoteShort(e)}: expected PLATFORM=ADDRESS`, undefined, 'e.g. --engine linux/arm64=ssh://builder@arm-host');
+    if (!/^(unix|tcp|ssh|https?):\/\//.test(m[2]!)) throw new InputError(`--engine ${quoteShort(e)}: ${quoteShort(m[2]!)} is not an engine address`, undefined, 'use unix:///path, tcp://host:port or ssh://user@host');
     engines[m[1] as Platform] = m[2]!;
   }
   return {
@@ -78,7 +111,7 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     load: Boolean(raw.load),
     driver: oneOf('--driver', raw.driver, ['auto', 'docker', 'buildx'] as const, 'auto'),
     ...(raw.builder ? { builder: raw.builder } : {}),
-    cache: oneOf('--cache', raw.cache === false ? undefined : raw.cache, ['registry', 'none'] as const, 'none'),
+    ...cacheFlags(raw),
     jobs,
     dryRun: Boolean(raw.dryRun),
     progress: oneOf('--progress', raw.progress, ['auto', 'tty', 'plain', 'json'] as const, 'auto'),
@@ -86,7 +119,7 @@ export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): Bui
     aliases: aliases as AliasKind[],
     engines,
     attest: Boolean(raw.attest),
-    noCache: raw.cache === false || Boolean(raw.noCache),
+    ...(raw.sbomGenerator !== undefined ? { sbomGenerator: sbomGenerator(raw) } : {}),
     archOnly: Boolean(raw.archOnly),
     network: oneOf('--network', raw.network, NETWORK_MODES, 'default'),
   };

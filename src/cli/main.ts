@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { IdekubeError, InputError, InputErrors, EXIT_FAILURE, EXIT_USAGE } from '../config/errors.js';
+import { formatWarning, takeWarnings } from '../config/warnings.js';
 import { registerQemu } from './commands/qemu-cli.js';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
 
@@ -85,22 +86,30 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       run(ctxOf(cmd), async (ctx) => (await import('./commands/generate.js')).generate(ctx, flavors, opts)),
     );
 
-  const buildFlags = (cmd: Command) =>
+  // manifest builds nothing: it takes --driver, --builder and --cache only to refuse them by name (hidden in its help)
+  const buildFlags = (cmd: Command, engineFlags = true) =>
     cmd
       .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH); their parents are included')
       .option('--all', 'every flavor')
       .option('--platform <list>', 'comma-separated platforms (default: linux/amd64,linux/arm64; env IDEKUBE_PLATFORMS)')
-      .option('--driver <name>', 'auto, buildx or docker (auto: buildx when installed)')
-      .option('--builder <name>', 'buildx builder (remote BuildKit, kubernetes driver…)')
-      .option('--cache <mode>', 'registry or none (default none)')
+      .addOption(new Option('--driver <name>', 'auto, buildx or docker (auto: buildx when installed)').hideHelp(!engineFlags))
+      .addOption(new Option('--builder <name>', 'buildx builder (remote BuildKit, kubernetes driver…)').hideHelp(!engineFlags))
+      .addOption(new Option('--cache <mode>', 'registry or none (default none)').hideHelp(!engineFlags))
       .option('--alias <kind>', 'also tag latest, major or minor (releases only; repeatable)', collect, []);
+
+  // --cache <mode> and --no-cache share commander's `cache` attribute (the later one silently wins): keep both
+  const keepCacheFlags = (cmd: Command) => {
+    cmd.on('option:no-cache', () => cmd.setOptionValue('noCache', true));
+    cmd.on('option:cache', (mode: string) => cmd.setOptionValue('cacheMode', mode));
+    return cmd;
+  };
 
   buildFlags(program.command('plan').description('show what a build would do: targets × platforms, tags, args, order (no engine)')).action(
     async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/plan.js')).planCommand(ctx, flavors, opts)),
   );
 
   const runFlags = (cmd: Command) =>
-    buildFlags(cmd)
+    buildFlags(keepCacheFlags(cmd))
       .option('--jobs <n>', 'independent targets built at once (default 2)')
       .option('--engine <platform=address>', 'an engine per platform for native builds, e.g. linux/arm64=ssh://arm-host (repeatable)', collect, [])
       .option('--progress <mode>', 'auto, tty, plain or json')
@@ -108,6 +117,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       .option('--no-cache', 'build every step again')
       .option('--network <mode>', 'network of RUN steps: default, host (reach a proxy or package cache on the build host\'s loopback) or none')
       .option('--attest', 'buildx: add SBOM and provenance attestations')
+      .option('--sbom-generator <image>', 'with --attest: the SBOM scanner image (default docker/buildkit-syft-scanner), e.g. a mirror for builders without Docker Hub')
       .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop')
       .option('--test', 'run idekube test on each built per-arch image before anything of it is pushed');
 
@@ -123,7 +133,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'publish')),
   );
 
-  buildFlags(program.command('manifest').description('join pushed per-arch tags into manifest lists (checked before writing)'))
+  buildFlags(program.command('manifest').description('join pushed per-arch tags into manifest lists (checked before writing)'), false)
     .option('--cleanup', 'then delete the per-arch tags where the registry supports deleting tags')
     .option('--dry-run', 'check everything, write nothing')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/manifest.js')).manifest(ctx, flavors, opts)));
@@ -165,22 +175,50 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   let json = argv.includes('--json');
+  let quiet = false;
+  const flush = () => printWarnings(json, quiet);
   const run = async (ctxFn: () => Context, fn: (ctx: Context) => Promise<void>) => {
     const ctx = ctxFn();
     json = Boolean(ctx.opts.json);
-    await fn(ctx);
+    quiet = Boolean(ctx.opts.quiet);
+    // warnings found while loading the project are printed as soon as it is loaded (before a long build)
+    const load = ctx.project.bind(ctx);
+    ctx.project = async () => {
+      try {
+        return await load();
+      } finally {
+        flush();
+      }
+    };
+    try {
+      await fn(ctx);
+    } finally {
+      flush();
+    }
   };
   const program = buildProgram(run);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    exitCode = report(e, json);
+    flush();
+    exitCode = report(e, json, argv.includes('-v') || argv.includes('--verbose') || Boolean(process.env.IDEKUBE_DEBUG));
   }
   return exitCode;
 }
 
-function report(e: unknown, json: boolean): number {
+/** Warnings and notes of config/warnings.ts: `warning: file:line: …` on stderr (JSON lines with --json; none with -q). */
+function printWarnings(json: boolean, quiet: boolean): void {
+  for (const w of takeWarnings()) {
+    if (quiet) continue;
+    if (json) process.stderr.write(`${JSON.stringify({ [w.kind]: { message: w.message, ...w.location, ...(w.fix ? { fix: w.fix } : {}) } })}\n`);
+    else process.stderr.write(`${formatWarning(w)}\n`);
+  }
+}
+
+function report(e: unknown, json: boolean, debug = false): number {
   if (e instanceof CommanderError) {
+    // `idekube` (or `idekube qemu`) without a command: usage on stderr, exit 2; `--help` and `help` stay 0
+    if (e.code === 'commander.help' && e.exitCode !== 0) return EXIT_USAGE;
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     const msg = e.message.replace(/^error: /, '');
     if (json) process.stderr.write(`${JSON.stringify({ error: { kind: 'UsageError', message: msg, exitCode: EXIT_USAGE } })}\n`);
@@ -195,6 +233,10 @@ function report(e: unknown, json: boolean): number {
     return e.exitCode;
   }
   const err = e as Error;
-  process.stderr.write(`idekube: internal error: ${err?.stack ?? String(e)}\n`);
+  // a bug: one bounded line unless asked for the stack (a stack trace is no message for a user)
+  const message = String(err?.message ?? e).split('\n')[0]!.slice(0, 500);
+  if (json) process.stderr.write(`${JSON.stringify({ error: { kind: 'InternalError', message, exitCode: EXIT_FAILURE } })}\n`);
+  else if (debug) process.stderr.write(`idekube: internal error: ${err?.stack ?? String(e)}\n`);
+  else process.stderr.write(`idekube: internal error: ${message}\n  (a bug in idekube: IDEKUBE_DEBUG=1 shows where; please report it)\n`);
   return EXIT_FAILURE;
 }

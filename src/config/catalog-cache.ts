@@ -2,9 +2,11 @@
  * A validated catalog, cached as JSON under .idekube/cache/ and keyed by the size and mtime of every file under
  * flavors/ and artifacts/layers/ (plus the schema), so `list`, `tags` and `plan` skip YAML parsing and schema
  * validation when nothing changed. Any change, or any doubt, means a full load. Writing it is best effort.
+ * The walk never follows a link: a link (or a socket, FIFO, device) under flavors/ or artifacts/layers/ is exit 2
+ * naming it, before anything reads it; the cache file is read and written only where no component is a link.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SafeTree, checkComponents, outputRefusal, sourceRefusal, walkFiles } from '../fs/boundary.js';
 import type { Catalog, FlavorDef, LayerDef } from './model.js';
 import { flavorSchema, layerSchema } from './schema.js';
 import { lazyYamlFile } from './yamlfile.js';
@@ -25,24 +27,18 @@ interface CacheFile {
 export function fingerprint(root: string): string {
   // A plain string, compared whole: hashing it would load node:crypto, which costs more than the comparison.
   const parts = [`${VERSION}`, JSON.stringify(flavorSchema), JSON.stringify(layerSchema)];
-  const walk = (rel: string) => {
+  const refuse = sourceRefusal(root);
+  for (const rel of ['flavors', 'artifacts/layers']) {
     const abs = join(root, rel);
-    if (!existsSync(abs)) return;
-    for (const name of readdirSync(abs).sort()) {
-      const r = `${rel}/${name}`;
-      const st = statSync(join(root, r));
-      if (st.isDirectory()) walk(r);
-      else parts.push(`${r}\0${st.size}\0${st.mtimeMs}`);
-    }
-  };
-  walk('flavors');
-  walk('artifacts/layers');
+    checkComponents(root, abs, refuse); // artifacts/ itself a link would lead the walk out of the project
+    for (const f of walkFiles(abs, refuse)) parts.push(`${rel}/${f.rel}\0${f.size}\0${f.mtimeMs}`);
+  }
   return parts.join('\n');
 }
 
 export function readCached(root: string, fp: string): Catalog | undefined {
   try {
-    const c = JSON.parse(readFileSync(join(root, CACHE_FILE), 'utf8')) as CacheFile;
+    const c = JSON.parse(cacheTree(root).read(CACHE_FILE)!.toString('utf8')) as CacheFile;
     if (c.version !== VERSION || c.fingerprint !== fp) return undefined;
     const revive = <T extends { file: string }>(x: Stored<T>): T => {
       const { yamlData, ...rest } = x;
@@ -66,11 +62,15 @@ export function writeCached(root: string, fp: string, catalog: Catalog): void {
   };
   const data: CacheFile = { version: VERSION, fingerprint: fp, flavors: [...catalog.flavors.values()].map(strip), layers: [...catalog.layers.values()].map(strip), order: catalog.order };
   try {
-    const file = join(root, CACHE_FILE);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify(data));
-    renameSync(`${file}.tmp`, file);
+    const tree = cacheTree(root);
+    tree.mkdirs(CACHE_FILE.slice(0, CACHE_FILE.lastIndexOf('/')));
+    tree.replace(CACHE_FILE, JSON.stringify(data));
   } catch {
-    /* read-only checkout: no cache */
+    /* read-only checkout, or a link in .idekube/cache/ (never written through): no cache */
   }
+}
+
+/** The project, for the cache file: no component below the root may be a link (refused, then no cache). */
+function cacheTree(root: string): SafeTree {
+  return new SafeTree(root, outputRefusal(root));
 }

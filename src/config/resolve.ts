@@ -1,5 +1,5 @@
 /** The build args of one flavor: only the keys its layers and manifests read, each with its winning origin. */
-import { allLayers, lineage } from './catalog.js';
+import { declaredArgs, put as putArg } from './arg-defaults.js';
 import { InputError, throwCollected } from './errors.js';
 import type { Catalog } from './model.js';
 import { byCodeUnit } from './order.js';
@@ -28,31 +28,21 @@ export function substitute(s: string, values: Record<string, string | null>): st
 }
 
 export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string): ResolvedArg[] {
-  const chain = lineage(catalog, flavorId);
-  const flavor = chain[chain.length - 1]!;
-  const byKey = new Map<string, ResolvedArg>();
-  const put = (key: string, value: string | null, origin: Origin, consumer?: string) => {
-    const cur = byKey.get(key);
-    if (!cur) {
-      byKey.set(key, { key, value, origin, overridden: [], consumers: consumer ? [consumer] : [] });
-      return;
-    }
-    if (consumer && !cur.consumers.includes(consumer)) cur.consumers.push(consumer);
-    if (value === null) return; // a later "required, no default" does not erase an earlier default
-    if (cur.value !== null) cur.overridden.push({ value: cur.value, origin: cur.origin });
-    cur.value = value;
-    cur.origin = origin;
-  };
-  // Consumed keys, with the defaults their declarers give.
-  for (const layer of allLayers(catalog, flavorId)) {
-    for (const [k, v] of Object.entries(layer.args)) {
-      put(k, v, withLine({ kind: 'layer', layer: layer.name, file: layer.file }, () => layer.yaml.locate(['args', k], true).line), `layer ${layer.name}`);
-    }
-  }
-  for (const f of chain) {
-    if ('image' in f.from) for (const k of argRefs(f.from.image)) put(k, null, { kind: 'flavor', file: f.file }, `${f.id} from.image`);
-    for (const [k, v] of Object.entries(f.args)) put(k, v, withLine({ kind: 'flavor', file: f.file }, () => f.yaml.locate(['args', k], true).line), f.id);
-  }
+  const flavor = catalog.flavors.get(flavorId)!;
+  // Consumed keys, with the defaults their declarers give (memoized per flavor: linear along a chain).
+  const byKey = declaredArgs(
+    catalog,
+    flavorId,
+    (name) => {
+      const layer = catalog.layers.get(name)!;
+      return Object.entries(layer.args).map(([k, v]) => ({ key: k, value: v, origin: withLine({ kind: 'layer', layer: layer.name, file: layer.file }, () => layer.yaml.locate(['args', k], true).line), consumer: `layer ${layer.name}` }));
+    },
+    (f) => [
+      ...('image' in f.from ? argRefs(f.from.image).map((k) => ({ key: k, value: null, origin: { kind: 'flavor', file: f.file } as Origin, consumer: `${f.id} from.image` })) : []),
+      ...Object.entries(f.args).map(([k, v]) => ({ key: k, value: v, origin: withLine({ kind: 'flavor', file: f.file }, () => f.yaml.locate(['args', k], true).line) as Origin, consumer: f.id })),
+    ],
+  );
+  const put = (key: string, value: string | null, origin: Origin) => putArg(byKey, key, value, origin);
   const errors: InputError[] = [];
   const own = flavor.argsFile ? readArgsFile(catalog.root, flavor.argsFile) : [];
   for (const e of own) {

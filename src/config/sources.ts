@@ -4,10 +4,10 @@
  *   < flavors/<f>/<v>/.dockerargs < environment < flags (--set, --registry, …)
  * Every value keeps its origin so `idekube config` can say where it came from.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ARG_KEY, parseDockerargs, type ArgEntry } from './dockerargs.js';
-import { InputError, throwCollected } from './errors.js';
+import { ErrorList, InputError, listSome, quoteShort } from './errors.js';
 import { byCodeUnit } from './order.js';
 
 export type Origin =
@@ -74,10 +74,100 @@ export interface Layered {
   settings: Record<SettingKey, Valued | undefined>;
 }
 
+/** Larger than any real settings file; a bigger one is refused before it is read. */
+export const MAX_ARGS_FILE_BYTES = 16 * 1024 * 1024;
+
+/** Whether `rel` exists as a directory entry (a dangling link counts: reading it then says what is wrong). */
+export function argsFilePresent(root: string, rel: string): boolean {
+  try {
+    lstatSync(join(root, rel));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+function inside(dir: string, p: string): boolean {
+  const r = relative(dir, p);
+  return r === '' || (r !== '..' && !r.startsWith(`..${sep}`) && !isAbsolute(r));
+}
+
+/**
+ * Reads a KEY=VALUE file of the project (absent: no entries). It must be a regular file inside the project: a
+ * folder, FIFO or device, a link that leads outside the project or nowhere, an unreadable or oversized file is an
+ * input error naming it (exit 2), and nothing of its content is repeated unless it parses as KEY=VALUE lines.
+ */
 export function readArgsFile(root: string, rel: string): ArgEntry[] {
   const path = join(root, rel);
-  if (!existsSync(path)) return [];
-  return parseDockerargs(readFileSync(path, 'utf8'), rel);
+  const at = { file: rel };
+  let lst: Stats;
+  try {
+    lst = lstatSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw new InputError(`cannot be read (${code ?? 'error'})`, at, 'make it a readable file of KEY=VALUE lines, or remove it');
+  }
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    let target = '';
+    try {
+      target = ` to ${readlinkSync(path)}`;
+    } catch {
+      /* not a link itself: a folder above it is */
+    }
+    throw new InputError(`a symbolic link${target}, which does not exist`, at, 'fix the link, or remove it');
+  }
+  let realRoot = root;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    /* the root was readable a moment ago; compare as written */
+  }
+  if (!inside(realRoot, real)) {
+    throw new InputError(
+      lst.isSymbolicLink() ? `a symbolic link to a file outside the project (${real}): refused` : `outside the project (a folder on its path is a link to ${dirname(real)}): refused`,
+      at,
+      `idekube reads settings only from inside the project: replace the link with a file (or a link to one in ${root})`,
+    );
+  }
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO swapped in after the check fails instead of hanging; O_NOFOLLOW: no link is followed now
+    fd = openSync(real, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? 'error');
+    throw new InputError(`cannot be read: ${why}`, at, code === 'EACCES' ? `make it readable (chmod u+r ${rel}), or remove it` : 'make it a readable file of KEY=VALUE lines, or remove it');
+  }
+  let text: string;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new InputError(`${kindOf(st)}, not a file of KEY=VALUE lines`, at, `remove it, or replace it with a file of KEY=VALUE lines`);
+    }
+    if (st.size > MAX_ARGS_FILE_BYTES) {
+      throw new InputError(`${(st.size / 2 ** 20).toFixed(1)} MiB; a settings file is at most ${MAX_ARGS_FILE_BYTES / 2 ** 20} MiB`, at, 'is it the right file? settings files hold a few KEY=VALUE lines');
+    }
+    try {
+      text = readFileSync(fd, 'utf8');
+    } catch (e) {
+      throw new InputError(`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, at, 'make it a readable file of KEY=VALUE lines, or remove it');
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return parseDockerargs(text, rel);
 }
 
 export function availableProfiles(root: string): string[] {
@@ -90,25 +180,18 @@ export function availableProfiles(root: string): string[] {
 const PROFILE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function readLayered(inputs: ProjectInputs): Layered {
-  const errors: InputError[] = [];
-  const tryRead = (rel: string): ArgEntry[] => {
-    try {
-      return readArgsFile(inputs.root, rel);
-    } catch (e) {
-      if (e instanceof InputError) errors.push(...('errors' in e ? (e as any).errors : [e]));
-      else throw e;
-      return [];
-    }
-  };
+  const errors = new ErrorList();
+  const tryRead = (rel: string): ArgEntry[] => errors.collect(() => readArgsFile(inputs.root, rel)) ?? [];
   const base = tryRead('.dockerargs');
   let profile: Layered['profile'];
   const profileName = inputs.profile ?? emptyToUndefined(inputs.env.IDEKUBE_PROFILE);
   if (profileName !== undefined) {
     const via = inputs.profile !== undefined ? '--profile' : 'IDEKUBE_PROFILE';
     const file = `.dockerargs.${profileName}`;
-    if (!PROFILE.test(profileName) || !existsSync(join(inputs.root, file))) {
+    if (!PROFILE.test(profileName) || !argsFilePresent(inputs.root, file)) {
       const have = availableProfiles(inputs.root);
-      errors.push(new InputError(`unknown profile ${JSON.stringify(profileName)} (from ${via}): ${file} does not exist`, undefined, have.length ? `use one of: ${have.join(', ')}` : `create ${file} next to .dockerargs`));
+      const shownFile = PROFILE.test(profileName) && profileName.length <= 100 ? file : '.dockerargs.<profile>';
+      errors.add(new InputError(`unknown profile ${quoteShort(profileName)} (from ${via}): ${shownFile} does not exist`, undefined, have.length ? `use one of: ${listSome(have)}` : `create ${shownFile} next to .dockerargs`));
     } else {
       profile = { name: profileName, file, entries: tryRead(file) };
     }
@@ -118,7 +201,7 @@ export function readLayered(inputs: ProjectInputs): Layered {
     if (!name.startsWith(ENV_ARG_PREFIX) || value === undefined) continue;
     const key = name.slice(ENV_ARG_PREFIX.length);
     if (!ARG_KEY.test(key)) {
-      errors.push(new InputError(`environment variable ${name}: ${JSON.stringify(key)} is not a valid build-arg name`, undefined, `rename it to ${ENV_ARG_PREFIX}<KEY> with KEY made of letters, digits and _`));
+      errors.add(new InputError(`environment variable ${name.length <= 80 ? name : `${name.slice(0, 80)}…`}: ${quoteShort(key)} is not a valid build-arg name`, undefined, `rename it to ${ENV_ARG_PREFIX}<KEY> with KEY made of letters, digits and _`));
       continue;
     }
     env.push({ key, value, name });
@@ -128,12 +211,12 @@ export function readLayered(inputs: ProjectInputs): Layered {
     const eq = s.indexOf('=');
     const key = eq < 0 ? s : s.slice(0, eq);
     if (eq < 0 || !ARG_KEY.test(key)) {
-      errors.push(new InputError(`--set ${JSON.stringify(s)}: expected KEY=VALUE with KEY made of letters, digits and _`, undefined, 'e.g. --set CODER_VERSION=4.92.2'));
+      errors.add(new InputError(`--set ${quoteShort(s)}: expected KEY=VALUE with KEY made of letters, digits and _`, undefined, 'e.g. --set CODER_VERSION=4.92.2'));
       continue;
     }
     sets.push({ key, value: s.slice(eq + 1) });
   }
-  throwCollected(errors);
+  errors.throwIfAny();
   const settings = {} as Layered['settings'];
   for (const key of SETTING_KEYS) {
     let v: Valued | undefined = SETTING_DEFAULTS[key] !== undefined ? { value: SETTING_DEFAULTS[key]!, origin: { kind: 'default', what: 'idekube' } } : undefined;

@@ -3,7 +3,7 @@
  *   <REGISTRY>/<AUTHOR>/<NAME>:<flavor>-<variant>-<GIT_TAG><TAG_POSTFIX>[-<arch>]
  * (postfix before arch; VM images use <NAME>-qemu). Every reference is checked against Docker's grammar.
  */
-import { InputError } from './errors.js';
+import { InputError, quoteShort } from './errors.js';
 import type { Platform } from './model.js';
 import type { GitVersion } from './version.js';
 
@@ -25,7 +25,30 @@ export function archOf(platform: Platform): Arch {
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?$`);
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
+
+/** Docker's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`. The one check of every tag idekube makes or takes. */
+export const MAX_TAG_LENGTH = 128;
+export const TAG_RULE = 'a Docker tag is 1-128 characters of [A-Za-z0-9_.-], not starting with . or -';
+const TAG_CHARS = /^[A-Za-z0-9_.-]*$/;
+
+/** Why `tag` is not a valid Docker tag (the rule it breaks), or undefined when it is. */
+export function tagProblem(tag: string): string | undefined {
+  if (tag.length === 0) return 'it is empty';
+  if (tag.length > MAX_TAG_LENGTH) return `it is ${tag.length} characters, over ${MAX_TAG_LENGTH}`;
+  if (!TAG_CHARS.test(tag)) return 'it holds a character other than A-Z a-z 0-9 _ . -';
+  if (tag[0] === '.' || tag[0] === '-') return `it starts with ${JSON.stringify(tag[0])}`;
+  return undefined;
+}
+
+/** A registry host: a host name or IP, optionally :port. */
+export function isRegistryHost(s: string): boolean {
+  return DOMAIN.test(s);
+}
+
+/** One `/`-separated component of a repository path (AUTHOR, NAME): lower case, single separators. */
+export function isPathComponent(s: string): boolean {
+  return PATH_COMPONENT.test(s);
+}
 
 /** Why `ref` is not a valid `registry/path:tag` reference, or undefined when it is. */
 export function referenceProblem(ref: string): string | undefined {
@@ -34,13 +57,14 @@ export function referenceProblem(ref: string): string | undefined {
   if (colon < 0 || colon < slash) return 'it has no tag';
   const name = ref.slice(0, colon);
   const tag = ref.slice(colon + 1);
-  if (!TAG.test(tag)) return `tag ${JSON.stringify(tag)} must be 1-128 of [A-Za-z0-9_.-] and not start with . or -`;
+  const bad = tagProblem(tag);
+  if (bad) return `tag ${quoteShort(tag, 100)} is not valid (${bad}): ${TAG_RULE}`;
   if (name.length > 255) return 'repository name is longer than 255 characters';
   const parts = name.split('/');
   if (parts.length < 2) return 'it has no registry part';
-  if (!DOMAIN.test(parts[0]!)) return `registry ${JSON.stringify(parts[0])} is not a host[:port]`;
+  if (!DOMAIN.test(parts[0]!)) return `registry ${quoteShort(parts[0]!)} is not a host[:port]`;
   for (const p of parts.slice(1)) {
-    if (!PATH_COMPONENT.test(p)) return `path component ${JSON.stringify(p)} must be lower-case letters, digits and single separators (. _ __ -)`;
+    if (!PATH_COMPONENT.test(p)) return `path component ${quoteShort(p)} must be lower-case letters, digits and single separators (. _ __ -)`;
   }
   return undefined;
 }
@@ -70,6 +94,8 @@ export function aliasTags(flavorId: string, n: ImageNaming, version: GitVersion,
   const v = version.semver;
   if (!v || (version.source !== 'exact' && version.source !== 'explicit')) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is not a release tag` };
   if (v.prerelease.length) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is a prerelease` };
+  // a release alias must name what the release tag names: not the commit plus uncommitted edits
+  if (version.dirty) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is tagged, but the work tree has uncommitted changes (${version.dirty}); commit or stash them, or pass --git-tag ${n.gitTag} to vouch for this tree` };
   const prefix = n.gitTag.startsWith('v') ? 'v' : '';
   const base = flavorId.replace('/', '-');
   const value: Record<AliasKind, string> = { latest: 'latest', major: `${prefix}${v.major}`, minor: `${prefix}${v.major}.${v.minor}` };
@@ -78,5 +104,5 @@ export function aliasTags(flavorId: string, n: ImageNaming, version: GitVersion,
 
 export function checkReference(ref: string, what: string, fix: string): void {
   const problem = referenceProblem(ref);
-  if (problem) throw new InputError(`${what} ${JSON.stringify(ref)} is not a valid image reference: ${problem}`, undefined, fix);
+  if (problem) throw new InputError(`${what} ${quoteShort(ref, 200)} is not a valid image reference: ${problem}`, undefined, fix);
 }

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { InputError, throwCollected } from './errors.js';
+import { preview, ruleForPattern, ruleProblem } from './schema.js';
 import type { YamlFile } from './yamlfile.js';
 
 let ajv: Ajv | undefined;
@@ -21,23 +22,71 @@ function validatorFor(schema: object): ValidateFunction {
 
 export function validateAgainst(schema: object, yaml: YamlFile, what: string): void {
   const validate = validatorFor(schema);
-  if (validate(yaml.data)) return;
-  const errors = simplify(validate.errors ?? []).map((e) => toInputError(e, yaml, schema, what));
+  const errors = validate(yaml.data) ? [] : simplify(validate.errors ?? [], schema).map((e) => toInputError(e, yaml, schema, what));
+  // Numbers and booleans are fine where the schema wants one, but where text is meant YAML must not have rewritten it.
+  const typed = new Set(errors.map((e) => e.location.path ?? ''));
+  for (const e of lossyScalars(schema, yaml)) if (!typed.has(e.location.path ?? '')) errors.push(e);
   throwCollected(errors);
 }
 
-/** Drop the noise ajv adds around a real error (e.g. "must match a schema in anyOf" next to the specific one). */
-function simplify(errors: ErrorObject[]): ErrorObject[] {
+/**
+ * Drop the noise ajv adds around a real error (e.g. "must match a schema in anyOf" next to the specific one). An
+ * anyOf whose holder has a description is one rule ("a layer must do something"): its branches' errors go, it stays.
+ */
+function simplify(errors: ErrorObject[], schema: object): ErrorObject[] {
+  const described = errors
+    .filter((e) => e.keyword === 'anyOf' && typeof schemaAt(schema, e.schemaPath)?.description === 'string')
+    .map((e) => `${e.schemaPath}/`);
   const out: ErrorObject[] = [];
   const seen = new Set<string>();
+  const names = new Set(errors.filter((e) => e.propertyName !== undefined).map((e) => `${e.instancePath}|${e.propertyName}`));
   for (const e of errors) {
-    if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
-    // propertyNames reports twice (the name, then the object); keep the first.
-    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (described.some((p) => e.schemaPath.startsWith(p))) continue;
+    if (e.keyword === 'anyOf' && !described.includes(`${e.schemaPath}/`)) continue;
+    if (e.keyword === 'if' || e.keyword === 'oneOf') continue;
+    // propertyNames reports twice (the name's own error, then "property name must be valid"); keep the first.
+    if (e.keyword === 'propertyNames' && names.has(`${e.instancePath}|${(e.params as { propertyName: string }).propertyName}`)) continue;
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}|${e.propertyName ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(e);
   }
+  return out;
+}
+
+/** The schema that applies at a data path (properties, additionalProperties, items; enough for our schemas). */
+function schemaFor(schema: unknown, path: Array<string | number>): Record<string, unknown> | undefined {
+  let node = schema as Record<string, unknown> | undefined;
+  for (const step of path) {
+    if (!node || typeof node !== 'object') return undefined;
+    const props = node.properties as Record<string, unknown> | undefined;
+    if (typeof step === 'number' && node.items && typeof node.items === 'object') node = node.items as Record<string, unknown>;
+    else if (props && Object.hasOwn(props, String(step))) node = props[String(step)] as Record<string, unknown>;
+    else if (node.additionalProperties && typeof node.additionalProperties === 'object') node = node.additionalProperties as Record<string, unknown>;
+    else return undefined;
+  }
+  return node;
+}
+
+function allowsString(node: Record<string, unknown> | undefined): boolean {
+  const t = node?.type;
+  return t === 'string' || (Array.isArray(t) && t.includes('string'));
+}
+
+/** Numbers and booleans where the schema also takes text, whose YAML text is not what String() gives back. */
+function lossyScalars(schema: object, yaml: YamlFile): InputError[] {
+  const out: InputError[] = [];
+  const walk = (v: unknown, path: Array<string | number>) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    else if ((typeof v === 'number' || typeof v === 'boolean') && allowsString(schemaFor(schema, path))) {
+      const text = yaml.source(path);
+      if (text !== undefined && text !== String(v)) {
+        out.push(new InputError(`YAML reads ${preview(text).slice(1, -1)} as the ${typeof v} ${String(v)}, which loses its text`, yaml.locate(path), `quote it: ${preview(text)}`));
+      }
+    }
+  };
+  walk(yaml.data, []);
   return out;
 }
 
@@ -70,7 +119,7 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
     case 'additionalProperties': {
       const prop = String((e.params as { additionalProperty: string }).additionalProperty);
       return new InputError(
-        `unknown key ${JSON.stringify(prop)} in ${what}`,
+        `unknown key ${preview(prop)} in ${what}`,
         yaml.locate([...path, prop], true),
         allowedKeys.length ? `allowed keys here: ${allowedKeys.join(', ')}` : 'remove it',
       );
@@ -79,19 +128,43 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       const prop = (e.params as { missingProperty: string }).missingProperty;
       return new InputError(`missing required key ${JSON.stringify(prop)} in ${what}`, yaml.locate(path), `add ${prop}:`);
     }
-    case 'type':
-      return new InputError(`must be ${article((e.params as { type: string }).type)}`, yaml.locate(path), describeExpected(parent));
+    case 'type': {
+      const type = (e.params as { type: string | string[] }).type;
+      const types = Array.isArray(type) ? type : String(type).split(',');
+      const v = valueAt(yaml.data, path);
+      if (types.includes('string') && (typeof v === 'number' || typeof v === 'boolean')) {
+        // a number or boolean where text is meant: say how to write it as text, as it was written
+        const text = yaml.source(path) ?? String(v);
+        return new InputError(`must be ${article(types.join(','))}, not the ${typeof v} ${String(v)}`, yaml.locate(path), `quote it: ${preview(text)}`);
+      }
+      return new InputError(`must be ${article(types.join(','))}`, yaml.locate(path), describeExpected(parent));
+    }
     case 'enum':
       return new InputError(
-        `${JSON.stringify(valueAt(yaml.data, path))} is not allowed`,
+        `${preview(valueAt(yaml.data, path))} is not allowed`,
         yaml.locate(path),
         `use one of: ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`,
       );
-    case 'pattern':
-      return new InputError(`${JSON.stringify(valueAt(yaml.data, path))} is not a valid value`, yaml.locate(path), describeExpected(parent) ?? `it must match ${(e.params as { pattern: string }).pattern}`);
+    case 'pattern': {
+      const pattern = (e.params as { pattern?: string }).pattern ?? '';
+      const rule = ruleForPattern(pattern);
+      if (e.propertyName !== undefined) {
+        const at = yaml.locate([...path, e.propertyName], true);
+        if (rule) return new InputError(`invalid ${rule.title} ${preview(e.propertyName)}: ${ruleProblem(rule, e.propertyName) ?? 'not allowed'}`, at, rule.fix);
+        return new InputError(`invalid name ${preview(e.propertyName)}`, at, describeExpected(parent) ?? 'names are letters, digits, - or _ (see `idekube schema`)');
+      }
+      const v = valueAt(yaml.data, path);
+      if (rule && typeof v === 'string') return new InputError(`invalid ${rule.title} ${preview(v)}: ${ruleProblem(rule, v) ?? 'not allowed'}`, yaml.locate(path), rule.fix);
+      return new InputError(`${preview(v)} is not a valid value`, yaml.locate(path), describeExpected(parent) ?? `it must match ${pattern}`);
+    }
     case 'propertyNames': {
       const prop = (e.params as { propertyName: string }).propertyName;
-      return new InputError(`invalid name ${JSON.stringify(prop)}`, yaml.locate([...path, prop], true), 'names are letters, digits, - or _ (see `idekube schema`)');
+      return new InputError(`invalid name ${preview(prop)}`, yaml.locate([...path, prop], true), 'names are letters, digits, - or _ (see `idekube schema`)');
+    }
+    case 'anyOf': {
+      // a described anyOf (see simplify): "what is wrong: how to fix it"
+      const [message, fix] = (describeExpected(parent) ?? 'does not match any allowed form: see `idekube schema`').split(/: (.*)/s);
+      return new InputError(message!, yaml.locate(path), fix);
     }
     case 'uniqueItems':
       return new InputError('list has duplicate entries', yaml.locate(path), 'list each entry once');

@@ -4,9 +4,10 @@
  */
 import { createRequire } from 'node:module';
 import type semver from 'semver';
-import { InputError } from './errors.js';
+import { InputError, quoteShort, type Location } from './errors.js';
 import { gitOutput } from './git.js';
 import { byCodeUnit } from './order.js';
+import { TAG_RULE, tagProblem } from './tags.js';
 
 export type GitTagSource = 'explicit' | 'exact' | 'described' | 'untagged' | 'no-git';
 
@@ -17,9 +18,11 @@ export interface GitVersion {
   semver?: semver.SemVer;
   /** Things the user should know (shallow clone, ignored tags…). */
   notes: string[];
+  /** Set when HEAD is an exact release tag but files that go into images have uncommitted changes (what, briefly). */
+  dirty?: string;
 }
 
-/** A Docker tag component: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128 characters. */
+/** A Docker tag component: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128 characters (tags.ts holds the one check). */
 export const TAG_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Release tags we accept: 1.2.3 or v1.2.3, optional -prerelease; no +build (not allowed in Docker tags). */
@@ -41,14 +44,37 @@ const HEAD_ARGS = ['rev-parse', '--is-shallow-repository', 'HEAD', '--short=7', 
 const TAG_ARGS = ['for-each-ref', '--merged=HEAD', '--format=%(objectname) %(*objectname) %(refname:strip=2)', 'refs/tags'];
 
 /** GIT_TAG from git with two queries (HEAD, then every tag reachable from it), plus a count when HEAD is past a tag. */
-export function resolveGitVersion(root: string, explicit?: { value: string; from: string }): GitVersion {
+export function resolveGitVersion(root: string, explicit?: { value: string; from: string; location?: Location }): GitVersion {
   if (explicit) return explicitVersion(explicit);
-  return fromGit(root, gitOutput(root, HEAD_ARGS), gitOutput(root, TAG_ARGS));
+  const v = fromGit(root, gitOutput(root, HEAD_ARGS), gitOutput(root, TAG_ARGS));
+  // Only an exact release can move aliases: only then is a third git query worth its 5 ms.
+  if (v.source === 'exact') {
+    const dirty = dirtyFiles(root);
+    if (dirty) {
+      v.dirty = dirty;
+      v.notes.push(`the work tree has uncommitted changes (${dirty}): images tagged ${v.gitTag} will hold them, not the tagged commit`);
+    }
+  }
+  return v;
 }
 
-function explicitVersion(explicit: { value: string; from: string }): GitVersion {
-  if (!TAG_COMPONENT.test(explicit.value)) {
-    throw new InputError(`GIT_TAG ${JSON.stringify(explicit.value)} (from ${explicit.from}) is not a valid Docker tag part`, undefined, 'use letters, digits, _, . and -, not starting with . or -, at most 128 characters (e.g. v1.2.3)');
+/** Paths that go into images: manifests, layers' files, settings. */
+const IMAGE_INPUTS = ['flavors', 'artifacts', ':(glob).dockerargs*'];
+
+/** Uncommitted changes (untracked files included) under what goes into images, as "3 files, e.g. flavors/…", or undefined. */
+export function dirtyFiles(root: string): string | undefined {
+  const out = gitOutput(root, ['status', '--porcelain', '--untracked-files=normal', '--', ...IMAGE_INPUTS]);
+  if (!out) return undefined;
+  const files = out.split('\n').filter(Boolean).map((l) => l.replace(/^\s*\S{1,2}\s+/, '')); // (the output is trimmed: ' M a' arrives as 'M a')
+  return `${files.length} file${files.length === 1 ? '' : 's'}, e.g. ${files[0]}`;
+}
+
+function explicitVersion(explicit: { value: string; from: string; location?: Location }): GitVersion {
+  const problem = tagProblem(explicit.value);
+  if (problem) {
+    // from a file, the message starts with its file:line
+    const from = explicit.location ? '' : ` (from ${explicit.from})`;
+    throw new InputError(`GIT_TAG ${quoteShort(explicit.value)}${from} is not a valid Docker tag part: ${problem}`, explicit.location, `${TAG_RULE} (e.g. v1.2.3)`);
   }
   const sv = parseReleaseTag(explicit.value);
   return { gitTag: explicit.value, source: 'explicit', ...(sv ? { semver: sv } : {}), notes: [] };

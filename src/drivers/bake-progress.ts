@@ -118,7 +118,9 @@ export function bakeProgress(targets: BakeTargetInfo[], emit: Emit, now: () => n
 
   const vertex = (v: any) => {
     if (!v || typeof v.digest !== 'string' || typeof v.name !== 'string') return;
-    const split = splitBakeName(v.name);
+    // bake prefixes names with the target only when it builds more than one (buildx progress.WithPrefix)
+    const only = targets.length === 1 ? targets[0]!.bakeName : undefined;
+    const split = splitBakeName(only && v.name.startsWith('[') && !v.name.startsWith(`[${only} `) && !v.name.startsWith(`[${only}]`) ? `[${only} ${v.name.slice(1)}` : v.name);
     if (!split || !byName.has(split.bake)) return; // bake's own vertexes ([internal] load local bake definitions)
     const info = byName.get(split.bake)!;
     // a single-platform target names no platform; its [internal] loads (Dockerfile, .dockerignore) have none

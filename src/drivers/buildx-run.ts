@@ -3,8 +3,9 @@
  * machine-readable stream per target and platform, digests from --metadata-file, then every pushed tag read back
  * from the registry and its digest compared with what bake reported.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { outputRefusal, SafeTree } from '../fs/boundary.js';
 import { RunError } from '../config/errors.js';
 import type { Platform } from '../config/model.js';
 import { archOf } from '../config/tags.js';
@@ -23,11 +24,11 @@ export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: Ab
   const started = Date.now();
   const bakePath = resolve(plan.root, opts.bakeFile);
   const metadataPath = resolve(plan.root, opts.metadataFile);
-  mkdirSync(dirname(bakePath), { recursive: true });
-  const bake = bakeFile(plan, opts);
-  writeFileSync(bakePath, `${JSON.stringify(bake, null, 2)}\n`);
+  // both files live in the project's output folder: never written or removed through a link (src/fs/boundary.ts)
+  const tree = new SafeTree(plan.root, outputRefusal(plan.root));
+  tree.replace(relative(plan.root, bakePath), `${JSON.stringify(bakeFile(plan, opts), null, 2)}\n`);
   // buildx writes the metadata only on success: a file left by an earlier run must not be read as this one's
-  rmSync(metadataPath, { force: true });
+  tree.remove(relative(plan.root, metadataPath));
   opts.emit({ type: 'plan', targets: plan.targets.length, images: plan.images.length, driver: 'buildx' });
 
   const perArch = plan.push && plan.archOnly;

@@ -12,6 +12,8 @@ export interface BakeOptions {
   builder?: string;
   /** Add SBOM and max-mode provenance attestations. */
   attest?: boolean;
+  /** The SBOM scanner image (buildx's default, docker/buildkit-syft-scanner, when unset). */
+  sbomGenerator?: string;
   load?: boolean;
   /** Run every step again (`--no-cache`). */
   noCache?: boolean;
@@ -33,7 +35,7 @@ export interface BakeFile {
  * One bake target per image (all its platforms in one build, pushed as one list), or with `--arch-only` one per
  * image and platform, each pushed under its per-arch tag only (`idekube manifest` joins them later).
  */
-export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'load'>): BakeFile {
+export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGenerator' | 'load'>): BakeFile {
   const target: BakeFile['target'] = {};
   const perArch = plan.push && plan.archOnly;
   for (const image of plan.images) {
@@ -61,7 +63,7 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'load'>)
         if (plan.push) t['cache-to'] = [`type=registry,ref=${ref},mode=max,ignore-error=true`];
       }
       if (plan.network !== 'default') t.network = plan.network;
-      if (opts.attest) t.attest = ['type=provenance,mode=max', 'type=sbom'];
+      if (opts.attest) t.attest = ['type=provenance,mode=max', `type=sbom${opts.sbomGenerator ? `,generator=${opts.sbomGenerator}` : ''}`];
       t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
       target[bakeTargetName(image.flavor, perArch ? first.arch : undefined)] = escapeTemplates(t);
     }

@@ -31,6 +31,16 @@ export interface DockerRunOptions {
   priority?: Map<string, number>;
 }
 
+/** The same manifest under another tag of its repository (the registry cache of the docker driver: inline cache). */
+async function copyTag(from: string, to: string, signal: AbortSignal): Promise<void> {
+  const src = parseRef(from);
+  const dst = parseRef(to);
+  const client = new RegistryClient(src.registry, { signal });
+  const m = await client.getManifest(src.repository, src.reference);
+  if (!m) throw new RunError(`${from} is not in the registry after pushing it`);
+  await client.putManifest(dst.repository, dst.reference, m.mediaType, m.body);
+}
+
 export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise<RunResult> {
   const started = Date.now();
   const engines = new Map<string, Engine>();
@@ -82,6 +92,8 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         tags: [t.tag],
         buildArgs: withProxyArgs({ ...t.buildArgs, ...(t.cacheFrom.length ? { BUILDKIT_INLINE_CACHE: '1' } : {}) }, proxyFor(t.platform)),
         labels: t.labels,
+        // --cache registry: the image pushed last time under the cache tag carries its cache inline
+        ...(t.cacheFrom.length ? { cacheFrom: t.cacheFrom } : {}),
         network: plan.network,
         signal: inner.signal,
         ...(opts.noCache ? { noCache: true } : {}),
@@ -155,6 +167,8 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         const engine = await engineFor(t.platform as Platform);
         t.digest = await pushTag(engine, t.tag, { signal: inner.signal });
         opts.emit({ type: 'push', ref: t.tag, status: 'done', digest: t.digest });
+        const cacheTo = byId.get(t.id)?.cacheTo;
+        if (cacheTo) await copyTag(t.tag, cacheTo, inner.signal);
       }
       if (plan.archOnly) {
         Object.assign(result, { status: 'published', reason: 'per-arch tags only (--arch-only)' });

@@ -21,6 +21,8 @@ export interface BuildRequest {
   /** Always check the registry for a newer base (default false: a child must use its parent as just built). */
   pull?: boolean;
   noCache?: boolean;
+  /** Images whose inline cache BuildKit may reuse (Engine API `cachefrom`); one that does not exist yet is skipped. */
+  cacheFrom?: string[];
   /** Network of RUN steps (Engine API `networkmode`; absent or `default`: the engine's own). */
   network?: 'default' | 'host' | 'none';
   signal?: AbortSignal;
@@ -75,6 +77,7 @@ export async function buildImage(engine: Engine, req: BuildRequest): Promise<Bui
       labels: req.labels ?? {},
       pull: req.pull ? '1' : '',
       nocache: Boolean(req.noCache),
+      ...(req.cacheFrom?.length ? { cachefrom: JSON.stringify(req.cacheFrom) } : {}),
       ...(req.network && req.network !== 'default' ? { networkmode: req.network } : {}),
       ...(req.signal ? { abortSignal: req.signal } : {}),
     } as never,

@@ -20,6 +20,9 @@ export async function pushTag(engine: Engine, ref: string, opts: { signal?: Abor
       (ev: any) => {
         if (ev.error || ev.errorDetail) failure = ev.errorDetail?.message ?? ev.error;
         if (ev.aux?.Digest) digest = ev.aux.Digest;
+        // dockerd 28 with the containerd image store sends no aux event, only "<tag>: digest: sha256:… size: N"
+        const said = typeof ev.status === 'string' ? /\bdigest: (sha256:[0-9a-f]{64})\b/.exec(ev.status) : null;
+        if (!digest && said) digest = said[1]!;
         if (ev.status && opts.onStatus) opts.onStatus(`${ev.id ? `${ev.id}: ` : ''}${ev.status}`);
       },
     );

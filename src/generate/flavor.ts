@@ -3,17 +3,20 @@
  * layers' folders, the script library, the runtime init and the generated service configs; never the repo).
  * Pure apart from reading the source tree; the same inputs give the same bytes.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lineage, platformsOf, servicesOf } from '../config/catalog.js';
-import { InputError } from '../config/errors.js';
-import { parentOf, type LayerDef, type Platform, type Service } from '../config/model.js';
+import { InputError, type Location } from '../config/errors.js';
+import { parentOf, type FlavorDef, type LayerDef, type Platform, type Service } from '../config/model.js';
 import { byCodeUnit } from '../config/order.js';
 import type { Project } from '../config/project.js';
 import { argRefs, requireValues, resolveArgs } from '../config/resolve.js';
+import { RULES } from '../config/schema.js';
 import { imageRef } from '../config/tags.js';
-import { argValue, envValue } from './quote.js';
+import type { YamlFile } from '../config/yamlfile.js';
+import { checkComponents, isInside, sourceRefusal, walkFiles } from '../fs/boundary.js';
+import { argValue, checked, envValue, jsonArgs } from './quote.js';
 import { nginxConfig, supervisordConfig } from './services.js';
 
 /** idekube's own artifacts/ (runtime init, script library), used when a project does not ship its own. */
@@ -50,7 +53,13 @@ const METADATA = 'runtime/etc/idekube/flavor.json';
 /** Where a shared artifacts folder comes from: the project's own copy, else idekube's. */
 export function artifactsFolder(project: Project, name: 'runtime' | 'lib'): string {
   const own = join(project.root, 'artifacts', name);
-  return existsSync(own) ? own : join(PACKAGE_ROOT, 'artifacts', name);
+  // lstat: a link (even a dangling one) is the project's and is refused where it is read, never skipped
+  return lstatSync(own, { throwIfNoEntry: false }) ? own : join(PACKAGE_ROOT, 'artifacts', name);
+}
+
+/** The folder a source path is trusted from (links are checked below it): the project, or idekube's own package. */
+function trustedBase(project: Project, abs: string): string {
+  return isInside(project.root, abs) ? project.root : PACKAGE_ROOT;
 }
 
 export function generateFlavor(project: Project, id: string): GeneratedFlavor {
@@ -75,12 +84,13 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
   const globalArgs = new Set<string>();
   for (const l of stages) for (const k of argRefs(l.copyFrom!.image)) globalArgs.add(k);
   if ('image' in flavor.from) for (const k of argRefs(flavor.from.image)) globalArgs.add(k);
-  for (const k of [...globalArgs].sort()) df.push(`ARG ${k}=${argValue(args[k]!)}`);
+  for (const k of [...globalArgs].sort()) df.push(argInstruction(k, args[k]!));
   if (parentRef) df.push(`ARG ${PARENT_ARG}=${argValue(parentRef)}`);
-  for (const l of stages) df.push(`FROM ${l.copyFrom!.image} AS ${stageName(l)}`);
+  for (const l of stages) df.push(`FROM ${checked(RULES.imageRef, l.copyFrom!.image, () => l.yaml.locate(['copyFrom', 'image']))} AS ${stageName(l)}`);
   df.push('');
   if ('image' in flavor.from) {
-    df.push(`FROM ${flavor.from.image}`, '# build-time only: never baked into the image environment', 'ARG DEBIAN_FRONTEND=noninteractive');
+    const image = checked(RULES.imageRef, flavor.from.image, () => flavor.yaml.locate(['from', 'image']));
+    df.push(`FROM ${image}`, '# build-time only: never baked into the image environment', 'ARG DEBIAN_FRONTEND=noninteractive');
   } else {
     df.push(`FROM \${${PARENT_ARG}}`, 'ARG DEBIAN_FRONTEND=noninteractive');
   }
@@ -89,15 +99,25 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     for (const k of Object.keys(l.args)) {
       if (declared.has(k)) continue;
       declared.add(k);
-      df.push(`ARG ${k}=${argValue(args[k]!)}`);
+      df.push(argInstruction(k, args[k]!, l.yaml, ['args', k]));
     }
     if (l.run) {
+      const script = checked(RULES.layerScript, l.run, () => l.yaml.locate(['run']));
       const mounts = [`--mount=type=bind,source=layers/${l.name},target=${MOUNT_ROOT}/layers/${l.name}`, `--mount=type=bind,source=lib,target=${MOUNT_ROOT}/lib`];
-      df.push(`RUN ${mounts.join(' \\\n    ')} \\\n    bash ${MOUNT_ROOT}/layers/${l.name}/${l.run}`);
+      df.push(`RUN ${mounts.join(' \\\n    ')} \\\n    ${jsonArgs(['bash', `${MOUNT_ROOT}/layers/${l.name}/${script}`])}`);
     }
-    for (const c of l.copy) df.push(`COPY ${c.chown ? `--chown=${c.chown} ` : ''}layers/${l.name}/${c.src.replace(/^\.?\//, '')} ${c.dest}`);
-    if (l.copyFrom) df.push(`COPY --from=${stageName(l)} ${l.copyFrom.src} ${l.copyFrom.dest}`);
-    if (Object.keys(l.env).length) df.push(envInstruction(l.env));
+    l.copy.forEach((c, i) => {
+      // JSON form: spaces and quotes stay inside their path, nothing reaches the next line
+      const at = (k: string) => () => l.yaml.locate(['copy', i, k]);
+      const src = `layers/${l.name}/${checked(RULES.layerPath, c.src, at('src')).replace(/^\.?\//, '')}`;
+      const chown = c.chown === undefined ? '' : `--chown=${checked(RULES.chown, c.chown, at('chown'))} `;
+      df.push(`COPY ${chown}${jsonArgs([src, checked(RULES.imagePath, c.dest, at('dest'))])}`);
+    });
+    if (l.copyFrom) {
+      const at = (k: string) => () => l.yaml.locate(['copyFrom', k]);
+      df.push(`COPY --from=${stageName(l)} ${jsonArgs([checked(RULES.imagePath, l.copyFrom.src, at('src')), checked(RULES.imagePath, l.copyFrom.dest, at('dest'))])}`);
+    }
+    if (Object.keys(l.env).length) df.push(envInstruction(l.env, l.yaml));
   }
   const files: ContextFile[] = [];
   if (servicesChanged) {
@@ -113,21 +133,17 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     df.push('', '# runtime metadata of this flavor (services unchanged from the parent)', `COPY ${METADATA} /${METADATA.slice('runtime/'.length)}`);
     files.push({ path: METADATA, text: flavorMetadata(project, id, services), mode: 0o644 });
   }
-  if (Object.keys(flavor.env).length) df.push('', envInstruction(flavor.env));
-  const labels: Record<string, string> = {
-    'io.idekube.flavor': id,
-    'io.idekube.services': services.map((s) => s.name).join(','),
-    ...flavor.labels,
-  };
-  df.push('', `LABEL ${Object.keys(labels).map((k) => `${k}=${envValue(labels[k]!)}`).join(' \\\n      ')}`);
+  if (Object.keys(flavor.env).length) df.push('', envInstruction(flavor.env, flavor.yaml));
+  df.push('', labelInstruction(id, services, flavor));
   if (!parent && services.length) df.push('EXPOSE 80', 'ENTRYPOINT ["/startup.sh"]');
   df.push('');
 
-  if (own.some((l) => l.run)) files.push(...treeFiles(artifactsFolder(project, 'lib'), 'lib'));
-  for (const l of own) {
-    const dir = join(project.root, l.artifactsDir);
-    if (existsSync(dir)) files.push(...treeFiles(dir, `layers/${l.name}`));
+  if (own.some((l) => l.run)) {
+    const lib = artifactsFolder(project, 'lib');
+    files.push(...treeFiles(lib, 'lib', trustedBase(project, lib)));
   }
+  // no existence check first: treeFiles lstats the folder, so a dangling link is refused rather than skipped
+  for (const l of own) files.push(...treeFiles(join(project.root, l.artifactsDir), `layers/${l.name}`, project.root));
   files.push({ path: 'Dockerfile', text: df.join('\n'), mode: 0o644 });
   files.sort((a, b) => byCodeUnit(a.path, b.path));
   return {
@@ -143,7 +159,7 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
 
 /** Dockerfile comments stay one short line: the description's first sentence. */
 function firstSentence(s: string): string {
-  const one = s.replace(/\s+/g, ' ').trim();
+  const one = s.replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
   const m = /^(.*?[.!?])(\s|$)/.exec(one);
   return (m ? m[1]! : one).replace(/\.$/, '');
 }
@@ -152,20 +168,36 @@ function stageName(l: LayerDef): string {
   return `layer-${l.name}`;
 }
 
-function envInstruction(env: Record<string, string>): string {
-  return `ENV ${Object.keys(env).map((k) => `${k}=${envValue(env[k]!)}`).join(' \\\n    ')}`;
+function argInstruction(key: string, value: string, yaml?: YamlFile, path?: Array<string | number>): string {
+  const where = (): Location => (yaml && path ? yaml.locate(path, true) : {});
+  return `ARG ${checked(RULES.envName, key, where, 'build arg name')}=${argValue(value, `build arg ${key}`, where)}`;
+}
+
+function envInstruction(env: Record<string, string>, yaml: YamlFile): string {
+  const entries = Object.keys(env).map((k) => {
+    const where = () => yaml.locate(['env', k]);
+    return `${checked(RULES.envName, k, where, 'variable name')}=${envValue(checked(RULES.value, env[k]!, where), `env ${k}`, where)}`;
+  });
+  return `ENV ${entries.join(' \\\n    ')}`;
+}
+
+/** idekube's own labels (io.idekube.*, reserved), then the flavor's. Keys are bare words, values quoted. */
+function labelInstruction(id: string, services: Service[], flavor: FlavorDef): string {
+  const own = [`io.idekube.flavor=${envValue(id)}`, `io.idekube.services=${envValue(services.map((s) => s.name).join(','))}`];
+  const theirs = Object.keys(flavor.labels).map((k) => {
+    const where = () => flavor.yaml.locate(['labels', k]);
+    return `${checked(RULES.labelKey, k, () => flavor.yaml.locate(['labels', k], true))}=${envValue(checked(RULES.value, flavor.labels[k]!, where), `label ${k}`, where)}`;
+  });
+  return `LABEL ${[...own, ...theirs].join(' \\\n      ')}`;
 }
 
 function runtimeFiles(project: Project, id: string, services: Service[]): ContextFile[] {
   const runtime = artifactsFolder(project, 'runtime');
-  const must = ['startup.sh', 'init-container.sh'];
-  for (const f of must) {
-    if (!existsSync(join(runtime, f))) throw new InputError(`runtime init ${join(runtime, f)} is missing`, undefined, 'restore artifacts/runtime/ (or remove the project copy to use idekube\'s own)');
-  }
+  const base = trustedBase(project, runtime);
   const files: ContextFile[] = [
-    { path: 'runtime/startup.sh', source: join(runtime, 'startup.sh'), mode: 0o755 },
-    { path: 'runtime/init-container.sh', source: join(runtime, 'init-container.sh'), mode: 0o755 },
-    ...treeFiles(join(runtime, 'lib'), 'runtime/usr/local/lib/idekube').map((f) => ({ ...f, mode: 0o755 })),
+    { ...regularFile(join(runtime, 'startup.sh'), base), path: 'runtime/startup.sh', mode: 0o755 },
+    { ...regularFile(join(runtime, 'init-container.sh'), base), path: 'runtime/init-container.sh', mode: 0o755 },
+    ...treeFiles(join(runtime, 'lib'), 'runtime/usr/local/lib/idekube', base).map((f) => ({ ...f, mode: 0o755 })),
     { path: 'runtime/etc/nginx/conf.d/idekube.conf', text: nginxConfig(id, services), mode: 0o644 },
     { path: 'runtime/etc/supervisor/conf.d/idekube.conf', text: supervisordConfig(id, services), mode: 0o644 },
     { path: METADATA, text: flavorMetadata(project, id, services), mode: 0o644 },
@@ -179,17 +211,24 @@ function flavorMetadata(project: Project, id: string, services: Service[]): stri
   return `${JSON.stringify({ flavor: id, lineage: chain, services: services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', routes: s.routes, programs: Object.keys(s.programs) })) }, null, 2)}\n`;
 }
 
-/** Every regular file under `dir`, sorted, as context files under `prefix` (symlinks and sockets are refused). */
-export function treeFiles(dir: string, prefix: string): ContextFile[] {
-  const out: ContextFile[] = [];
-  const walk = (abs: string) => {
-    for (const name of readdirSync(abs).sort()) {
-      const p = join(abs, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile()) out.push({ path: `${prefix}/${relative(dir, p)}`, source: p, mode: st.mode & 0o111 ? 0o755 : 0o644, stat: { size: st.size, mtimeMs: st.mtimeMs } });
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out;
+/** A runtime init file: must exist as a regular file, not through a link (checked below `base`). */
+function regularFile(abs: string, base: string): Pick<ContextFile, 'source' | 'stat'> {
+  const refuse = sourceRefusal(base);
+  checkComponents(base, abs, refuse);
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (!st) throw new InputError(`runtime init ${abs} is missing`, undefined, 'restore artifacts/runtime/ (or remove the project copy to use idekube\'s own)');
+  if (!st.isFile()) refuse(abs, st);
+  return { source: abs, stat: { size: st.size, mtimeMs: st.mtimeMs } };
+}
+
+/**
+ * Every regular file under `dir`, sorted, as context files under `prefix`. Links (to files or folders, dangling or
+ * looping), sockets, FIFOs and devices are refused (exit 2 naming the path), never followed: a link could pull a
+ * host file into the context and the image. `base` is the trusted folder above `dir` (the project): no component
+ * between them may be a link either; without it only `dir` and what is below it are checked.
+ */
+export function treeFiles(dir: string, prefix: string, base?: string): ContextFile[] {
+  const refuse = sourceRefusal(base);
+  if (base !== undefined) checkComponents(base, dir, refuse);
+  return walkFiles(dir, refuse).map((e) => ({ path: `${prefix}/${e.rel}`, source: e.abs, mode: e.mode & 0o111 ? 0o755 : 0o644, stat: { size: e.size, mtimeMs: e.mtimeMs } }));
 }

@@ -3,8 +3,9 @@
  * next build can start the longest chains first. Partial and cached builds say nothing about a full build's cost
  * and leave the record alone. Best effort: an unreadable or unwritable file only means guessing.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { outputRefusal, SafeTree } from '../fs/boundary.js';
 
 const FILE = '.idekube/cache/build-times.json';
 
@@ -23,11 +24,9 @@ export function recordBuildTimes(root: string, results: Array<{ id: string; stat
   if (!full.length) return;
   const times = { ...readBuildTimes(root), ...Object.fromEntries(full.map((r) => [r.id, r.durationMs])) };
   try {
-    const file = join(root, FILE);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(times, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
+    // never through a link (src/fs/boundary.ts): a refused path only means guessing next time
+    new SafeTree(root, outputRefusal(root)).replace(FILE, `${JSON.stringify(times, null, 2)}\n`);
   } catch {
-    /* read-only checkout */
+    /* read-only checkout, or a link in the way */
   }
 }

@@ -1,6 +1,6 @@
 /** files → model → plan: computes targets × platforms, tags, args, dependencies and cache refs. No engine. */
 import { join } from 'node:path';
-import { lineage, platformsOf } from '../config/catalog.js';
+import { platformsOf } from '../config/catalog.js';
 import { InputError } from '../config/errors.js';
 import { sourceFacts, type SourceFacts } from '../config/git.js';
 import { parentOf, type Platform } from '../config/model.js';
@@ -43,11 +43,19 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
   // A child is built from its parent as just built: ancestors join the plan.
   const selected = new Set(opts.flavors);
   const wanted = new Set<string>();
-  for (const id of opts.flavors) for (const f of lineage(catalog, id)) wanted.add(f.id);
+  // up from each selected flavor to the first ancestor already wanted: linear in the catalog, whatever the depth
+  for (const id of opts.flavors) {
+    for (let f = catalog.flavors.get(id); f && !wanted.has(f.id); ) {
+      wanted.add(f.id);
+      const p = parentOf(f);
+      f = p ? catalog.flavors.get(p) : undefined;
+    }
+  }
   const notes = [...project.version.notes];
   const facts = opts.facts ?? sourceFacts(project.root);
   const images: PlanImage[] = [];
   const targets: PlanTarget[] = [];
+  const targetIds = new Set<string>();
   for (const id of catalog.order) {
     if (!wanted.has(id)) continue;
     const flavor = catalog.flavors.get(id)!;
@@ -80,7 +88,7 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
     for (const platform of platforms) {
       const arch = archOf(platform);
       const parentTarget = parent ? `${parent}@${platform}` : undefined;
-      if (parentTarget && !targets.some((t) => t.id === parentTarget)) {
+      if (parentTarget && !targetIds.has(parentTarget)) {
         throw new InputError(`${id} needs its parent ${parent} for ${platform}, which is not in the plan`, undefined, `add ${platform} to --platform, or build ${parent} for it`);
       }
       const cacheRef = `${repository(naming)}:buildcache-${id.replace('/', '-')}${naming.postfix}-${arch}`;
@@ -98,6 +106,7 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
         ...(opts.cache === 'registry' && opts.push ? { cacheTo: cacheRef } : {}),
       };
       targets.push(t);
+      targetIds.add(t.id);
       image.targets.push(t.id);
     }
     images.push(image);

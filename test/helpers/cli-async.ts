@@ -29,8 +29,13 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
     err += d.toString('utf8');
     listeners.forEach((l) => l());
   });
+  let gone = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
+    child.on('close', (code, signal) => {
+      gone = true;
+      listeners.forEach((l) => l());
+      resolve({ code, signal, ms: Date.now() - started });
+    }),
   );
   return {
     child,
@@ -43,6 +48,11 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
             clearTimeout(timer);
             listeners.delete(check);
             resolve();
+          } else if (gone) {
+            // the CLI ended without printing it: no point waiting for the timeout
+            clearTimeout(timer);
+            listeners.delete(check);
+            reject(new Error(`idekube exited before printing ${re}; output:\n${out}${err}`));
           }
         };
         const timer = setTimeout(() => {

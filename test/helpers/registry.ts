@@ -68,6 +68,10 @@ async function getManifestOnce(registry: string, repo: string, ref: string): Pro
   return { mediaType: res.headers.get('content-type') ?? '', json: await res.json() };
 }
 
+/** The platforms of a list's images (attestation manifests, under unknown/unknown, are not platforms). */
 export function listPlatforms(list: { json: any }): string[] {
-  return (list.json.manifests as Array<{ platform: { os: string; architecture: string } }>).map((m) => `${m.platform.os}/${m.platform.architecture}`).sort();
+  return (list.json.manifests as Array<{ platform: { os: string; architecture: string } }>)
+    .filter((m) => m.platform.os !== 'unknown')
+    .map((m) => `${m.platform.os}/${m.platform.architecture}`)
+    .sort();
 }

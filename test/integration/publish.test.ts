@@ -1,33 +1,37 @@
 /**
- * `idekube publish --all` on the fixture catalog with the real engine and registry: every manifest list is read
- * back over HTTP, each child runs on each of its platforms (right architecture, parent's files present), and a
- * second run with nothing changed is served from cache.
+ * `idekube publish --all` on the fixture catalog with the docker driver, the real registry and both engines
+ * (bookworm's dockerd 20.10, and dockerd 28 with the containerd image store, where an Engine API difference would
+ * show): every manifest list is read back over HTTP, each child runs on each of its platforms (right architecture,
+ * parent's files present), and a second run with nothing changed is served from cache.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectEngine, type Engine } from '../../src/engine/connect.js';
 import { removeImages, runId, runOnce, testEnv } from '../helpers/env.js';
-import { REPO_ROOT, runCli } from '../helpers/project.js';
+import { runCli } from '../helpers/project.js';
+import { FIXTURE, FIXTURE_PLATFORMS, FIXTURE_REPO } from '../helpers/fixture.js';
 import { getManifest, listPlatforms } from '../helpers/registry.js';
 
 const env = testEnv();
+const fixture = FIXTURE;
+const repo = FIXTURE_REPO;
+const expected = FIXTURE_PLATFORMS;
+const engines = [
+  { name: "bookworm's dockerd 20.10", vars: {} as Record<string, string>, listType: /^application\/vnd\.docker\.distribution\.manifest\.list\.v2\+json$/ },
+  // an OCI index where the per-arch images carry attestations (the containerd image store may add them)
+  { name: 'dockerd 28 with the containerd image store', vars: env.current as Record<string, string>, listType: /^application\/vnd\.(docker\.distribution\.manifest\.list\.v2|oci\.image\.index\.v1)\+json$/ },
+];
+
+for (const { name, vars, listType } of engines) {
 const tag = `it-${runId()}`;
-const fixture = `${REPO_ROOT}/test/fixtures/catalog`;
-const repo = 'idekube-test/fixture';
-const expected: Record<string, string[]> = {
-  'web/base': ['linux/amd64', 'linux/arm64'],
-  'web/extra': ['linux/amd64', 'linux/arm64'],
-  'web/jupyter': ['linux/amd64'],
-  'desk/base': ['linux/amd64'],
-};
 const ref = (flavor: string, arch?: string) => `${env.registry}/${repo}:${flavor.replace('/', '-')}-${tag}${arch ? `-${arch}` : ''}`;
 
-describe('publish the fixture catalog for amd64 and arm64', { timeout: 1_800_000 }, () => {
+describe(`publish the fixture catalog for amd64 and arm64 (docker driver, ${name})`, { timeout: 1_800_000 }, () => {
   let engine: Engine;
   let first: ReturnType<typeof runCli>;
   before(async () => {
-    engine = await connectEngine();
-    first = runCli(['-C', fixture, '--git-tag', tag, '--json', 'publish', '--all', '--platform', 'linux/amd64,linux/arm64'], { env: { REGISTRY: env.registry }, timeoutMs: 1_500_000 });
+    engine = await connectEngine(vars.DOCKER_HOST);
+    first = runCli(['-C', fixture, '--git-tag', tag, '--json', 'publish', '--all', '--driver', 'docker', '--platform', 'linux/amd64,linux/arm64'], { env: { REGISTRY: env.registry, ...vars }, timeoutMs: 1_500_000 });
   });
   after(async () => {
     await removeImages(engine, Object.entries(expected).flatMap(([f, ps]) => ps.map((p) => ref(f, p.split('/')[1]))));
@@ -45,7 +49,7 @@ describe('publish the fixture catalog for amd64 and arm64', { timeout: 1_800_000
     for (const [flavor, platforms] of Object.entries(expected)) {
       const list = await getManifest(env.registry, repo, `${flavor.replace('/', '-')}-${tag}`);
       assert.ok(list, `${flavor}: list exists`);
-      assert.equal(list.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+      assert.match(list.mediaType, listType);
       assert.deepEqual(listPlatforms(list), platforms, flavor);
     }
   });
@@ -66,7 +70,7 @@ describe('publish the fixture catalog for amd64 and arm64', { timeout: 1_800_000
   }
 
   it('a second run with nothing changed rebuilds nothing', () => {
-    const second = runCli(['-C', fixture, '--git-tag', tag, '--json', 'publish', '--all', '--platform', 'linux/amd64,linux/arm64'], { env: { REGISTRY: env.registry }, timeoutMs: 1_500_000 });
+    const second = runCli(['-C', fixture, '--git-tag', tag, '--json', 'publish', '--all', '--driver', 'docker', '--platform', 'linux/amd64,linux/arm64'], { env: { REGISTRY: env.registry, ...vars }, timeoutMs: 1_500_000 });
     assert.equal(second.code, 0, second.stderr.slice(-3000));
     const result = JSON.parse(second.stdout);
     for (const t of result.targets) {
@@ -76,3 +80,4 @@ describe('publish the fixture catalog for amd64 and arm64', { timeout: 1_800_000
     assert.ok(result.images.every((i: { status: string }) => i.status === 'published'));
   });
 });
+}

@@ -99,4 +99,26 @@ describe('bake file', () => {
     assert.deepEqual(out.bake.group.default.targets, ['alpha-base-arm64']);
     assert.ok(out.argv.includes('--push'));
   });
+
+  it('--attest: provenance and SBOM; --sbom-generator names the scanner image', () => {
+    assert.deepEqual(dryRun(['build', 'alpha/base', '--attest']).bake.target['alpha-base']!.attest, ['type=provenance,mode=max', 'type=sbom']);
+    const mirror = 'registry.example.com/mirror/buildkit-syft-scanner:stable-1';
+    assert.deepEqual(dryRun(['build', 'alpha/base', '--attest', '--sbom-generator', mirror]).bake.target['alpha-base']!.attest, ['type=provenance,mode=max', `type=sbom,generator=${mirror}`]);
+  });
+
+  it('bad --sbom-generator, or --attest on the docker driver, is bad input (exit 2)', () => {
+    const dir = makeProject();
+    dirs.push(dir);
+    const run = (...a: string[]) => runCli(['-C', dir, 'build', 'alpha/base', '--dry-run', ...a]);
+    for (const [args, msg] of [
+      [['--driver', 'buildx', '--sbom-generator', 'x/y'], /--sbom-generator needs --attest/],
+      [['--driver', 'buildx', '--attest', '--sbom-generator', 'x,generator=evil'], /is not an image reference/],
+      [['--driver', 'buildx', '--attest', '--sbom-generator', 'a b'], /is not an image reference/],
+      [['--driver', 'docker', '--attest'], /--attest needs the buildx driver/],
+    ] as const) {
+      const r = run(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+  });
 });

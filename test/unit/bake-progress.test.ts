@@ -185,6 +185,19 @@ describe('bake progress → build events', () => {
     assert.deepEqual(bakeLogs, ['not json', '{', '[1,2]', 'null', '42']);
   });
 
+  it('a bake of one target: names carry no target prefix (bake adds it only for several), steps still counted', () => {
+    const single: BakeTargetInfo[] = [{ bakeName: 's-base', flavor: 's/base', platforms: ['linux/amd64', 'linux/arm64'] }];
+    const { results, events } = run(single, lines('sample-single.jsonl'), OK);
+    for (const id of ['s/base@linux/amd64', 's/base@linux/arm64']) {
+      const r = results.find((x) => x.id === id)!;
+      assert.equal(r.status, 'built', id);
+      assert.equal(r.executed, 1, `${id}: the new RUN ran`);
+      assert.equal(r.cachedSteps, 1, `${id}: the layer RUN was cached`);
+      assert.ok(r.durationMs > 0);
+    }
+    assert.ok(events.some((e) => e.type === 'step' && e.target === 's/base@linux/arm64'));
+  });
+
   it('finish twice: the same results, target-end emitted once', () => {
     const events: BuildEvent[] = [];
     const progress = bakeProgress(SAMPLE, (e) => events.push(e));

@@ -38,7 +38,7 @@ describe('.dockerargs parser', () => {
       assert.ok(e instanceof InputErrors);
       assert.deepEqual(
         e.errors.map((x) => x.format().split('\n')[0]),
-        ['.dockerargs:2: line has no \'=\': "NOEQUALS"', '.dockerargs:3: invalid key "1BAD"', '.dockerargs:4: duplicate key GOOD (first set on line 1)'],
+        ['.dockerargs:2: line 2 is not KEY=VALUE (it has no \'=\')', '.dockerargs:3: invalid key "1BAD"', '.dockerargs:4: duplicate key GOOD (first set on line 1)'],
       );
     }
   });

@@ -21,7 +21,7 @@ function loadedBy(args: string[]): string[] {
 const heavy = /node_modules\/(dockerode|docker-modem|listr2|execa|ssh2|ws|playwright-core)\/|^cjs:(dockerode|ssh2|ws|playwright-core)$/;
 
 describe('heavy modules load only where they are used', () => {
-  for (const args of [['--help'], ['list'], ['tags', '--all'], ['config', 'featured/base'], ['generate', 'coder/base', '-o', join(tmpdir(), 'idekube-lazy-gen')]]) {
+  for (const args of [['--help'], ['list'], ['tags', '--all'], ['config', 'featured/base'], ['generate', 'coder/base', '-o', mkdtempSync(join(tmpdir(), 'idekube-lazy-gen-'))]]) {
     it(`idekube ${args[0]} loads none of dockerode, listr2, execa, ssh2, ws, playwright`, () => {
       const loads = loadedBy(args);
       assert.ok(loads.some((l) => l.includes('/dist/src/cli/main.js')), 'the trace works');

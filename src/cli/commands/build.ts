@@ -1,14 +1,14 @@
-import { join } from 'node:path';
 import { IdekubeError, RunError } from '../../config/errors.js';
 import type { BuildEvent, RunResult } from '../../drivers/events.js';
 import { generateFlavor } from '../../generate/flavor.js';
-import { writeContext } from '../../generate/write.js';
+import { writeOutput } from '../../generate/write.js';
 import { readBuildTimes, recordBuildTimes } from '../../plan/build-times.js';
 import { criticalPath, estimateCosts, nativeArchs } from '../../plan/schedule.js';
 import type { RawBuildFlags } from '../build-options.js';
 import { printJson, type Context } from '../context.js';
 import { jsonRenderer, plainRenderer } from '../render/plain.js';
 import { printSummary } from '../render/summary.js';
+import { defaultOutDir } from './generate.js';
 import { computePlan, printPlan } from './plan.js';
 
 export async function build(ctx: Context, names: string[], raw: RawBuildFlags, mode: 'build' | 'publish'): Promise<void> {
@@ -27,7 +27,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   if (flags.dryRun) {
     if (plan.driver === 'buildx') {
       const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
-      const bake = makeBake(plan, { attest: flags.attest, load: flags.load });
+      const bake = makeBake(plan, { attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load });
       const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, load: flags.load, progress: 'rawjson' })];
       if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
       ctx.io.out(JSON.stringify(bake, null, 2));
@@ -37,7 +37,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     if (ctx.opts.json) return printJson(ctx.io, { plan });
     return printPlan(ctx, plan);
   }
-  for (const g of generated) writeContext(g, join(plan.targets.find((t) => t.flavor === g.id)!.contextDir));
+  writeOutput(project.root, defaultOutDir(project.root, project.layered.profile?.name), generated);
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -67,7 +67,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   try {
     if (plan.driver === 'buildx') {
       const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
-      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, load: flags.load, noCache: flags.noCache, signal: controller.signal, emit });
+      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load, noCache: flags.noCache, signal: controller.signal, emit });
     } else {
       const { runDockerPlan } = await import('../../drivers/docker.js');
       const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });

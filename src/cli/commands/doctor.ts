@@ -1,5 +1,4 @@
 /** `idekube doctor`: checks what builds need and says how to fix each problem. */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { arch as hostArch } from 'node:os';
 import { RunError } from '../../config/errors.js';
@@ -41,19 +40,18 @@ export async function doctor(ctx: Context, opts: { platform?: string }): Promise
   } catch (e) {
     add({ name: 'engine', status: 'fail', detail: (e as Error).message.split('\n')[0]!, fix: (e as RunError).fix ?? 'start dockerd' });
   }
-  // buildx
-  const { buildxAvailable } = await import('../../drivers/buildx-probe.js');
-  const bx = await buildxAvailable();
-  if (bx) {
-    let builders = '';
-    try {
-      builders = execFileSync('docker', ['buildx', 'ls'], { encoding: 'utf8', timeout: 15000 }).trim().split('\n').slice(1).filter((l) => !l.startsWith(' ')).map((l) => l.split(/\s+/)[0]).join(', ');
-    } catch {
-      /* listed as unknown */
-    }
-    add({ name: 'buildx', status: 'ok', detail: `${bx}; builders: ${builders || 'unknown'}` });
-  } else {
+  // buildx: version and the current builder, as the build's driver choice sees them
+  const { probeBuildx } = await import('../../drivers/buildx-probe.js');
+  const bx = await probeBuildx({ env: ctx.env });
+  if (bx.available) {
+    const f = bx.facts;
+    const store = f.driver === 'docker' ? (f.containerdStore ? ', containerd image store' : ', classic image store: one platform per image, no registry cache export, no attestations') : '';
+    add({ name: 'buildx', status: 'ok', detail: `docker buildx ${bx.version}; builder ${f.name ?? '(current)'} (driver ${f.driver}${store}; ${f.platforms.join(', ') || 'no platforms listed'})` });
+  } else if (/is not installed/.test(bx.why)) {
     add({ name: 'buildx', status: 'warn', detail: 'docker buildx is not installed: the docker driver (Engine API, one build per platform) is used', fix: 'install the docker-buildx plugin to use bake, remote builders and attestations' });
+  } else {
+    const [detail, fix] = bx.why.split(/: (?=[^:]*$)/);
+    add({ name: 'buildx', status: 'warn', detail: `${detail}; the docker driver is used`, ...(fix ? { fix } : {}) });
   }
   // emulation for foreign platforms
   const wanted = (opts.platform ?? PLATFORMS.join(',')).split(',');

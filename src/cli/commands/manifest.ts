@@ -1,4 +1,4 @@
-import { RunError } from '../../config/errors.js';
+import { InputError, RunError } from '../../config/errors.js';
 import { RegistryClient } from '../../registry/client.js';
 import { publishList } from '../../registry/manifest-list.js';
 import { parseRef } from '../../registry/types.js';
@@ -11,6 +11,12 @@ import { computePlan } from './plan.js';
  * architecture on its own runner). Every per-arch image is read back and checked before the list is written.
  */
 export async function manifest(ctx: Context, names: string[], raw: RawBuildFlags & { cleanup?: boolean }): Promise<void> {
+  // nothing is built here: a build flag would be ignored, so it is refused by name
+  for (const [key, flag] of [['driver', '--driver'], ['builder', '--builder'], ['cache', '--cache']] as const) {
+    if (raw[key] !== undefined) {
+      throw new InputError(`manifest writes lists only; ${flag} has no effect`, undefined, `drop ${flag} (it belongs to the build or publish that pushed the per-arch tags)`);
+    }
+  }
   const { plan, flags } = await computePlan(ctx, names, raw, { push: true, archOnly: false, driver: 'docker' }); // no build: no driver to choose
   const results: Array<{ flavor: string; ref: string; digest?: string; platforms: string[]; aliases: string[]; error?: string; cleanup?: string }> = [];
   for (const image of plan.images.filter((i) => i.reason === 'selected')) {

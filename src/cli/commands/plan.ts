@@ -13,11 +13,15 @@ import { defaultOutDir } from './generate.js';
  * asks buildx: it prints what would run.
  */
 async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, flags: BuildFlags): Promise<Plan> {
+  // attestations are made by BuildKit through buildx only: never drop them silently
+  const needBuildx = (why: string) => new InputError(`--attest needs the buildx driver${why}`, undefined, 'install docker-buildx with a builder that can attest (see idekube doctor), or drop --attest');
+  if (flags.driver === 'docker' && flags.attest) throw needBuildx('');
   if (flags.driver === 'docker' || (flags.driver === 'buildx' && flags.dryRun)) return make(flags.driver);
   const { probeBuildx } = await import('../../drivers/buildx-probe.js');
   const probe = await probeBuildx({ ...(flags.builder ? { builder: flags.builder } : {}), env: ctx.env });
   if (!probe.available) {
     if (flags.driver === 'buildx') throw new InputError(`--driver buildx: ${probe.why}`);
+    if (flags.attest) throw needBuildx(`: ${probe.why}`);
     const plan = make('docker');
     // a missing plugin is the ordinary case on a plain engine: say nothing then
     if (!/is not installed/.test(probe.why)) plan.notes.push(`driver docker: ${probe.why}`);
@@ -27,7 +31,7 @@ async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, fl
   const { builderProblems, needsOfPlan } = await import('../../drivers/buildx-builder.js');
   const problems = builderProblems(probe.facts, needsOfPlan(plan, { attest: flags.attest, load: flags.load }));
   if (!problems.length) return plan;
-  if (flags.driver === 'buildx') throw new InputError(`--driver buildx cannot carry out this plan:\n  ${problems.join('\n  ')}`);
+  if (flags.driver === 'buildx' || flags.attest) throw new InputError(`${flags.driver === 'buildx' ? '--driver buildx' : 'buildx'} cannot carry out this plan:\n  ${problems.join('\n  ')}`);
   const fallback = make('docker');
   fallback.notes.push(`driver docker, not buildx: ${problems.join('; ')}`);
   return fallback;
