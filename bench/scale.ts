@@ -66,15 +66,37 @@ const COMMANDS: Array<[string, string[]]> = [
   ['list', ['list']],
   ['plan --all', ['plan', '--all', '--driver', 'docker']],
   ['generate --all', ['generate', '--all']],
-  ['build --dry-run --all', ['build', '--dry-run', '--all', '--driver', 'docker']],
+  ['build --dry-run --all (docker driver)', ['build', '--dry-run', '--all', '--driver', 'docker']],
+  ['build --dry-run --all (buildx)', ['build', '--dry-run', '--all', '--driver', 'buildx']],
 ];
 
-function time(dir: string, args: string[]): string {
+function time(dir: string, args: string[]): { ms: number; text: string } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [CLI, '-C', dir, ...args], { env: { ...process.env, GIT_TAG: 'v1.0.0', NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 600_000, maxBuffer: 256 * 1024 * 1024 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const status = r.status === 0 ? '' : ` (exit ${r.status ?? r.signal}: ${(r.stderr ?? '').split('\n')[0]!.slice(0, 120)})`;
-  return `${fmtMs(ms)}${status}`;
+  return { ms: r.status === 0 ? ms : Infinity, text: `${fmtMs(ms)}${status}` };
+}
+
+/** Markdown rows for BENCHMARKS.md: each command on both shapes, cold and warm; and the slowest run of all. */
+export function scaleSection(n: number, say: (s?: string) => void): { slowestMs: number; slowest: string } {
+  say(`| catalog | command | cold (no catalog cache) | warm |`);
+  say('|---|---|---|---|');
+  let slowestMs = 0;
+  let slowest = '';
+  for (const [name, files] of [[`${n} flavors in 50 trees`, wideCatalog(n)], [`a chain ${n} deep`, deepCatalog(n)]] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'idekube-scale-'));
+    write(dir, files);
+    for (const [label, argv] of COMMANDS) {
+      rmSync(join(dir, '.idekube/cache'), { recursive: true, force: true });
+      const cold = time(dir, argv);
+      const warm = time(dir, argv);
+      say(`| ${name} | \`${label}\` | ${cold.text} | ${warm.text} |`);
+      for (const t of [cold, warm]) if (t.ms > slowestMs) [slowestMs, slowest] = [t.ms, `${label} on ${name}`];
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { slowestMs, slowest };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -93,9 +115,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(`\n${name}: ${files.size} files${keep ? ` in ${dir}` : ''}`);
     for (const [label, argv] of COMMANDS) {
       rmSync(join(dir, '.idekube/cache'), { recursive: true, force: true });
-      const cold = time(dir, argv);
-      const warm = time(dir, argv);
-      console.log(`  ${label.padEnd(24)} cold ${cold.padEnd(12)} warm ${warm}`);
+      const cold = time(dir, argv).text;
+      const warm = time(dir, argv).text;
+      console.log(`  ${label.padEnd(40)} cold ${cold.padEnd(12)} warm ${warm}`);
     }
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }

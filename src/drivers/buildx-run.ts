@@ -32,9 +32,10 @@ export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: Ab
   opts.emit({ type: 'plan', targets: plan.targets.length, images: plan.images.length, driver: 'buildx' });
 
   const perArch = plan.push && plan.archOnly;
+  const targetById = new Map(plan.targets.map((t) => [t.id, t]));
   const progress = bakeProgress(
     plan.images.flatMap((image) => {
-      const targets = plan.targets.filter((t) => image.targets.includes(t.id));
+      const targets = image.targets.map((id) => targetById.get(id)!);
       const units = perArch ? targets.map((t) => [t]) : [targets];
       return units.map((unit) => ({
         bakeName: bakeTargetName(image.flavor, perArch ? unit[0]!.arch : undefined),
@@ -73,10 +74,11 @@ export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: Ab
   }
 
   const meta: Metadata = ok ? readMetadata(metadataPath) : {};
+  const resultById = new Map(targets.map((t) => [t.id, t]));
   const images: ImageResult[] = [];
   for (const image of plan.images) {
     const base = { flavor: image.flavor, ref: image.ref, platforms: image.platforms, aliases: image.aliases };
-    const own = targets.filter((t) => t.flavor === image.flavor);
+    const own = image.targets.map((id) => resultById.get(id)!).filter(Boolean);
     if (!ok) {
       const failed = own.some((t) => t.status === 'failed');
       images.push({ ...base, status: failed ? 'failed' : 'skipped', reason: cancelled ? 'cancelled' : failed ? 'build failed' : 'bake failed' });

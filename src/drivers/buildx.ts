@@ -38,9 +38,12 @@ export interface BakeFile {
 export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGenerator' | 'load'>): BakeFile {
   const target: BakeFile['target'] = {};
   const perArch = plan.push && plan.archOnly;
+  // maps, not scans: a catalog of thousands of flavors stays linear
+  const targetById = new Map(plan.targets.map((t) => [t.id, t]));
+  const imageByFlavor = new Map(plan.images.map((i) => [i.flavor, i]));
   for (const image of plan.images) {
-    const targets = plan.targets.filter((t) => image.targets.includes(t.id));
-    const parent = image.parent ? plan.images.find((i) => i.flavor === image.parent) : undefined;
+    const targets = image.targets.map((id) => targetById.get(id)!);
+    const parent = image.parent ? imageByFlavor.get(image.parent) : undefined;
     const units = perArch ? targets.map((t) => [t]) : [targets];
     for (const unit of units) {
       const first = unit[0]!;

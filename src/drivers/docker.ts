@@ -62,6 +62,7 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
 
   const results = new Map<string, TargetResult>();
   const byId = new Map(plan.targets.map((t) => [t.id, t]));
+  const imageByFlavor = new Map(plan.images.map((i) => [i.flavor, i]));
   const rank = (id: string) => opts.priority?.get(id) ?? 0;
   // pending in start order: the longest remaining chains first (a stable sort keeps plan order among equals)
   const pending = new Set(plan.targets.map((t) => t.id).sort((a, b) => rank(b) - rank(a)));
@@ -128,7 +129,7 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
   };
 
   const maybePublish = (flavor: string) => {
-    const image = plan.images.find((i) => i.flavor === flavor)!;
+    const image = imageByFlavor.get(flavor)!;
     if (imageResults.has(flavor) || !image.targets.every((id) => results.has(id))) return;
     const targets = image.targets.map((id) => results.get(id)!);
     const ok = targets.every((r) => r.status === 'built' || r.status === 'cached');

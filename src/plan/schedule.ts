@@ -38,20 +38,21 @@ export function estimateCosts(project: Project, plan: Plan, inputs: CostInputs):
   return costs;
 }
 
-/** Priority of each target: its own cost plus the costliest chain of targets built FROM it. */
+/**
+ * Priority of each target: its own cost plus the costliest chain of targets built FROM it. Targets come parents
+ * first, so one pass from the end sees every child before its parent: no recursion (a chain may be thousands deep).
+ */
 export function criticalPath(targets: PlanTarget[], costs: Map<string, number>): Map<string, number> {
-  const children = new Map<string, string[]>(targets.map((t) => [t.id, []]));
-  for (const t of targets) for (const d of t.dependsOn) children.get(d)?.push(t.id);
-  const memo = new Map<string, number>();
-  const walk = (id: string): number => {
-    const known = memo.get(id);
-    if (known !== undefined) return known;
-    const p = (costs.get(id) ?? 0) + Math.max(0, ...children.get(id)!.map(walk));
-    memo.set(id, p);
-    return p;
-  };
-  for (const t of targets) walk(t.id);
-  return memo;
+  const longestBelow = new Map<string, number>();
+  const priority = new Map<string, number>();
+  for (let i = targets.length - 1; i >= 0; i--) {
+    const t = targets[i]!;
+    const p = (costs.get(t.id) ?? 0) + (longestBelow.get(t.id) ?? 0);
+    priority.set(t.id, p);
+    for (const d of t.dependsOn) longestBelow.set(d, Math.max(longestBelow.get(d) ?? 0, p));
+  }
+  // insertion order as before: plan order
+  return new Map(targets.map((t) => [t.id, priority.get(t.id)!]));
 }
 
 /** Architectures built natively: the host's, and those given an engine of their own (`--engine linux/arm64=…`). */

@@ -19,10 +19,11 @@ export async function manifest(ctx: Context, names: string[], raw: RawBuildFlags
   }
   const { plan, flags } = await computePlan(ctx, names, raw, { push: true, archOnly: false, driver: 'docker' }); // no build: no driver to choose
   const results: Array<{ flavor: string; ref: string; digest?: string; platforms: string[]; aliases: string[]; error?: string; cleanup?: string }> = [];
+  const targetById = new Map(plan.targets.map((t) => [t.id, t]));
   for (const image of plan.images.filter((i) => i.reason === 'selected')) {
     const { registry } = parseRef(image.ref);
     const client = new RegistryClient(registry);
-    const perArch = plan.targets.filter((t) => image.targets.includes(t.id)).map((t) => ({ platform: t.platform, ref: t.tag }));
+    const perArch = image.targets.map((id) => targetById.get(id)!).map((t) => ({ platform: t.platform, ref: t.tag }));
     try {
       const r = await publishList(client, image.ref, perArch, { extraTags: image.aliases.map((a) => parseRef(a).reference), dryRun: flags.dryRun });
       const entry: (typeof results)[number] = { flavor: image.flavor, ref: image.ref, digest: r.digest, platforms: image.platforms, aliases: image.aliases };

@@ -68,15 +68,16 @@ export async function planCommand(ctx: Context, names: string[], raw: RawBuildFl
 export function printPlan(ctx: Context, plan: Plan): void {
   const s = style(ctx.io);
   ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}`));
+  const byId = new Map(plan.targets.map((t) => [t.id, t]));
   for (const image of plan.images) {
     ctx.io.out(`${s.bold(image.flavor)}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`);
     ctx.io.out(`  image    ${image.ref}`);
     for (const a of image.aliases) ctx.io.out(`  alias    ${a}`);
     for (const id of image.targets) {
-      const t = plan.targets.find((x) => x.id === id)!;
+      const t = byId.get(id)!;
       ctx.io.out(`  ${t.platform.padEnd(12)} ${t.tag}${t.dependsOn.length ? s.dim(`  after ${t.dependsOn.join(', ')}`) : ''}`);
     }
-    const first = plan.targets.find((x) => x.id === image.targets[0])!;
+    const first = byId.get(image.targets[0]!)!;
     ctx.io.out(s.dim(`  context  ${relative(process.cwd(), first.contextDir) || '.'}  (${Object.keys(first.buildArgs).length} build args)`));
   }
   for (const n of plan.notes) ctx.io.err(`note: ${n}`);
