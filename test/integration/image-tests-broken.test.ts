@@ -6,7 +6,7 @@
  * no real broken variant of — coder, an RFB impostor, … — are covered against stand-in servers in test/unit.)
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,10 @@ import { REPO_ROOT, runCli } from '../helpers/project.js';
 import { getManifest, startRegistry, type ThrowawayRegistry } from '../helpers/registry.js';
 
 const tag = `it-${runId()}`;
-const broken = `${REPO_ROOT}/test/fixtures/broken`;
+// The fixture shares the catalog's layers through links, which idekube refuses to follow (a link could lead out of
+// the project): the test builds a copy with the links replaced by what they point to.
+const broken = mkdtempSync(join(tmpdir(), 'idekube-broken-fixture-'));
+cpSync(`${REPO_ROOT}/test/fixtures/broken`, broken, { recursive: true, dereference: true });
 const flavors = ['bad/base', 'bad/nginx', 'bad/ports', 'bad/sshd', 'bad/home', 'bad/desk'];
 const ref = (registry: string, flavor: string) => `${registry}/idekube-test/broken:${flavor.replace('/', '-')}-${tag}-amd64`;
 const shot = join(mkdtempSync(join(tmpdir(), 'idekube-broken-')), 'desk.png');
@@ -95,6 +98,7 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
     for (const i of result?.report.images ?? []) await removeSession(i.session);
     registry?.stop();
     await removeImages(engine, made);
+    rmSync(broken, { recursive: true, force: true });
   });
 
   async function removeSession(session: string): Promise<void> {
