@@ -2,10 +2,10 @@
  * `npm run bench`: measures idekube against the upstream-style flow and against the engine's own floor, on the
  * fixture catalog, and rewrites BENCHMARKS.md with the figures it printed. Needs the test environment
  * (sudo bash test/env/setup.sh). Before each cold build it removes the images of the test and bench repositories,
- * dangling images and the whole BuildKit cache, so run it on a machine where that is acceptable. Usage: node dist/bench/run.js [--only 2,3] (--only: those sections, no file)
+ * dangling images and the whole BuildKit cache, so run it on a machine where that is acceptable. Usage: node dist/bench/run.js [--only 2,3 [--append]] (--only: those sections, no file; --append: added at the end of BENCHMARKS.md as a run of their own)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -376,6 +376,20 @@ async function main(): Promise<void> {
   say();
   say(`Total benchmark time: ${fmtMs(Date.now() - started)}.`);
   if (!only) writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${out.join('\n')}\n`);
+  else if (process.argv.includes('--append')) appendRun(out);
+}
+
+/**
+ * `--only N,… --append`: the sections of this run go at the end of BENCHMARKS.md as a run of their own (its date,
+ * machine and Targets rows with it), replacing an earlier appended run; the full run above stays as it was.
+ */
+function appendRun(lines: string[]): void {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const MARK = '<!-- sections run on their own: node dist/bench/run.js --only … --append -->';
+  const before = readFileSync(file, 'utf8').split(MARK)[0]!.trimEnd();
+  const body = lines.slice(lines.findIndex((l) => l.startsWith('## ')));
+  const header = lines.filter((l) => l.startsWith('Written by') || l.startsWith('Machine:'));
+  writeFileSync(file, `${before}\n\n${MARK}\n\n# Sections run on their own\n\n${header.join('\n')}\nThese sections come from a separate run (\`node dist/bench/run.js --only ${process.argv[process.argv.indexOf('--only') + 1]} --append\`); figures compare only within this run.\n\n${body.join('\n')}\n`);
 }
 
 main().catch((e) => {
