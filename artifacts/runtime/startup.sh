@@ -332,6 +332,157 @@ resolve_user() {
     export IDEKUBE_USER=$user IDEKUBE_HOME=$home
 }
 
+# ---------------------------------------------------------------- access token
+nginx_runtime_dir=${IDEKUBE_NGINX_RUNTIME_DIR:-/etc/nginx/idekube}
+
+# write_private FILE: stdin into FILE (mode 600), replaced in one rename.
+write_private() {
+    local tmp
+    tmp="$(dirname -- "$1")/.$(basename -- "$1").$$.tmp"
+    if (umask 077 && cat >"$tmp") && mv -f -- "$tmp" "$1"; then
+        return 0
+    fi
+    rm -f -- "$tmp"
+    return 1
+}
+
+# The token goes only into nginx's maps (a file only root reads), never onto a
+# command line or into a log, and leaves the environment here so that no
+# program started below inherits it. A token that cannot be applied stops the
+# start: serving unprotected when protection was asked for is worse than not
+# serving.
+# shellcheck disable=SC2016 # nginx's and awk's variables, not the shell's
+setup_access() {
+    local token=${IDEKUBE_ACCESS_TOKEN:-}
+    unset IDEKUBE_ACCESS_TOKEN
+    local re='^[A-Za-z0-9._:@%+-]+$' file=$nginx_runtime_dir/access.conf
+    if [ -n "$token" ] && ! [[ $token =~ $re ]]; then
+        idekube_error "IDEKUBE_ACCESS_TOKEN has characters outside [A-Za-z0-9._:@%+-]: refusing to start unprotected"
+        exit 1
+    fi
+    if ! idekube_is_root; then
+        if [ -n "$token" ]; then
+            idekube_error "IDEKUBE_ACCESS_TOKEN is set but this container runs as uid $uid, which cannot write nginx's access rules ($file): refusing to start unprotected"
+            exit 1
+        fi
+        idekube_log "access: IDEKUBE_ACCESS_TOKEN is not set: every route is open"
+        return 0
+    fi
+    if [ ! -d "$nginx_runtime_dir" ]; then
+        [ -z "$token" ] && return 0 # not an image with idekube's nginx: nothing to protect here
+        idekube_error "IDEKUBE_ACCESS_TOKEN is set but $nginx_runtime_dir is missing (not an idekube nginx): refusing to start unprotected"
+        exit 1
+    fi
+    if [ -z "$token" ]; then
+        printf '# written by the runtime init: IDEKUBE_ACCESS_TOKEN is not set, every route is open\nmap $host $idekube_access {\n    default open;\n}\n' |
+            write_private "$file" || idekube_warn "access: could not write $file"
+        idekube_log "access: IDEKUBE_ACCESS_TOKEN is not set: every route is open"
+        return 0
+    fi
+    # the token as it arrives in a URL or cookie when a client percent-encodes it
+    local enc=${token//%/%25}
+    enc=${enc//:/%3A}
+    enc=${enc//@/%40}
+    enc=${enc//+/%2B}
+    local keys="\"t:$token\" 1;"
+    [ "$enc" = "$token" ] || keys+=" \"t:$enc\" 1;"
+    local m
+    if ! {
+        printf '# written by the runtime init from IDEKUBE_ACCESS_TOKEN (root only)\n'
+        for m in 'http_x_idekube_container_access_token header' 'cookie_idekube_container_access_token cookie' 'idekube_token_arg query'; do
+            printf 'map "t:$%s" $idekube_by_%s {\n    %s\n    default 0;\n}\n' "${m% *}" "${m#* }" "$keys"
+        done
+        printf 'map "$idekube_by_query:$idekube_by_header$idekube_by_cookie" $idekube_access {\n    "~^1:" query;\n    "~1" granted;\n    default denied;\n}\n'
+    } | write_private "$file"; then
+        idekube_error "access: could not write $file: refusing to start unprotected"
+        exit 1
+    fi
+    idekube_log "access: a token is required on every route but /ssh and /health"
+}
+
+# nginx listens on [::]:80 too where the container has IPv6 (IPv6-only
+# clusters), and starts without it where the kernel or runtime disabled it.
+setup_listen() {
+    local file=$nginx_runtime_dir/listen.conf
+    [ -d "$nginx_runtime_dir" ] || return 0
+    if ! idekube_is_root; then
+        idekube_log "nginx: not root (uid $uid): listening as shipped ($(tr '\n' ' ' <"$file" 2>/dev/null))"
+        return 0
+    fi
+    if [ -s /proc/net/if_inet6 ]; then
+        printf 'listen 80 default_server;\nlisten [::]:80 default_server ipv6only=on;\n' | write_private "$file" || return 1
+        idekube_log "nginx: listening on 0.0.0.0:80 and [::]:80"
+    else
+        printf 'listen 80 default_server;\n' | write_private "$file" || return 1
+        idekube_log "nginx: this container has no IPv6: listening on 0.0.0.0:80 only"
+    fi
+    chmod 644 -- "$file"
+}
+
+# ---------------------------------------------------------------- uid remap
+# whole_id VALUE: a uid/gid for a user (1..4294967294).
+whole_id() {
+    [[ $1 =~ ^[1-9][0-9]{0,9}$ ]] && [ "$1" -le 4294967294 ]
+}
+
+# rewrite_db FILE AWK-PROGRAM ARGS...: FILE through awk, written back in place
+# (same inode and mode: /etc/passwd may be a bind mount).
+rewrite_db() {
+    local file=$1 out
+    shift
+    out=$(awk -F: -v OFS=: "$@" "$file") || return 1
+    printf '%s\n' "$out" >"$file"
+}
+
+# IDEKUBE_USER_UID / IDEKUBE_USER_GID: the user takes these ids. The account
+# databases are edited directly: `usermod -u` would walk the whole home at every
+# re-created container (its passwd is the image's again); the home is fixed by
+# fix_home_permissions, only when its top folder shows it is needed.
+# shellcheck disable=SC2016 # nginx's and awk's variables, not the shell's
+remap_user() {
+    local want_uid=${IDEKUBE_USER_UID:-} want_gid=${IDEKUBE_USER_GID:-}
+    [ -n "$want_uid$want_gid" ] || return 0
+    [ "$have_user" -eq 1 ] || return 0
+    if ! idekube_is_root; then
+        idekube_log "user: not root (uid $uid): IDEKUBE_USER_UID/IDEKUBE_USER_GID ignored"
+        return 0
+    fi
+    if [ -n "$want_uid" ] && ! whole_id "$want_uid"; then
+        idekube_warn "user: IDEKUBE_USER_UID=$want_uid is not a uid from 1 to 4294967294: $user keeps uid $user_uid"
+        return 1
+    fi
+    if [ -n "$want_gid" ] && ! whole_id "$want_gid"; then
+        idekube_warn "user: IDEKUBE_USER_GID=$want_gid is not a gid from 1 to 4294967294: $user keeps gid $user_gid"
+        return 1
+    fi
+    want_uid=${want_uid:-$user_uid}
+    want_gid=${want_gid:-$user_gid}
+    local other
+    if [ "$want_uid" != "$user_uid" ] && other=$(getent passwd "$want_uid" | cut -d: -f1) && [ -n "$other" ]; then
+        idekube_warn "user: uid $want_uid already belongs to $other: $user keeps uid $user_uid"
+        return 1
+    fi
+    if [ "$want_gid" != "$user_gid" ]; then
+        local group
+        group=$(getent group "$user_gid" | cut -d: -f1)
+        if other=$(getent group "$want_gid" | cut -d: -f1) && [ -n "$other" ]; then
+            idekube_log "user: gid $want_gid is group $other: making it $user's primary group"
+        elif [ -n "$group" ] && rewrite_db /etc/group -v g="$group" -v n="$want_gid" '$1 == g { $3 = n } 1'; then
+            idekube_log "user: group $group now has gid $want_gid (was $user_gid)"
+        else
+            idekube_warn "user: could not give group ${group:-$user_gid} gid $want_gid"
+            return 1
+        fi
+    fi
+    if ! rewrite_db /etc/passwd -v u="$user" -v n="$want_uid" -v g="$want_gid" '$1 == u { $3 = n; $4 = g } 1'; then
+        idekube_warn "user: could not rewrite /etc/passwd: $user keeps uid $user_uid"
+        return 1
+    fi
+    [ "$want_uid" = "$user_uid" ] || idekube_log "user: $user now has uid $want_uid (was $user_uid)"
+    user_uid=$want_uid
+    user_gid=$want_gid
+}
+
 clean_x_locks() {
     local f
     for f in /tmp/.X*-lock /tmp/.X11-unix/X*; do
@@ -466,11 +617,14 @@ fix_home_permissions() {
     local owner
     owner=$(stat -c '%u' -- "$home")
     if [ "$owner" != "$user_uid" ]; then
-        idekube_log "home: $home is owned by uid $owner, not $user ($user_uid): chown -R"
-        chown -R -- "$user_uid:$user_gid" "$home" || {
+        # only what the previous owner had: files the user gave to others stay theirs
+        idekube_log "home: $home owned by uid $owner: chown of $owner's files to $user_uid ($user)"
+        chown -R --from="$owner" -- "$user_uid:$user_gid" "$home" || {
             idekube_warn "home: chown -R $home failed (a volume that refuses chown?)"
             return 1
         }
+    else
+        idekube_log "home: $home already owned by uid $user_uid: not walked"
     fi
     chmod 755 -- "$home" || return 1
     return 0
@@ -501,8 +655,57 @@ init_home() {
         return 0
     fi
     local skel=${IDEKUBE_SKEL_DIR:-/etc/skel}
+    if [ "${IDEKUBE_INIT_HOME:-}" = force ]; then
+        idekube_log "home: IDEKUBE_INIT_HOME=force: copying $skel over $home as $user (files the user changed are overwritten)"
+        IDEKUBE_HOME_SYNC_FORCE=1 as_user "$libdir/home-sync.sh" "$skel" "$home"
+        return
+    fi
     idekube_log "home: $why: syncing $skel into $home as $user"
     as_user "$libdir/home-sync.sh" "$skel" "$home"
+}
+
+# Host keys live in the home volume (the one volume deployments keep), so a
+# re-created container presents the same key and `ssh` does not warn "host key
+# changed" after every pod restart. The store belongs to the user and is only
+# ever read and written AS the user (no link in it can point root elsewhere);
+# root installs the copies into /etc/ssh. Never baked into the image.
+host_key_types=(rsa ecdsa ed25519)
+
+host_key_store() { printf '%s/.local/share/idekube/ssh-host-keys' "$home"; }
+
+# load_host_keys: the stored keys into /etc/ssh (a key that does not parse is skipped).
+load_host_keys() {
+    local store t tmp n=0
+    store=$(host_key_store)
+    for t in "${host_key_types[@]}"; do
+        tmp=$(mktemp /etc/ssh/.idekube-host-key.XXXXXX) || return 1
+        if as_user cat -- "$store/ssh_host_${t}_key" >"$tmp" 2>/dev/null && [ -s "$tmp" ] &&
+            ssh-keygen -y -f "$tmp" >"$tmp.pub" 2>/dev/null; then
+            chmod 600 -- "$tmp" && chmod 644 -- "$tmp.pub" &&
+                mv -f -- "$tmp" "/etc/ssh/ssh_host_${t}_key" && mv -f -- "$tmp.pub" "/etc/ssh/ssh_host_${t}_key.pub" &&
+                n=$((n + 1))
+        fi
+        rm -f -- "$tmp" "$tmp.pub"
+    done
+    [ "$n" -eq 0 ] || idekube_log "ssh: $n host key(s) from $store"
+}
+
+# save_host_keys: the keys of /etc/ssh the store lacks, written as the user.
+# shellcheck disable=SC2016 # nginx's and awk's variables, not the shell's
+save_host_keys() {
+    local store t f saved=()
+    store=$(host_key_store)
+    for t in "${host_key_types[@]}"; do
+        f=ssh_host_${t}_key
+        [ -s "/etc/ssh/$f" ] || continue
+        if as_user test -s "$store/$f"; then continue; fi
+        if as_user bash -c 'umask 077 && mkdir -p -- "$1" && cat >"$1/.$2.tmp" && mv -f -- "$1/.$2.tmp" "$1/$2"' _ "$store" "$f" <"/etc/ssh/$f"; then
+            saved+=("$t")
+        else
+            idekube_warn "ssh: could not keep the $t host key in $store (the next container will get a new one)"
+        fi
+    done
+    [ "${#saved[@]}" -eq 0 ] || idekube_log "ssh: host key(s) ${saved[*]} kept in $store for the next containers"
 }
 
 setup_ssh_host() {
@@ -511,20 +714,29 @@ setup_ssh_host() {
         return 0
     fi
     if [ -d /etc/ssh ] && { [ -x /usr/sbin/sshd ] || command -v sshd >/dev/null 2>&1; }; then
+        local persist=0
+        if idekube_is_root && [ "$have_user" -eq 1 ] && [ "$user_uid" != 0 ] && [ -d "$home" ]; then
+            persist=1
+            load_host_keys
+        fi
         local t missing=()
-        for t in rsa ecdsa ed25519; do
+        for t in "${host_key_types[@]}"; do
             [ -s "/etc/ssh/ssh_host_${t}_key" ] || missing+=("$t")
         done
         if [ "${#missing[@]}" -gt 0 ]; then
             if [ -w /etc/ssh ]; then
                 if ssh-keygen -A >/dev/null; then
-                    idekube_log "ssh: generated this container's host keys (${missing[*]}): $(ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | awk '{print $2}')"
+                    idekube_log "ssh: generated host keys (${missing[*]})"
                 else
                     idekube_warn "ssh: ssh-keygen -A failed: sshd will not start"
                 fi
             else
                 idekube_log "ssh: not root (uid $uid) and /etc/ssh not writable: host keys (${missing[*]}) not generated, sshd will not start"
             fi
+        fi
+        [ "$persist" -eq 0 ] || save_host_keys
+        if [ -s /etc/ssh/ssh_host_ed25519_key.pub ]; then
+            idekube_log "ssh: host key $(ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | awk '{print $2}')"
         fi
         if idekube_is_root; then
             mkdir -p /run/sshd && chmod 755 /run/sshd
@@ -655,9 +867,12 @@ main() {
 
     resolve_user
     idekube_log "runtime init: uid $uid, user ${user:-?}, home ${home:-?}${IDEKUBE_IN_CHROOT:+, inside the persistent root}"
+    setup_access # exits when a token was asked for and cannot be applied
+    step "nginx listen" setup_listen
     step "stale X locks" clean_x_locks
     step "GPU" setup_gpu
     step "login shell" set_login_shell
+    step "user ids" remap_user
     step "home permissions" fix_home_permissions
     step "home skeleton" init_home
     step "SSH host keys" setup_ssh_host

@@ -115,6 +115,7 @@ function toLayer(root: string, name: string, file: string, yaml: YamlFile, error
     routes: s.routes ?? [],
     programs: stringifyPrograms(s.programs ?? {}),
     ...(s.check ? { check: s.check } : {}),
+    ...(s.main === true ? { main: true } : {}),
   }));
   return {
     name,

@@ -11,6 +11,8 @@ export interface Route {
   websocket?: boolean;
   upstream?: string;
   keepPrefix?: boolean;
+  /** Reachable without the access token (a service that authenticates on its own, like SSH with keys). */
+  open?: boolean;
 }
 
 export interface Program {
@@ -22,7 +24,7 @@ export interface Program {
   stopasgroup?: boolean;
 }
 
-export type ServiceCheck = 'http' | 'coder' | 'jupyter' | 'vnc' | 'ssh' | 'dind' | 'none';
+export type ServiceCheck = 'http' | 'coder' | 'jupyter' | 'vnc' | 'ssh' | 'dind' | 'terminal' | 'none';
 
 export interface Service {
   name: string;
@@ -32,6 +34,8 @@ export interface Service {
   routes: Route[];
   programs: Record<string, Program>;
   check?: ServiceCheck;
+  /** The flavor's main service (its /health turns 502 when it is down); the last one declared wins. */
+  main?: boolean;
 }
 
 export interface LayerDef {

@@ -214,6 +214,7 @@ const route = {
     websocket: { type: 'boolean', description: 'pass WebSocket upgrades and keep long-lived connections' },
     upstream: rule(RULES.urlPath, 'path on the service (default: strip the public prefix)'),
     keepPrefix: { type: 'boolean', description: 'forward the full public path (the service knows its base URL)' },
+    open: { type: 'boolean', description: 'reachable without IDEKUBE_ACCESS_TOKEN: only for a service that authenticates on its own (SSH with keys)' },
   },
 };
 const program = {
@@ -240,7 +241,8 @@ const service = {
     description: { type: 'string' },
     routes: { type: 'array', items: route },
     programs: { type: 'object', propertyNames: nameKeys, additionalProperties: program },
-    check: { enum: ['http', 'coder', 'jupyter', 'vnc', 'ssh', 'dind', 'none'], description: 'what `idekube test` checks' },
+    check: { enum: ['http', 'coder', 'jupyter', 'vnc', 'ssh', 'dind', 'terminal', 'none'], description: 'what `idekube test` checks' },
+    main: { type: 'boolean', description: "the flavor's main service: /health answers 502 when it is down (the last one declared in the flavor wins; default: the first service with a route)" },
   },
 };
 

@@ -17,7 +17,8 @@ import { imageRef } from '../config/tags.js';
 import type { YamlFile } from '../config/yamlfile.js';
 import { checkComponents, isInside, sourceRefusal, walkFiles } from '../fs/boundary.js';
 import { argValue, checked, envValue, jsonArgs } from './quote.js';
-import { nginxConfig, supervisordConfig } from './services.js';
+import { healthConfig, landingPage, tokenPage } from './landing.js';
+import { NGINX_RUNTIME_DIR, WWW_DIR, nginxConfig, nginxRuntimeDefaults, supervisordConfig } from './services.js';
 
 /** idekube's own artifacts/ (runtime init, script library), used when a project does not ship its own. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -48,7 +49,8 @@ export interface GeneratedFlavor {
 
 export const PARENT_ARG = 'IDEKUBE_PARENT';
 const MOUNT_ROOT = '/tmp/idekube';
-const METADATA = 'runtime/etc/idekube/flavor.json';
+/** What differs per flavor even when the services do not (its name, its landing page): copied for every flavor. */
+const FLAVOR_DIR = 'flavor';
 
 /** Where a shared artifacts folder comes from: the project's own copy, else idekube's. */
 export function artifactsFolder(project: Project, name: 'runtime' | 'lib'): string {
@@ -125,13 +127,14 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
       '',
       '# runtime: tini → supervisord, with nginx and programs generated from the services above',
       'COPY runtime/ /',
+      `COPY ${FLAVOR_DIR}/ /`,
       'RUN rm -f /etc/nginx/sites-enabled/default \\\n    && ln -sf /init-container.sh /init-containers.sh \\\n    && mkdir -p /etc/idekube/startup.bash \\\n    && nginx -t -q',
     );
-    files.push(...runtimeFiles(project, id, services));
+    files.push(...runtimeFiles(project, id, services), ...flavorFiles(project, flavor, services));
   } else if (services.length) {
-    // same services as the parent: only the flavor's own metadata changes
-    df.push('', '# runtime metadata of this flavor (services unchanged from the parent)', `COPY ${METADATA} /${METADATA.slice('runtime/'.length)}`);
-    files.push({ path: METADATA, text: flavorMetadata(project, id, services), mode: 0o644 });
+    // same services as the parent: only what names the flavor changes (metadata, health config, landing page)
+    df.push('', '# this flavor\'s metadata, health configuration and landing page (services unchanged from the parent)', `COPY ${FLAVOR_DIR}/ /`);
+    files.push(...flavorFiles(project, flavor, services));
   }
   if (Object.keys(flavor.env).length) df.push('', envInstruction(flavor.env, flavor.yaml));
   df.push('', labelInstruction(id, services, flavor));
@@ -200,15 +203,27 @@ function runtimeFiles(project: Project, id: string, services: Service[]): Contex
     ...treeFiles(join(runtime, 'lib'), 'runtime/usr/local/lib/idekube', base).map((f) => ({ ...f, mode: 0o755 })),
     { path: 'runtime/etc/nginx/conf.d/idekube.conf', text: nginxConfig(id, services), mode: 0o644 },
     { path: 'runtime/etc/supervisor/conf.d/idekube.conf', text: supervisordConfig(id, services), mode: 0o644 },
-    { path: METADATA, text: flavorMetadata(project, id, services), mode: 0o644 },
+    ...nginxRuntimeDefaults().map((f) => ({ path: `runtime${NGINX_RUNTIME_DIR}/${f.name}`, text: f.text, mode: 0o644 })),
+    { path: `runtime${WWW_DIR}/401.html`, text: tokenPage(), mode: 0o644 },
   ];
   return files;
 }
 
+/** Per flavor: its metadata, the /health configuration and the landing page. */
+function flavorFiles(project: Project, flavor: FlavorDef, services: Service[]): ContextFile[] {
+  const health = healthConfig(flavor.id, services);
+  return [
+    { path: `${FLAVOR_DIR}/etc/idekube/flavor.json`, text: flavorMetadata(project, flavor.id, services, health.main), mode: 0o644 },
+    { path: `${FLAVOR_DIR}/etc/idekube/health.json`, text: health.text, mode: 0o644 },
+    { path: `${FLAVOR_DIR}${WWW_DIR}/index.html`, text: landingPage({ flavorId: flavor.id, ...(flavor.description ? { description: flavor.description } : {}), services, main: health.main }), mode: 0o644 },
+  ];
+}
+
 /** What the running container (and `idekube test --image`) can learn about itself. */
-function flavorMetadata(project: Project, id: string, services: Service[]): string {
+function flavorMetadata(project: Project, id: string, services: Service[], main: string | undefined): string {
   const chain = lineage(project.catalog, id).map((f) => f.id);
-  return `${JSON.stringify({ flavor: id, lineage: chain, services: services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', routes: s.routes, programs: Object.keys(s.programs) })) }, null, 2)}\n`;
+  const listed = services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', ...(s.name === main ? { main: true } : {}), routes: s.routes, programs: Object.keys(s.programs) }));
+  return `${JSON.stringify({ flavor: id, lineage: chain, ...(main ? { main } : {}), services: listed }, null, 2)}\n`;
 }
 
 /** A runtime init file: must exist as a regular file, not through a link (checked below `base`). */

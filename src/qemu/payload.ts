@@ -23,7 +23,8 @@ import type { LayerDef } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import { requireValues, resolveArgs } from '../config/resolve.js';
 import { artifactsFolder, treeFiles } from '../generate/flavor.js';
-import { nginxConfig } from '../generate/services.js';
+import { healthConfig, landingPage, tokenPage } from '../generate/landing.js';
+import { NGINX_RUNTIME_DIR, WWW_DIR, nginxConfig, nginxRuntimeDefaults } from '../generate/services.js';
 import { qemuArtifacts } from './artifacts.js';
 import { hashTree } from './cache-key.js';
 import { environmentFile, profileScript, walkEnv } from './env.js';
@@ -94,14 +95,22 @@ export function provisionPlan(project: Project, flavorId: string, ownOnly: boole
   });
   const services = servicesOf(catalog, flavorId);
   const { units, systemUnits } = vmServices(flavorId, services);
+  const health = healthConfig(flavorId, services);
+  const flavorDef = catalog.flavors.get(flavorId)!;
   const files: GeneratedFile[] = [
     { path: 'etc/nginx/conf.d/idekube.conf', text: nginxConfig(flavorId, services), mode: 0o644 },
+    // the VM serves as the container does with no token set (IPv4, every route open); /health and / the same
+    ...nginxRuntimeDefaults().map((f) => ({ path: `${NGINX_RUNTIME_DIR.slice(1)}/${f.name}`, text: f.text, mode: 0o644 })),
+    { path: `${WWW_DIR.slice(1)}/index.html`, text: landingPage({ flavorId, ...(flavorDef.description ? { description: flavorDef.description } : {}), services, main: health.main }), mode: 0o644 },
+    { path: `${WWW_DIR.slice(1)}/401.html`, text: tokenPage(), mode: 0o644 },
+    { path: 'etc/idekube/health.json', text: health.text, mode: 0o644 },
+    { path: 'usr/local/lib/idekube/health-server.py', text: readFileSync(join(artifactsFolder(project, 'runtime'), 'lib/health-server.py'), 'utf8'), mode: 0o755 },
     ...units.map((u) => ({ path: `etc/systemd/system/${u.name}`, text: u.text, mode: 0o644 })),
     { path: 'etc/profile.d/idekube-env.sh', text: profileScript(flavorId, final), mode: 0o644 },
     { path: 'etc/idekube/environment', text: environmentFile(flavorId, final), mode: 0o644 },
     {
       path: 'etc/idekube/flavor.json',
-      text: `${JSON.stringify({ flavor: flavorId, lineage: chain.map((f) => f.id), vm: true, services: services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', routes: s.routes, programs: Object.keys(s.programs) })) }, null, 2)}\n`,
+      text: `${JSON.stringify({ flavor: flavorId, lineage: chain.map((f) => f.id), vm: true, ...(health.main ? { main: health.main } : {}), services: services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', ...(s.name === health.main ? { main: true } : {}), routes: s.routes, programs: Object.keys(s.programs) })) }, null, 2)}\n`,
       mode: 0o644,
     },
   ];

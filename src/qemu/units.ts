@@ -57,6 +57,8 @@ export function vmServices(flavorId: string, services: Service[]): VmServices {
       else programs.push({ name, p, s });
     }
   }
+  // GET /health, as in the container (python3 is in every guest: cloud-init is written in it)
+  programs.push({ name: 'health', p: { command: '/usr/bin/python3 /usr/local/lib/idekube/health-server.py', user: 'nobody', directory: '/', priority: 60 }, s: { name: 'health', layer: 'runtime', routes: [], programs: {} } });
   const units = programs.map(({ name, p, s }) => {
     const prio = p.priority ?? 100;
     const earlier = programs.filter((o) => (o.p.priority ?? 100) < prio).map((o) => `idekube-${o.name}.service`);

@@ -21,6 +21,8 @@ export function goldenFiles(g: GeneratedFlavor): Record<string, string> {
   const supervisord = text('runtime/etc/supervisor/conf.d/idekube.conf');
   if (nginx) out['nginx.conf'] = nginx;
   if (supervisord) out['supervisord.conf'] = supervisord;
+  const health = text('flavor/etc/idekube/health.json');
+  if (health) out['health.json'] = health;
   return out;
 }
 

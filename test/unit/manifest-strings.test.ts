@@ -238,7 +238,7 @@ describe('manifest strings: supervisord programs', () => {
     assert.ok(conf.includes('user=idekube'), conf.join('\n'));
     assert.ok(conf.includes('directory=/srv/50%% off'), conf.join('\n'));
     assert.ok(conf.includes('environment=HOME="/home/idekube",K="100%% \\"q\\" back\\\\slash, comma",USER="idekube"'), conf.join('\n'));
-    assert.equal(conf.filter((l) => l.startsWith('[program:')).length, 2, 'nginx and web only');
+    assert.deepEqual(conf.filter((l) => l.startsWith('[program:')), ['[program:nginx]', '[program:health]', '[program:web]'], 'nginx, health and web only');
   });
 });
 

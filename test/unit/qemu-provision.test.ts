@@ -66,7 +66,7 @@ describe('services → systemd units', () => {
   const { units, systemUnits } = vmServices('web/base', (p.catalog.layers.get('ws')!.services as Service[]));
   it('sshd maps to the distribution\'s ssh.service; nginx.service is always enabled', () => {
     assert.deepEqual(systemUnits, ['nginx.service', 'ssh.service']);
-    assert.deepEqual(units.map((u) => u.name), ['idekube-ssh-ws.service', 'idekube-web.service']);
+    assert.deepEqual(units.map((u) => u.name), ['idekube-ssh-ws.service', 'idekube-web.service', 'idekube-health.service']);
   });
   it('one unit per program, in priority order, with user, home and environment', () => {
     const web = units.find((u) => u.name === 'idekube-web.service')!.text;
@@ -131,8 +131,9 @@ describe('the provisioning payload', () => {
   });
   it('generates the same nginx configuration as the container, plus units and env files', () => {
     const nginx = readFileSync(join(root, 'files/etc/nginx/conf.d/idekube.conf'), 'utf8');
-    assert.match(nginx, /location = \/ \{\n\s+return 404;/);
-    assert.match(nginx, /location = \/ssh \{[^}]*proxy_pass http:\/\/127\.0\.0\.1:2222\/;[^}]*Upgrade/);
+    assert.match(nginx, /location = \/ \{[^}]*\}[^}]*try_files \/index\.html =404;/);
+    for (const f of ['etc/nginx/idekube/access.conf', 'etc/nginx/idekube/listen.conf', 'usr/share/idekube/www/index.html', 'etc/idekube/health.json', 'usr/local/lib/idekube/health-server.py', 'etc/systemd/system/idekube-health.service']) assert.ok(existsSync(join(root, 'files', f)), f);
+    assert.match(nginx, /location = \/ssh \{[\s\S]*?proxy_pass http:\/\/127\.0\.0\.1:2222\/;[^}]*Upgrade/);
     for (const f of ['etc/systemd/system/idekube-ssh-ws.service', 'etc/profile.d/idekube-env.sh', 'etc/idekube/environment', 'etc/idekube/flavor.json']) assert.ok(existsSync(join(root, 'files', f)), f);
     assert.equal(readFileSync(join(root, 'plan/system-units'), 'utf8'), 'nginx.service\nssh.service\n');
   });
@@ -157,7 +158,7 @@ describe('the provisioning payload', () => {
   it('a derived flavor runs only its own layers (its parent\'s disk has the rest), with every service', () => {
     const child = provisionPlan(p, 'web/child', true);
     assert.deepEqual(child.steps.map((s) => s.layer), ['extra']);
-    assert.deepEqual(child.units, ['idekube-ssh-ws.service', 'idekube-web.service']);
+    assert.deepEqual(child.units, ['idekube-ssh-ws.service', 'idekube-web.service', 'idekube-health.service']);
     assert.deepEqual(provisionPlan(p, 'web/child', false).steps.map((s) => s.layer), ['base', 'ws', 'extra']);
   });
 });

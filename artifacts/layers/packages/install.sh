@@ -13,7 +13,8 @@ apt_install \
     sudo net-tools iproute2 iputils-ping unzip xz-utils zstd wget curl less tree bison jq \
     bash-completion zsh git htop vim nano rsync tmux \
     supervisor nginx openssh-server proot \
-    python3 python3-pip python3-setuptools python3-wheel python3-dev
+    python3 python3-pip python3-setuptools python3-wheel python3-dev \
+    build-essential cmake gdb pkg-config
 
 configure_timezone "$TZ"
 configure_nginx_base

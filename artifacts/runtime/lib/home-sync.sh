@@ -18,6 +18,9 @@
 #                                           -> updated to the new SKEL version
 #   - anything else (changed by the user, or there before idekube recorded it)
 #                                           -> kept as is, logged
+# With IDEKUBE_HOME_SYNC_FORCE=1 (IDEKUBE_INIT_HOME=force) every file and link
+# of SKEL replaces the home's version, changed or not: the original images'
+# behaviour, for homes that must be reset.
 # Directories are created (with SKEL's mode) when missing. Entries of other
 # kinds (fifos, sockets...) are ignored. Files the manifest lists that SKEL no
 # longer has are left alone and dropped from the manifest.
@@ -50,6 +53,9 @@ if [ -f "$manifest" ] && [ ! -L "$manifest" ]; then
         [ -n "$path" ] && recorded[$path]="$kind $hash"
     done <"$manifest"
 fi
+
+force=${IDEKUBE_HOME_SYNC_FORCE:-}
+n_forced=0
 
 sha_of_file() { sha256sum <"$1" | cut -d' ' -f1; }
 sha_of_text() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
@@ -92,7 +98,7 @@ while IFS= read -r -d '' src; do
             if [ "$cur" = "$target" ]; then
                 record l "$thash" "$rel"
                 n_same=$((n_same + 1))
-            elif [ "${recorded[$rel]:-}" = "l $(sha_of_text "$cur")" ]; then
+            elif [ -n "$force" ] || [ "${recorded[$rel]:-}" = "l $(sha_of_text "$cur")" ]; then
                 if ln -sfn -- "$target" "$dest"; then
                     log "updated link ~/$rel -> $target (unchanged since copied, skeleton changed)"
                     record l "$thash" "$rel"
@@ -150,11 +156,16 @@ while IFS= read -r -d '' src; do
             if [ "$dhash" = "$shash" ]; then
                 record f "$shash" "$rel"
                 n_same=$((n_same + 1))
-            elif [ "${recorded[$rel]:-}" = "f $dhash" ]; then
+            elif [ -n "$force" ] || [ "${recorded[$rel]:-}" = "f $dhash" ]; then
                 if copy_file "$src" "$dest"; then
-                    log "updated ~/$rel (unchanged since copied, skeleton changed)"
+                    if [ -n "$force" ] && [ "${recorded[$rel]:-}" != "f $dhash" ]; then
+                        log "overwrote ~/$rel (IDEKUBE_INIT_HOME=force)"
+                        n_forced=$((n_forced + 1))
+                    else
+                        log "updated ~/$rel (unchanged since copied, skeleton changed)"
+                        n_updated=$((n_updated + 1))
+                    fi
                     record f "$shash" "$rel"
-                    n_updated=$((n_updated + 1))
                 else
                     log "WARNING: could not update ~/$rel"
                     n_failed=$((n_failed + 1))
@@ -186,5 +197,5 @@ else
     log "WARNING: could not write $manifest"
 fi
 
-log "synced $skel into $home: $n_copied copied, $n_updated updated, $n_same unchanged, $n_kept kept, $n_failed failed"
+log "synced $skel into $home: $n_copied copied, $n_updated updated, ${n_forced} overwritten, $n_same unchanged, $n_kept kept, $n_failed failed"
 [ "$n_failed" -eq 0 ]

@@ -51,11 +51,11 @@ manifest=$home/.local/state/idekube/skel.sha256
 check "manifest written" [ -s "$manifest" ]
 check "manifest records .bashrc's hash" grep -q "^f	$(sha256sum <"$skel/.bashrc" | cut -d' ' -f1)	.bashrc$" "$manifest"
 check "manifest records the link" grep -q "^l	[0-9a-f]*	.wallpaper$" "$manifest"
-check "summary line" logged "7 copied, 0 updated, 0 unchanged, 0 kept, 0 failed"
+check "summary line" logged "7 copied, 0 updated, 0 overwritten, 0 unchanged, 0 kept, 0 failed"
 
 # 2. second run: nothing to do
 run_sync
-check "second run: all unchanged" logged "0 copied, 0 updated, 7 unchanged, 0 kept, 0 failed"
+check "second run: all unchanged" logged "0 copied, 0 updated, 0 overwritten, 7 unchanged, 0 kept, 0 failed"
 
 # 3. the user edits .bashrc, the image ships a new skel .bashrc and .profile
 printf 'my own bashrc\n' >"$home/.bashrc"
@@ -109,13 +109,24 @@ rm -f "$skel/.wallpaper" && ln -s /usr/share/backgrounds/third.png "$skel/.wallp
 run_sync
 check "untouched link follows the skeleton's new target" [ "$(readlink "$home/.wallpaper")" = /usr/share/backgrounds/third.png ]
 
-# 10. usage errors
+# 10. IDEKUBE_INIT_HOME=force: the user's changes are overwritten, as the original images did
+printf 'my own bashrc\n' >"$home/.bashrc"
+rm -f "$home/.wallpaper" && ln -s /somewhere/else "$home/.wallpaper"
+IDEKUBE_HOME_SYNC_FORCE=1 bash "$sync" "$skel" "$home" >"$work/out" 2>"$work/log"
+check "force: succeeds" [ $? -eq 0 ]
+check "force: the user's file is overwritten" cmp -s "$skel/.bashrc" "$home/.bashrc"
+check "force: the user's link is replaced" [ "$(readlink "$home/.wallpaper")" = /usr/share/backgrounds/third.png ]
+check "force: logged as overwritten" logged "overwrote ~/.bashrc (IDEKUBE_INIT_HOME=force)"
+run_sync
+check "after force: a normal run keeps everything" logged "0 copied, 0 updated, 0 overwritten,"
+
+# 11. usage errors
 bash "$sync" "$skel" 2>"$work/log"
 check "usage error exits 2" [ $? -eq 2 ]
 bash "$sync" "$work/nope" "$home" 2>"$work/log"
 check "missing skeleton is not an error" [ $? -eq 0 ]
 
-# 11. as another uid: files end up owned by it
+# 12. as another uid: files end up owned by it
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
     h2=$work/home2
     mkdir -p "$h2" && chown 4242:4242 "$h2"
