@@ -81,6 +81,13 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
     maybePublish(t.flavor);
   };
 
+  // A local single-platform build also answers to the image's plain reference, so `docker run <ref>` works as
+  // after `make build` (a push writes that reference as the manifest list instead).
+  const localAlias = (t: PlanTarget): string[] => {
+    const image = imageByFlavor.get(t.flavor)!;
+    return !plan.push && image.targets.length === 1 ? [image.ref] : [];
+  };
+
   const runTarget = async (t: PlanTarget) => {
     const t0 = Date.now();
     const tail: string[] = [];
@@ -90,7 +97,7 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
       const res = await buildImage(engine, {
         contextDir: t.contextDir,
         platform: t.platform,
-        tags: [t.tag],
+        tags: [t.tag, ...localAlias(t)],
         buildArgs: withProxyArgs({ ...t.buildArgs, ...(t.cacheFrom.length ? { BUILDKIT_INLINE_CACHE: '1' } : {}) }, proxyFor(t.platform)),
         labels: t.labels,
         // --cache registry: the image pushed last time under the cache tag carries its cache inline

@@ -45,6 +45,20 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
     }
   });
 
+  it('a local single-platform build also tags the plain reference (docker run <ref> works); a two-platform one does not', async () => {
+    const plain = `${env.registry}/idekube-it/engines:e-base-${id}-single`;
+    const r = runCli(['-C', dir, '--git-tag', `${id}-single`, '--set', `RUN_ID=${id}`, 'build', 'e/base', '--driver', 'docker', '--platform', 'linux/amd64'], { timeoutMs: 300_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const perArch = await engine.getImage(`${plain}-amd64`).inspect();
+    const same = await engine.getImage(plain).inspect();
+    assert.equal(same.Id, perArch.Id, 'the plain reference is the image just built');
+    const out = await runOnce(engine, plain, ['cat', '/stamp']);
+    assert.deepEqual(out.output.trim().split('\n'), ['x86_64', id]);
+    // the two-platform build of the test above made no plain tag: it would have to pick one of the two
+    await assert.rejects(engine.getImage(`${env.registry}/idekube-it/engines:e-base-${id}`).inspect(), /no such image/i);
+    await removeImages(engine, [plain, `${plain}-amd64`]);
+  });
+
   it('--engine with a malformed value is bad input (exit 2)', () => {
     const r = runCli(['-C', dir, 'build', 'e/base', '--engine', 'arm64=ssh://x']);
     assert.equal(r.code, 2);
