@@ -14,6 +14,10 @@
 #      the chroot /rootfs is not a mount point, so mode 3 runs there.
 #   3. Normal start, each step guarded (a failing step is logged, start-up goes
 #      on), then `exec tini -- supervisord -n -c /etc/supervisor/supervisord.conf`:
+#        - access token (IDEKUBE_ACCESS_TOKEN) into nginx's maps, or "open";
+#          an invalid or unappliable token stops the start (exit 1);
+#        - nginx listens on [::]:80 too where the container has IPv6;
+#        - IDEKUBE_USER_UID/GID: the user's ids (passwd/group edited in place);
 #        - stale X locks removed;
 #        - GPU detection (lib/detect-gpu.sh): IDEKUBE_GPU=nvidia|none and
 #          IDEKUBE_GPU_REASON exported to every supervisord program and written
@@ -25,7 +29,7 @@
 #          has the wrong owner), mode 755;
 #        - home populated from /etc/skel when IDEKUBE_INIT_HOME is set or the home
 #          is empty, never overwriting files the user changed (lib/home-sync.sh);
-#        - SSH: per-container host keys, the user's ~/.ssh and key pair (made AS
+#        - SSH: host keys kept in the home volume, the user's ~/.ssh and key pair (made AS
 #          the user), IDEKUBE_AUTHORIZED_KEYS (lib/user-ssh.sh);
 #        - hooks: /etc/idekube/startup.bash/*.sh, sorted, each run with bash.
 # Running as a non-root uid (docker run --user 12345): the root-only steps are
@@ -42,6 +46,9 @@
 #   USERNAME                  desktop/IDE user (image ENV; default idekube)
 #   I_AM_INIT_CONTAINER       any value: init-container mode
 #   IDEKUBE_INIT_HOME         any value: sync /etc/skel into the home at start
+#                             (force: overwrite what the user changed)
+#   IDEKUBE_ACCESS_TOKEN      the token every route but /ssh and /health needs
+#   IDEKUBE_USER_UID/_GID     ids the user takes at start
 #   IDEKUBE_PREFERRED_SHELL   login shell (absolute path of an executable);
 #   IDEKUBE_PREFERED_SHELL      upstream spelling, same meaning (the correct
 #                               spelling wins when both are set and differ)
