@@ -344,10 +344,10 @@ async function provision(project: Project, plan: ProvisionPlan, s: Session, t: S
   }
   if (plan.playbook) await runPlaybook(plan, s, t, work, log, opts);
   const http = await waitForHttp(s.webPort, 60_000);
-  if (http.status !== 404 || !/nginx/i.test(http.server)) {
-    throw new RunError(`http://127.0.0.1:${s.webPort}/ answered ${http.status} (server ${http.server || 'unknown'}); expected nginx's 404 at /`);
+  if (http.status !== 200 || !/nginx/i.test(http.server)) {
+    throw new RunError(`http://127.0.0.1:${s.webPort}/ answered ${http.status} (server ${http.server || 'unknown'}); expected nginx's landing page (200) at /`);
   }
-  opts.report.step(`nginx answers 404 at / through the forward, as the container does`);
+  opts.report.step(`nginx serves the landing page at / through the forward, as the container does`);
 }
 
 async function runPlaybook(plan: ProvisionPlan, s: Session, t: SshTarget, work: string, log: string, opts: RootDiskOptions): Promise<void> {

@@ -128,7 +128,7 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
     if (!o.disk.baseOnly) {
       result.http = await waitForHttp(session.webPort, 60_000);
       o.report.step(`http://127.0.0.1:${session.webPort}/ answered ${result.http.status} (${result.http.server})`);
-      if (result.http.status !== 404 || !/nginx/i.test(result.http.server)) throw new RunError(`expected nginx's 404 at /, got ${result.http.status} from ${result.http.server || 'an unknown server'}`);
+      if (result.http.status !== 200 || !/nginx/i.test(result.http.server)) throw new RunError(`expected nginx's landing page (200) at /, got ${result.http.status} from ${result.http.server || 'an unknown server'}`);
     }
     const off = await powerOff(session, target, ['sudo', '-n', 'systemctl', 'poweroff', '--no-block'], o.disk.shutdownTimeoutMs, sig);
     result.shutdownS = Math.round(off / 100) / 10;
