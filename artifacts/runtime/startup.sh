@@ -413,7 +413,7 @@ setup_listen() {
     local file=$nginx_runtime_dir/listen.conf
     [ -d "$nginx_runtime_dir" ] || return 0
     if ! idekube_is_root; then
-        idekube_log "nginx: not root (uid $uid): listening as shipped ($(tr '\n' ' ' <"$file" 2>/dev/null))"
+        idekube_log "nginx: not root (uid $uid): listening as the image ships it ($(grep -v '^#' "$file" 2>/dev/null | tr '\n' ' '))"
         return 0
     fi
     if [ -s /proc/net/if_inet6 ]; then
