@@ -358,6 +358,12 @@ write_private() {
 # program started below inherits it. A token that cannot be applied stops the
 # start: serving unprotected when protection was asked for is worse than not
 # serving.
+# token_regex TOKEN: TOKEN as a regular expression matching exactly it.
+token_regex() {
+    local r=${1//./[.]}
+    printf '%s' "${r//+/[+]}"
+}
+
 # shellcheck disable=SC2016 # nginx's and awk's variables, not the shell's
 setup_access() {
     local token=${IDEKUBE_ACCESS_TOKEN:-}
@@ -391,8 +397,11 @@ setup_access() {
     enc=${enc//:/%3A}
     enc=${enc//@/%40}
     enc=${enc//+/%2B}
-    local keys="\"t:$token\" 1;"
-    [ "$enc" = "$token" ] || keys+=" \"t:$enc\" 1;"
+    # regular expressions, not strings: nginx compares a map's string keys ignoring case. The token's only
+    # characters with a meaning in a regex are . and +, written as classes.
+    local keys
+    keys="\"~^t:$(token_regex "$token")\$\" 1;"
+    [ "$enc" = "$token" ] || keys+=" \"~^t:$(token_regex "$enc")\$\" 1;"
     local m
     if ! {
         printf '# written by the runtime init from IDEKUBE_ACCESS_TOKEN (root only)\n'
@@ -416,7 +425,8 @@ setup_listen() {
         idekube_log "nginx: not root (uid $uid): listening as the image ships it ($(grep -v '^#' "$file" 2>/dev/null | tr '\n' ' '))"
         return 0
     fi
-    if [ -s /proc/net/if_inet6 ]; then
+    # (files in /proc have size 0: read, do not stat)
+    if grep -q . /proc/net/if_inet6 2>/dev/null; then
         printf 'listen 80 default_server;\nlisten [::]:80 default_server ipv6only=on;\n' | write_private "$file" || return 1
         idekube_log "nginx: listening on 0.0.0.0:80 and [::]:80"
     else

@@ -2,17 +2,22 @@
  * The checks that run against the main test container (port 80 published, an empty home volume, a mounted hook,
  * a generated key): from a planned check to the function that runs it.
  */
+import { checkAccessOpen } from './checks/access-open.js';
 import { checkCoder } from './checks/coder.js';
 import { checkDind } from './checks/dind.js';
 import { checkGpu } from './checks/gpu.js';
+import { checkHealth } from './checks/health.js';
 import { checkRoute } from './checks/http.js';
+import { checkIpv6 } from './checks/ipv6.js';
 import { checkJupyter } from './checks/jupyter.js';
+import { checkLanding } from './checks/landing.js';
 import { checkNginx } from './checks/nginx.js';
 import { checkOwners } from './checks/owners.js';
 import { checkPrograms } from './checks/programs.js';
 import { checkRedirect, redirectingRoutes } from './checks/redirect.js';
 import { takeScreenshot } from './checks/screenshot.js';
 import { checkSshBanner, checkSshLogin, type KeyPair } from './checks/ssh.js';
+import { checkTerminal, terminalWait } from './checks/terminal.js';
 import { checkVnc } from './checks/vnc.js';
 import type { TestContainer } from './container.js';
 import type { Inside } from './exec.js';
@@ -21,6 +26,7 @@ import type { PlannedCheck } from './registry.js';
 import { checkHomeInit } from './runtime/home.js';
 import { checkHooks } from './runtime/hooks.js';
 import { checkShell } from './runtime/shell.js';
+import { mainOf } from './subject.js';
 import { fail, type ImageFacts, type Subject } from './types.js';
 
 export interface MainOptions {
@@ -74,6 +80,14 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
       return () => checkShell(m.inside.exec, facts, m.shell);
     case 'hooks':
       return () => checkHooks(m.inside.exec);
+    case 'landing':
+      return () => checkLanding(port(), subject.services);
+    case 'health':
+      return () => checkHealth(port(), subject.services, mainOf(subject.services)?.name, pollMs);
+    case 'access open':
+      return () => checkAccessOpen(m.inside.logs);
+    case 'ipv6':
+      return () => checkIpv6(m.inside.exec);
     case 'gpu':
       return () =>
         checkGpu({
@@ -96,6 +110,8 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
         return () => checkVnc(port(), service);
       case 'dind':
         return () => checkDind(m.inside.exec, pollMs);
+      case 'terminal':
+        return () => checkTerminal(port(), service, user, terminalWait(opts.timeoutMs));
     }
   }
   return async () => fail(`no implementation for check ${p.name}`);

@@ -28,6 +28,8 @@ export interface ReadyOptions {
   /** Programs expected to give up here (sshd as an arbitrary uid): their FATAL state does not end the wait. */
   ignoreFatal?: string[];
   signal?: AbortSignal;
+  /** Sent with every probe (the access token, so that routes answer as their services do, not 401). */
+  headers?: Record<string, string>;
 }
 
 export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOptions): Promise<Readiness> {
@@ -46,7 +48,7 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
     }
     if (c.port) {
       try {
-        await httpGet(c.port, '/', 3000);
+        await httpGet(c.port, '/', 3000, opts.headers);
         nginx = true;
       } catch {
         nginx = false;
@@ -55,7 +57,7 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
         const still: string[] = [];
         for (const r of routes) {
           try {
-            const a = await httpGet(c.port, r.path, 5000);
+            const a = await httpGet(c.port, r.path, 5000, opts.headers);
             if (upstreamDown(a.status)) still.push(r.path);
           } catch {
             still.push(r.path);

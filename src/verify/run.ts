@@ -1,7 +1,8 @@
 /**
  * Tests one image: reads what it declares, starts it (port 80 on 127.0.0.1), waits until it serves, runs the
  * checks its services call for — on the main container, after a restart, and in containers of their own (bad
- * keys, arbitrary uid, persistent root) at the same time — and removes everything it created.
+ * keys, arbitrary uid, persistent root, an access token, an invalid one, a home volume across re-created
+ * containers) at the same time, a few at once — and removes everything it created.
  */
 import { RunError } from '../config/errors.js';
 import type { Engine } from '../engine/connect.js';
@@ -11,7 +12,9 @@ import { inside } from './exec.js';
 import { ensureImage, probeImage } from './image.js';
 import { describeReadiness, waitReady } from './ready.js';
 import { mainCheck, type MainState } from './main-checks.js';
+import { failAll, limited, measure } from './measure.js';
 import { metadataVerdict, planChecks, type PlannedCheck } from './registry.js';
+import { ACCESS_CHECKS, checkAccessInvalid, runAccessScenario } from './runtime/access.js';
 import { checkAnyUid } from './runtime/any-uid.js';
 import { checkBadKeys } from './runtime/bad-keys.js';
 import { changeHome, checkHomeKeeps, checkHomeVolume, type HomeChanges } from './runtime/home.js';
@@ -19,8 +22,9 @@ import { HOOK_NAME, HOOK_TEXT, HOOKS_DIR } from './runtime/hooks.js';
 import { checkRootfs } from './runtime/rootfs.js';
 import type { ScenarioEnv } from './runtime/scenario.js';
 import { pickShell } from './runtime/shell.js';
+import { runVolumeScenario } from './runtime/uid-remap.js';
 import { servicesFromMetadata } from './subject.js';
-import { CheckFailed, CheckSkipped, fail, type CheckResult, type ImageFacts, type ImageReport, type Subject } from './types.js';
+import { fail, type CheckResult, type ImageFacts, type ImageReport, type Subject } from './types.js';
 
 export interface TestOptions {
   /** Bound for a container to come up (readiness), and for polling checks. */
@@ -36,35 +40,11 @@ export interface TestOptions {
   log?: (line: string) => void;
 }
 
+/** Scenario containers running at once, next to the main one. */
+export const SCENARIOS = 3;
+
 /** Sessions not yet cleaned up, so that an interrupt can remove what they made. */
 export const activeSessions = new Set<TestSession>();
-
-/** Runs `fn` as check `name`: its message on success, CheckFailed → fail, CheckSkipped → skipped. */
-async function measure(name: string, fn: () => Promise<string>): Promise<CheckResult> {
-  const t0 = Date.now();
-  try {
-    const message = await fn();
-    return { name, status: 'pass', message, durationMs: Date.now() - t0 };
-  } catch (e) {
-    const status = e instanceof CheckSkipped ? 'skipped' : 'fail';
-    const message = e instanceof CheckFailed || e instanceof CheckSkipped ? e.message : `${(e as Error).message}`;
-    return { name, status, message, durationMs: Date.now() - t0 };
-  }
-}
-
-/** Runs tasks with at most `limit` at once. */
-async function limited<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
-  const out: T[] = new Array(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      out[i] = await tasks[i]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return out;
-}
 
 export async function testImage(engine: Engine, given: Subject, opts: TestOptions): Promise<ImageReport> {
   const t0 = Date.now();
@@ -112,12 +92,14 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
     const has = (g: string) => planned.some((p) => p.group === g);
     const scenarioEnv: ScenarioEnv = { session, subject, facts, base, timeoutMs: opts.timeoutMs, keep: opts.keep, gpus: opts.gpus };
 
-    // containers of their own, at the same time as the main one
-    const scenarios: Array<Promise<void>> = [];
-    if (has('bad-keys')) scenarios.push(measure('bad keys', () => checkBadKeys(scenarioEnv)).then((r) => void results.set(r.name, r)));
-    if (has('any-uid')) scenarios.push(measure('any uid', () => checkAnyUid(scenarioEnv)).then((r) => void results.set(r.name, r)));
+    // containers of their own, at the same time as the main one; at most SCENARIOS at once (each starts every
+    // service of the image), the longest first
+    const set = (r: CheckResult) => void results.set(r.name, r);
+    const named = (g: string) => planned.filter((p) => p.group === g).map((p) => p.name);
+    const guarded = (names: string[], run: () => Promise<CheckResult[]>) => () => run().then((rs) => rs.forEach(set), (e: Error) => failAll(names, e.message).forEach(set));
+    const tasks: Array<() => Promise<void>> = [];
     if (has('rootfs')) {
-      scenarios.push(
+      tasks.push(() =>
         checkRootfs(scenarioEnv, Math.max(opts.timeoutMs, 300_000)).then(
           (r) => {
             results.set('init container', { name: 'init container', ...r.init });
@@ -130,6 +112,19 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
         ),
       );
     }
+    if (has('access')) {
+      const names = named('access').filter((n) => (ACCESS_CHECKS as readonly string[]).includes(n));
+      tasks.push(guarded(names, () => runAccessScenario(scenarioEnv, names)));
+    }
+    if (has('volume')) {
+      const names = named('volume');
+      const terminal = subject.services.find((s) => s.name === planned.find((p) => p.name === 'uid remap' && p.group === 'volume')?.service);
+      tasks.push(guarded(names, () => runVolumeScenario(scenarioEnv, { ...(terminal ? { remap: terminal } : {}), key: names.includes('host key kept') })));
+    }
+    if (has('bad-keys')) tasks.push(() => measure('bad keys', () => checkBadKeys(scenarioEnv)).then(set));
+    if (has('any-uid')) tasks.push(() => measure('any uid', () => checkAnyUid(scenarioEnv)).then(set));
+    if (has('access-invalid')) tasks.push(() => measure('access invalid', () => checkAccessInvalid(scenarioEnv)).then(set));
+    const scenarios = limited(SCENARIOS, tasks);
 
     // the main container: empty home volume, a mounted hook, a generated key, another login shell
     const mainChecks = planned.filter((p) => p.group === 'main');
@@ -198,7 +193,7 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
       const message = (e as Error).message;
       for (const n of [...mainNames, ...restartNames]) if (!results.has(n)) results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
     }
-    await Promise.all(scenarios);
+    await scenarios;
   };
   try {
     await body();

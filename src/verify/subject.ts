@@ -6,20 +6,52 @@ import type { Project } from '../config/project.js';
 import { archOf, imageRef } from '../config/tags.js';
 import type { ImageFacts, Subject, VerifyService } from './types.js';
 
-const KINDS: readonly ServiceCheck[] = ['http', 'coder', 'jupyter', 'vnc', 'ssh', 'dind', 'none'];
+const KINDS: readonly ServiceCheck[] = ['http', 'coder', 'jupyter', 'vnc', 'ssh', 'dind', 'terminal', 'none'];
 
-export function servicesFromCatalog(catalog: Catalog, id: string): VerifyService[] {
-  return servicesOf(catalog, id).map((s) => ({ name: s.name, check: s.check ?? 'http', routes: s.routes, programs: Object.keys(s.programs) }));
+/**
+ * Which service is main, by the generator's rule: the LAST one declared `main: true`, none → the first with a route
+ * (-1: no service has a route). The same rule as src/generate/landing.ts's mainService, copied rather than imported
+ * so that what the tests expect does not come from the code under test.
+ */
+export function mainIndex(services: ReadonlyArray<{ main?: boolean; routes: readonly unknown[] }>): number {
+  for (let i = services.length - 1; i >= 0; i--) if (services[i]!.main === true) return i;
+  return services.findIndex((s) => s.routes.length > 0);
 }
 
-/** Services as /etc/idekube/flavor.json lists them (an unknown check kind counts as http). */
+/** The subject's main service (undefined when no service has a route). */
+export function mainOf(services: VerifyService[]): VerifyService | undefined {
+  const i = mainIndex(services);
+  return i >= 0 ? services[i] : undefined;
+}
+
+/** `main: true` on the one service at `index`, on no other. */
+function markMain(services: VerifyService[], index: number): VerifyService[] {
+  return services.map((s, i) => {
+    const { main: _drop, ...rest } = s;
+    return i === index ? { ...rest, main: true } : rest;
+  });
+}
+
+export function servicesFromCatalog(catalog: Catalog, id: string): VerifyService[] {
+  const declared = servicesOf(catalog, id);
+  const services = declared.map((s) => ({ name: s.name, check: s.check ?? 'http', routes: s.routes, programs: Object.keys(s.programs) }));
+  return markMain(services, mainIndex(declared));
+}
+
+/**
+ * Services as /etc/idekube/flavor.json lists them (an unknown check kind counts as http). The main one: the
+ * top-level `main` when it names a service, else per-service `main: true` (the last wins), else the first with a route.
+ */
 export function servicesFromMetadata(meta: ImageFacts['metadata']): VerifyService[] {
-  return (meta?.services ?? []).map((s) => ({
+  const listed = meta?.services ?? [];
+  const services = listed.map((s) => ({
     name: s.name,
     check: (KINDS as readonly string[]).includes(s.check ?? '') ? (s.check as ServiceCheck) : 'http',
     routes: s.routes ?? [],
     programs: s.programs ?? [],
   }));
+  const named = typeof meta?.main === 'string' ? services.findIndex((s) => s.name === meta.main) : -1;
+  return markMain(services, named >= 0 ? named : mainIndex(listed.map((s, i) => ({ main: s.main, routes: services[i]!.routes }))));
 }
 
 /** The platform this machine runs without emulation. */

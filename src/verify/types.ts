@@ -10,6 +10,8 @@ export interface VerifyService {
   check: ServiceCheck;
   routes: Route[];
   programs: string[];
+  /** The flavor's main service (its /health turns 502 when it is down): set on exactly one service, when one has a route. */
+  main?: boolean;
 }
 
 /** One image to test, and what is known about it before it runs. */
@@ -31,7 +33,7 @@ export interface ImageFacts {
   labels: Record<string, string>;
   entrypoint: string[];
   /** The parsed /etc/idekube/flavor.json, when the image has one. */
-  metadata?: { flavor?: string; lineage?: string[]; services?: Array<{ name: string; check?: string; routes?: Route[]; programs?: string[] }> };
+  metadata?: { flavor?: string; lineage?: string[]; main?: string; services?: Array<{ name: string; check?: string; main?: boolean; routes?: Route[]; programs?: string[] }> };
   /** /etc/shells entries that exist in the image. */
   shells: string[];
   /** The desktop/IDE user (USERNAME, default idekube) as in the image's passwd, when it exists. */

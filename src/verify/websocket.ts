@@ -23,6 +23,8 @@ export interface WsProbeOptions {
   timeoutMs: number;
   /** Sent right after the upgrade (some servers speak only when spoken to). */
   send?: Buffer;
+  /** Extra request headers (the access token as a cookie or header). */
+  headers?: Record<string, string>;
 }
 
 export async function wsProbe(port: number, path: string, opts: WsProbeOptions): Promise<WsProbe> {
@@ -31,7 +33,7 @@ export async function wsProbe(port: number, path: string, opts: WsProbeOptions):
     let first = Buffer.alloc(0);
     let settled = false;
     const result: WsProbe = { opened: false, first };
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false, ...(opts.headers ? { headers: opts.headers } : {}) });
     const timer = setTimeout(() => finish({ timedOut: true }), opts.timeoutMs);
     function finish(extra: Partial<WsProbe>) {
       if (settled) return;
@@ -69,7 +71,14 @@ export async function wsProbe(port: number, path: string, opts: WsProbeOptions):
 export function describeFailedUpgrade(p: WsProbe, path: string): string | undefined {
   if (p.opened) return undefined;
   if (p.status !== undefined) {
-    const hint = p.status === 502 || p.status === 504 ? ': nginx could not reach the service behind it' : p.status === 404 ? ': no such location in nginx' : ': the location does not upgrade to a WebSocket';
+    const hint =
+      p.status === 502 || p.status === 504
+        ? ': nginx could not reach the service behind it'
+        : p.status === 404
+          ? ': no such location in nginx'
+          : p.status === 401
+            ? ': the access token is required there (IDEKUBE_ACCESS_TOKEN)'
+            : ': the location does not upgrade to a WebSocket';
     return `GET ${path} with Upgrade: websocket answered ${p.status} instead of 101${hint}`;
   }
   if (p.timedOut) return `no WebSocket upgrade on ${path} within the deadline`;

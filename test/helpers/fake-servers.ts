@@ -26,10 +26,17 @@ export interface WsRoute {
   onSocket?: (ws: WebSocket, stream: Duplex) => void;
 }
 
+/** Decides before the route table (e.g. an access-token check): true when it answered itself. */
+export interface Gate {
+  http(req: IncomingMessage, res: ServerResponse): boolean;
+  upgrade(req: IncomingMessage, socket: Duplex): boolean;
+}
+
 /** An HTTP server: `routes[path]` answers plain GETs (exact match on the path without query), `ws[path]` upgrades. */
-export async function fakeServer(routes: Record<string, Handler>, ws: Record<string, WsRoute> = {}, server = 'nginx/1.22.1'): Promise<FakeServer> {
+export async function fakeServer(routes: Record<string, Handler>, ws: Record<string, WsRoute> = {}, server = 'nginx/1.22.1', gate?: Gate): Promise<FakeServer> {
   const srv: Server = createServer((req, res) => {
     res.setHeader('server', server);
+    if (gate?.http(req, res)) return;
     const path = (req.url ?? '/').split('?')[0]!;
     const h = routes[path];
     if (h) return h(req, res);
@@ -38,6 +45,7 @@ export async function fakeServer(routes: Record<string, Handler>, ws: Record<str
   });
   const wss = new WebSocketServer({ noServer: true });
   srv.on('upgrade', (req, socket, head) => {
+    if (gate?.upgrade(req, socket)) return;
     const path = (req.url ?? '/').split('?')[0]!;
     const route = ws[path];
     if (!route) {
@@ -108,4 +116,151 @@ export function localExec(env: Record<string, string> = {}): Exec {
         resolve({ code, stdout, stderr });
       });
     });
+}
+
+const TOKEN_PARAM = 'idekube-container-access-token';
+const TOKEN_COOKIE = 'idekube_container_access_token';
+const TOKEN_HEADER = 'x-idekube-container-access-token';
+
+/** Ways the stand-in's token check can be wrong, each what a broken image would do. */
+export interface AccessFlaws {
+  /** Every request passes, token or not. */
+  ignoreToken?: boolean;
+  /** WebSocket upgrades pass without a token. */
+  openUpgrades?: boolean;
+  /** The header is not accepted. */
+  noHeader?: boolean;
+  /** The cookie is not accepted. */
+  noCookie?: boolean;
+  /** A token in the query is not turned into a cookie (the request is judged as if it had none). */
+  noQuery?: boolean;
+  /** The redirect keeps the token in the URL. */
+  keepTokenInUrl?: boolean;
+  /** The redirect is absolute, to another host. */
+  absoluteLocation?: string;
+  /** The cookie's attributes (default: Path=/; Max-Age=86400; HttpOnly; SameSite=Lax). */
+  cookieAttrs?: string;
+  /** The 401 page without the form. */
+  noForm?: boolean;
+  /** These paths ask for the token although declared open. */
+  protect?: string[];
+}
+
+/** nginx's token check as the contract says: `open` paths pass; query → 302 + cookie; cookie or header pass; else 401 with the form. */
+export function accessGate(token: string, open: string[] = ['/health'], flaws: AccessFlaws = {}): Gate {
+  const form = flaws.noForm ? '<html><body>401 Authorization Required</body></html>' : `<html><head><title>Access token</title></head><body><form method="get"><input name="${TOKEN_PARAM}" type="password"></form></body></html>`;
+  const cookieOf = (req: IncomingMessage) => (req.headers.cookie ?? '').split(/;\s*/).map((c) => c.split('=')).find(([k]) => k === TOKEN_COOKIE)?.slice(1).join('=');
+  /** 'pass', 401, or a redirect location. */
+  const judge = (req: IncomingMessage, upgrade: boolean): 'pass' | 401 | { location: string; value: string } => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if ((open.includes(path) && !flaws.protect?.includes(path)) || flaws.ignoreToken || (upgrade && flaws.openUpgrades)) return 'pass';
+    const q = url.searchParams.get(TOKEN_PARAM);
+    if (q !== null && !flaws.noQuery && !upgrade) {
+      if (q !== token) return 401;
+      const rest = (req.url ?? '').split('?')[1]!.split('&').filter((kv) => flaws.keepTokenInUrl || !kv.startsWith(`${TOKEN_PARAM}=`)).join('&');
+      return { location: `${flaws.absoluteLocation ?? ''}${path}${rest ? `?${rest}` : ''}`, value: q };
+    }
+    if (!flaws.noHeader && req.headers[TOKEN_HEADER] === token) return 'pass';
+    if (!flaws.noCookie && cookieOf(req) === token) return 'pass';
+    return 401;
+  };
+  return {
+    http(req, res) {
+      const v = judge(req, false);
+      if (v === 'pass') return false;
+      if (v === 401) {
+        res.writeHead(401, { 'content-type': 'text/html' });
+        res.end(form);
+      } else {
+        res.writeHead(302, { location: v.location, 'set-cookie': `${TOKEN_COOKIE}=${v.value}; ${flaws.cookieAttrs ?? 'Path=/; Max-Age=86400; HttpOnly; SameSite=Lax'}` });
+        res.end();
+      }
+      return true;
+    },
+    upgrade(req, socket) {
+      if (judge(req, true) === 'pass') return false;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n');
+      return true;
+    },
+  };
+}
+
+export interface FakeTtyd {
+  /** Input is run (ttyd -W); without it keystrokes are ignored. */
+  writable?: boolean;
+  /** What `$(id -un)` / `$(id -u)` print. */
+  user?: string;
+  uid?: number;
+  /** Print zsh's first-run menu first; it swallows keys until `q`. */
+  zshMenu?: boolean;
+  /** Never print anything. */
+  silent?: boolean;
+  /** Commands run before the echo (`touch ~/x`), recorded. */
+  ran?: string[];
+}
+
+/** A ttyd stand-in: the tty subprotocol, the JSON init, input frames `0…` echoed like a terminal, and a tiny shell. */
+export function ttydRoute(t: FakeTtyd = {}): WsRoute {
+  return {
+    onSocket: (ws) => {
+      let started = false;
+      let menu = Boolean(t.zshMenu);
+      let line = '';
+      const out = (s: string) => !t.silent && ws.send(Buffer.from(`0${s}`, 'utf8'));
+      const prompt = () => out(`\x1b[?2004h${t.user ?? 'idekube'}@c:~$ `);
+      const run = (cmd: string) => {
+        const m = /^(?:(.*); )?echo "idekube-test-"'(\w+)' "\$\((id -un|id -u)\)"$/.exec(cmd);
+        if (!m) return out(`sh: command not found: ${cmd.split(' ')[0]}\r\n`);
+        if (m[1]) t.ran?.push(m[1]);
+        out(`idekube-test-${m[2]} ${m[3] === 'id -u' ? (t.uid ?? 1000) : (t.user ?? 'idekube')}\r\n`);
+      };
+      ws.on('message', (data: Buffer) => {
+        const text = data.toString('utf8');
+        if (!started) {
+          started = text.startsWith('{') && 'columns' in (JSON.parse(text) as object);
+          ws.send(Buffer.from('1bash', 'utf8')); // a title frame: not output
+          if (menu) out('This is the Z Shell configuration function for new users,\r\nzsh-newuser-install.\r\n--- Type one of the keys in parentheses --- ');
+          else prompt();
+          return;
+        }
+        if (text[0] !== '0' || !t.writable) return;
+        for (const ch of text.slice(1)) {
+          if (menu) {
+            if (ch === 'q') {
+              menu = false;
+              out('\r\n');
+              prompt();
+            }
+            continue;
+          }
+          if (ch === '\x15') line = '';
+          else if (ch === '\r') {
+            out('\r\n');
+            run(line);
+            line = '';
+            prompt();
+          } else {
+            line += ch;
+            out(ch); // the terminal echoes what is typed
+          }
+        }
+      });
+    },
+  };
+}
+
+/** supervisord's programs, with an Exec answering `supervisorctl status|stop|start` from that state. */
+export function fakeSupervisor(programs: string[]): { running: Set<string>; exec: Exec; calls: string[][] } {
+  const running = new Set(programs);
+  const calls: string[][] = [];
+  const exec: Exec = async (argv) => {
+    calls.push(argv);
+    if (argv[0] !== 'supervisorctl') return { code: 127, stdout: '', stderr: `no ${argv[0]}` };
+    const [, action, ...names] = argv;
+    if (action === 'status') return { code: 0, stdout: programs.map((p, i) => (running.has(p) ? `${p}  RUNNING   pid ${100 + i}, uptime 0:01:00` : `${p}  STOPPED   Not started`)).join('\n'), stderr: '' };
+    for (const n of names) (action === 'stop' ? running.delete(n) : running.add(n));
+    return { code: 0, stdout: names.map((n) => `${n}: ${action === 'stop' ? 'stopped' : 'started'}`).join('\n'), stderr: '' };
+  };
+  return { running, exec, calls };
 }

@@ -35,17 +35,26 @@ async function fails(p: Promise<unknown>, re: RegExp): Promise<void> {
 const svc = (check: VerifyService['check'], routes: Route[], name: string = check): VerifyService => ({ name, check, routes, programs: [] });
 const notFound = text(404, '<html><head><title>404 Not Found</title></head></html>');
 
-describe('nginx: port 80 answers and / gives 404', () => {
-  it('passes on nginx answering 404 at /', async () => {
-    const port = await serve({ '/': notFound });
-    assert.match(await checkNginx(port), /GET \/ → 404 \(nginx\/1\.22\.1\)/);
+describe('nginx: port 80 answers and / is the landing page', () => {
+  const landing = text(200, '<!doctype html><title>web/base</title>');
+  it('passes on nginx answering 200 text/html at /', async () => {
+    const port = await serve({ '/': landing });
+    assert.match(await checkNginx(port), /GET \/ → 200 text\/html \(nginx\/1\.22\.1\)/);
   });
-  it('fails when something is served at the root', async () => {
-    const port = await serve({ '/': text(200, '<title>Welcome to nginx!</title>') });
-    await fails(checkNginx(port), /GET \/ answered 200 "Welcome to nginx!".*expected 404: something is served at the root/);
+  it('fails when / answers 404 (no landing page), saying so', async () => {
+    const port = await serve({ '/': notFound });
+    await fails(checkNginx(port), /GET \/ answered 404 "404 Not Found" \(nginx\/1\.22\.1\), expected 200 with the landing page \(text\/html\): no landing page/);
+  });
+  it('fails when / is not HTML', async () => {
+    const port = await serve({ '/': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('served at the root') });
+    await fails(checkNginx(port), /GET \/ answered 200 with Content-Type text\/plain, expected text\/html/);
+  });
+  it('fails when / asks for a token that was not set', async () => {
+    const port = await serve({ '/': text(401, '<title>401</title>') });
+    await fails(checkNginx(port), /answered 401 .*it asks for the access token, yet none was set/);
   });
   it('fails when another server than nginx answers', async () => {
-    const port = await serve({ '/': notFound }, {}, 'SimpleHTTP/0.6 Python/3.11');
+    const port = await serve({ '/': landing }, {}, 'SimpleHTTP/0.6 Python/3.11');
     await fails(checkNginx(port), /not from nginx \(Server: SimpleHTTP/);
   });
   it('fails when nothing listens on the port', async () => {

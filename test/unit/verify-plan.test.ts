@@ -13,7 +13,7 @@ import { createOptions, NAME_PREFIX, slug, tarOf, TestSession } from '../../src/
 import { describeReadiness } from '../../src/verify/ready.js';
 import { metadataVerdict, planChecks } from '../../src/verify/registry.js';
 import { checkLine, imageLines, makeReport, screenshotPath, summaryLine } from '../../src/verify/report.js';
-import { catalogSubjects, emulationFactor, nativePlatform, servicesFromMetadata } from '../../src/verify/subject.js';
+import { catalogSubjects, emulationFactor, mainIndex, mainOf, nativePlatform, servicesFromMetadata } from '../../src/verify/subject.js';
 import type { ImageFacts, ImageReport, Subject, VerifyService } from '../../src/verify/types.js';
 import { REPO_ROOT } from '../helpers/project.js';
 
@@ -32,16 +32,19 @@ const facts = (over: Partial<ImageFacts> = {}): ImageFacts => ({
   metadata: { flavor: 'x/y', services: [] },
   ...over,
 });
-const ssh: VerifyService = { name: 'ssh', check: 'ssh', routes: [{ path: '/ssh', port: 2222, exact: true, websocket: true }], programs: ['sshd', 'ssh-ws'] };
+const ssh: VerifyService = { name: 'ssh', check: 'ssh', routes: [{ path: '/ssh', port: 2222, exact: true, websocket: true, open: true }], programs: ['sshd', 'ssh-ws'] };
+const terminal: VerifyService = { name: 'terminal', check: 'terminal', routes: [{ path: '/terminal/', port: 7681, keepPrefix: true, websocket: true }], programs: ['terminal'], main: true };
 const vnc: VerifyService = { name: 'vnc', check: 'vnc', routes: [{ path: '/vnc/', port: 6081 }, { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' }], programs: ['vnc', 'novnc'] };
 const subject = (services: VerifyService[], flavor = 'any/name'): Subject => ({ flavor, image: 'r/x:t', platform: 'linux/amd64', services, source: 'catalog' });
 const names = (s: Subject, f = facts(), screenshot = false) => planChecks(s, f, { screenshot }).map((p) => p.name);
 
 const RUNTIME = ['programs', 'users', 'home init', 'home volume', 'home keeps changes', 'shell', 'hooks'];
+/** The access token, /health's transitions, IPv6 and the home volume, for an image with routes (skipped ones included). */
+const ACCESS = ['access open', 'ipv6', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'access invalid', 'uid remap'];
 
 describe('checks come from the services an image declares, not its name', () => {
   it('an SSH base: nginx, the SSH banner and login, and the runtime init', () => {
-    assert.deepEqual(names(subject([ssh])), ['metadata', 'nginx', 'ssh banner', 'ssh login', ...RUNTIME, 'bad keys', 'any uid', 'init container', 'chroot']);
+    assert.deepEqual(names(subject([ssh])), ['metadata', 'nginx', 'landing', 'health', 'ssh banner', 'ssh login', ...RUNTIME, ...ACCESS, 'host key kept', 'bad keys', 'any uid', 'init container', 'chroot']);
   });
   it('a desktop: the redirect, the vnc check, gpu (never silently passed) and, when asked, a screenshot', () => {
     const n = names(subject([ssh, vnc]), facts(), true);
@@ -73,6 +76,79 @@ describe('checks come from the services an image declares, not its name', () => 
   });
 });
 
+describe('the landing page, /health, the terminal, the access token, IPv6 and the home volume: from what the image declares', () => {
+  const plan = (services: VerifyService[], f = facts()) => planChecks(subject(services), f, { screenshot: false });
+  const find = (p: ReturnType<typeof plan>, name: string) => p.find((x) => x.name === name)!;
+  it('an SSH base with a terminal (the main service): every new check, in the container it needs', () => {
+    const p = plan([ssh, terminal]);
+    const groups = Object.fromEntries(p.map((x) => [x.name, x.group]));
+    for (const n of ['landing', 'health', 'terminal', 'access open', 'ipv6']) assert.equal(groups[n], 'main', n);
+    for (const n of ['auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502']) assert.equal(groups[n], 'access', n);
+    assert.equal(groups['access invalid'], 'access-invalid');
+    assert.equal(groups['uid remap'], 'volume');
+    assert.equal(groups['host key kept'], 'volume');
+    assert.match(find(p, 'auth 401').from, /GET \/terminal\/$/, 'the main service\'s first route');
+    assert.match(find(p, 'auth websocket').from, /WebSocket \/terminal\/ws \(the terminal of service terminal\)/);
+    assert.match(find(p, 'auth open routes').from, /\/ssh, \/health without it/);
+    assert.deepEqual([find(p, 'health degraded').service, find(p, 'health 502').service, find(p, 'uid remap').service], ['ssh', 'terminal', 'terminal']);
+  });
+  it('the same checks whatever the flavor is called', () => {
+    assert.deepEqual(planChecks(subject([ssh, terminal], 'featured/base'), facts(), { screenshot: false }), planChecks(subject([ssh, terminal], 'x/y'), facts(), { screenshot: false }));
+  });
+  it('one service with a route: health degraded skipped; no terminal: uid remap skipped (the host key still kept); no protected WebSocket: skipped', () => {
+    const p = plan([ssh]);
+    assert.deepEqual(find(p, 'health degraded'), { name: 'health degraded', group: 'skip', from: 'the runtime init (/startup.sh): /health with services stopped (supervisorctl)', reason: 'only one service has a route: no secondary service to stop' });
+    assert.match(find(p, 'uid remap').reason!, /no terminal service \(check: terminal\)/);
+    assert.equal(find(p, 'host key kept').group, 'volume');
+    assert.match(find(p, 'auth websocket').reason!, /no protected WebSocket/);
+    assert.equal(find(p, 'health 502').service, 'ssh', 'no main: true: the first service with a route');
+    assert.match(find(p, 'auth 401').from, /GET \/$/, 'the main service has only open routes: the landing page');
+  });
+  it('no user: the home-volume checks are skipped, saying why', () => {
+    const p = plan([ssh, terminal], facts({ user: undefined }));
+    assert.match(find(p, 'uid remap').reason!, /no user idekube/);
+    assert.match(find(p, 'host key kept').reason!, /no user idekube/);
+  });
+  it('a desktop marked main: /health\'s 502 expected when it stops; the noVNC bridge is the protected WebSocket', () => {
+    const p = plan([ssh, { ...vnc, main: true }]);
+    assert.equal(find(p, 'health 502').service, 'vnc');
+    assert.equal(find(p, 'health degraded').service, 'ssh');
+    assert.match(find(p, 'auth websocket').from, /WebSocket \/vnc\/websockify/);
+    assert.match(find(p, 'auth 401').from, /GET \/vnc\/$/);
+  });
+  it('two terminals get a check each; without the runtime init only nginx, the landing page and /health', () => {
+    const t2 = { ...terminal, name: 'shell2', main: false, routes: [{ path: '/shell2/', port: 7682 }] };
+    assert.ok(names(subject([terminal, t2])).includes('terminal shell2'));
+    assert.ok(names(subject([terminal, t2])).includes('terminal terminal'));
+    const bare = names(subject([ssh, terminal]), facts({ hasRuntime: false }));
+    for (const n of ['nginx', 'landing', 'health', 'terminal']) assert.ok(bare.includes(n), n);
+    for (const n of ACCESS) assert.ok(!bare.includes(n), n);
+  });
+  it('services without routes: no nginx, no landing page, no token checks', () => {
+    const n = names(subject([{ name: 'docker', check: 'dind', routes: [], programs: ['dockerd'] }]));
+    for (const x of ['nginx', 'landing', 'health', 'auth 401', 'ipv6', 'access open']) assert.ok(!n.includes(x), x);
+  });
+});
+
+describe('the main service: the last main: true, else the first service with a route', () => {
+  const r = [{ path: '/a/', port: 1 }];
+  it('the rule', () => {
+    assert.equal(mainIndex([{ routes: [] }, { routes: r }, { routes: r }]), 1);
+    assert.equal(mainIndex([{ routes: r, main: true }, { routes: r }, { routes: r, main: true }, { routes: [] }]), 2);
+    assert.equal(mainIndex([{ routes: [] }]), -1);
+    assert.equal(mainOf([ssh, { ...vnc, main: true }])?.name, 'vnc');
+  });
+  it('from flavor.json: the top-level main, else per-service main (the last wins), else the rule; on one service only', () => {
+    const svcs = [{ name: 'a', routes: r }, { name: 'b', routes: r, main: true }, { name: 'c', routes: r, main: true }];
+    const main = (m: Parameters<typeof servicesFromMetadata>[0]) => servicesFromMetadata(m).filter((s) => s.main).map((s) => s.name);
+    assert.deepEqual(main({ services: svcs }), ['c']);
+    assert.deepEqual(main({ main: 'b', services: svcs }), ['b']);
+    assert.deepEqual(main({ main: 'gone', services: svcs }), ['c'], 'a top-level main naming no service: the rule');
+    assert.deepEqual(main({ services: [{ name: 'x' }, { name: 'y', routes: r }] }), ['y']);
+    assert.equal(servicesFromMetadata({ services: [{ name: 't', check: 'terminal', routes: r }] })[0]!.check, 'terminal', 'terminal is a known kind');
+  });
+});
+
 describe('metadata: the image is the flavor it claims to be', () => {
   it('passes when labels and flavor.json agree', () => {
     assert.match(metadataVerdict(subject([ssh], 'web/base'), facts({ labels: { 'io.idekube.flavor': 'web/base', 'io.idekube.services': 'ssh' }, metadata: { flavor: 'web/base', lineage: ['web/base'] } })), /web\/base: services ssh, lineage web\/base/);
@@ -96,7 +172,7 @@ describe('subjects: catalog flavors × platforms', () => {
   it('default: this machine\'s platform; per-arch tags of the catalog', () => {
     const { subjects } = catalogSubjects(project, ['web/base'], undefined);
     assert.deepEqual(subjects.map((s) => [s.platform, s.image]), [[nativePlatform(), `127.0.0.1:5000/idekube-test/fixture:web-base-v9.9.9-${nativePlatform().split('/')[1]}`]]);
-    assert.deepEqual(subjects[0]!.services.map((s) => `${s.name}:${s.check}`), ['ssh:ssh']);
+    assert.deepEqual(subjects[0]!.services.map((s) => `${s.name}:${s.check}${s.main ? ' (main)' : ''}`), ['ssh:ssh', 'terminal:terminal (main)']);
   });
   it('--platform: only platforms the flavor builds; a note for the others', () => {
     const { subjects, notes } = catalogSubjects(project, ['web/base', 'desk/base'], ['linux/arm64']);
@@ -105,7 +181,7 @@ describe('subjects: catalog flavors × platforms', () => {
   });
   it('inherited services: a child is tested for its parent\'s services too', () => {
     const { subjects } = catalogSubjects(project, ['web/jupyter'], ['linux/amd64']);
-    assert.deepEqual(subjects[0]!.services.map((s) => s.check), ['ssh', 'jupyter']);
+    assert.deepEqual(subjects[0]!.services.map((s) => `${s.check}${s.main ? ' (main)' : ''}`), ['ssh', 'terminal', 'jupyter (main)'], 'the last main: true wins');
   });
   it('emulated platforms wait three times as long', () => {
     assert.equal(emulationFactor(nativePlatform()), 1);

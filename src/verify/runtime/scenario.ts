@@ -19,3 +19,8 @@ export interface ScenarioEnv {
 export function routesOf(services: VerifyService[], without: string[] = []) {
   return services.filter((s) => !without.includes(s.check)).flatMap((s) => s.routes);
 }
+
+/** dind needs a privileged container: scenarios that expect every service up give it one, as the main container has. */
+export function needsPrivilege(services: VerifyService[]): boolean {
+  return services.some((s) => s.check === 'dind');
+}
