@@ -11,6 +11,10 @@ export interface GlobalOptions {
   author?: string;
   name?: string;
   gitTag?: string;
+  /** `--scheme v0.4|v0.8`, `--lineup a[,b]`, `--staging`. */
+  scheme?: string;
+  lineup?: string;
+  staging?: boolean;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -30,30 +34,42 @@ export interface Context {
   io: Io;
   /** Loads and validates the project on first use (imported lazily: `--help` never pays for YAML/ajv). */
   project(): Promise<Project>;
+  /** The same project with another profile (null: .dockerargs alone): a lineup's base. */
+  projectWithProfile(profile: string | null): Promise<Project>;
 }
 
 export function makeContext(opts: GlobalOptions, env: NodeJS.ProcessEnv): Context {
   const isTTY = Boolean(process.stdout.isTTY);
   const color = opts.color && isTTY && env.NO_COLOR === undefined && env.TERM !== 'dumb';
   let project: Project | undefined;
+  const others = new Map<string | null, Project>();
+  const load = async (profile: { name?: string } | { none: true }) => {
+    const { loadProject } = await import('../config/project.js');
+    const flags: Partial<Record<SettingKey, string>> = {};
+    if (opts.registry !== undefined) flags.REGISTRY = opts.registry;
+    if (opts.author !== undefined) flags.AUTHOR = opts.author;
+    if (opts.name !== undefined) flags.NAME = opts.name;
+    if (opts.gitTag !== undefined) flags.GIT_TAG = opts.gitTag;
+    for (const [flag, v] of Object.entries(flags)) {
+      if (v === '') throw new InputError(`--${flag.toLowerCase().replace('_', '-')} must not be empty`, undefined, 'give a value or leave the flag out');
+    }
+    // `none`: .dockerargs alone, whatever IDEKUBE_PROFILE says (a lineup without a profile)
+    const { IDEKUBE_PROFILE: _ignored, ...noProfileEnv } = env;
+    const profileInputs = 'none' in profile ? { env: noProfileEnv } : { env, ...(profile.name !== undefined ? { profile: profile.name } : {}) };
+    const naming = { ...(opts.scheme !== undefined ? { scheme: opts.scheme } : {}), ...(opts.staging ? { staging: true } : {}) };
+    return loadProject({ ...(opts.dir ? { dir: opts.dir } : {}), sets: opts.set, flags, ...naming, ...profileInputs });
+  };
   return {
     opts,
     env,
     io: { out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`), err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`), isTTY, color },
     async project() {
-      if (!project) {
-        const { loadProject } = await import('../config/project.js');
-        const flags: Partial<Record<SettingKey, string>> = {};
-        if (opts.registry !== undefined) flags.REGISTRY = opts.registry;
-        if (opts.author !== undefined) flags.AUTHOR = opts.author;
-        if (opts.name !== undefined) flags.NAME = opts.name;
-        if (opts.gitTag !== undefined) flags.GIT_TAG = opts.gitTag;
-        for (const [flag, v] of Object.entries(flags)) {
-          if (v === '') throw new InputError(`--${flag.toLowerCase().replace('_', '-')} must not be empty`, undefined, 'give a value or leave the flag out');
-        }
-        project = loadProject({ ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.profile !== undefined ? { profile: opts.profile } : {}), sets: opts.set, flags, env });
-      }
+      project ??= await load({ ...(opts.profile !== undefined ? { name: opts.profile } : {}) });
       return project;
+    },
+    async projectWithProfile(profile) {
+      if (!others.has(profile)) others.set(profile, await load(profile === null ? { none: true } : { name: profile }));
+      return others.get(profile)!;
     },
   };
 }

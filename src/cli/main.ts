@@ -22,6 +22,8 @@ Environment:
   TAG_POSTFIX              appended after the version, before the arch (e.g. -ascend)
   BRANCH                   default flavor when a command is given none (e.g. featured/base)
   IDEKUBE_PROFILE          same as --profile
+  IDEKUBE_SCHEME           same as --scheme (or IDEKUBE_SCHEME= in .dockerargs)
+  IDEKUBE_LINEUP           same as --lineup (or IDEKUBE_LINEUP= in a profile)
   IDEKUBE_ARG_<KEY>        set build arg KEY (between the flavor's .dockerargs and --set)
   NO_COLOR                 disable colors`;
 
@@ -41,6 +43,9 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--author <name>', 'namespace part of image names (env AUTHOR)')
     .option('--name <name>', 'repository name (env NAME)')
     .option('--git-tag <tag>', 'version part of tags (env GIT_TAG)')
+    .option('--scheme <scheme>', 'tag scheme and built-in lineups: v0.4 (one repository, default) or v0.8 (a repository per image) (env IDEKUBE_SCHEME)')
+    .option('--lineup <names>', 'build these lineups (comma-separated): v0.4 base, ascend; v0.8 universal, ascend (env IDEKUBE_LINEUP)')
+    .option('--staging', 'staging tags: -staging after the version and postfix (also GIT_TAG=edge)')
     .option('--json', 'machine-readable output on stdout')
     .addOption(new Option('-q, --quiet', 'print only results and errors').conflicts('verbose'))
     .option('-v, --verbose', 'print more detail')
@@ -61,7 +66,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .command('tags')
     .description('print the image tags of flavors (per-arch tags, the multi-arch tag, aliases)')
     .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH)')
-    .option('--all', 'every flavor')
+    .option('--all', 'every flavor (with --lineup: the lineups\' flavors)')
     .option('--alias <kind>', 'also print alias tags: latest, major, minor (repeatable)', collect, [])
     .option('--qemu', 'tags of the QEMU VM-in-container images (<NAME>-qemu)')
     .action(async (flavors: string[], opts, cmd: Command) =>
@@ -90,7 +95,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
   const buildFlags = (cmd: Command, engineFlags = true) =>
     cmd
       .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH); their parents are included')
-      .option('--all', 'every flavor')
+      .option('--all', 'every flavor (with --lineup: the lineups\' flavors)')
       .option('--platform <list>', 'comma-separated platforms (default: linux/amd64,linux/arm64; env IDEKUBE_PLATFORMS)')
       .addOption(new Option('--driver <name>', 'auto, buildx or docker (auto: buildx when installed)').hideHelp(!engineFlags))
       .addOption(new Option('--builder <name>', 'buildx builder (remote BuildKit, kubernetes driver…)').hideHelp(!engineFlags))
@@ -137,6 +142,15 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--cleanup', 'then delete the per-arch tags where the registry supports deleting tags')
     .option('--dry-run', 'check everything, write nothing')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/manifest.js')).manifest(ctx, flavors, opts)));
+
+  program
+    .command('promote')
+    .description('copy published manifest lists to their stable aliases by digest, without rebuilding (v0.8: stable; v0.4: --alias)')
+    .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH)')
+    .option('--all', 'every flavor (of the selected lineups)')
+    .option('--alias <kind>', 'v0.4: the alias to write: latest (default), major or minor (repeatable)', collect, [])
+    .option('--dry-run', 'check everything, write nothing')
+    .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/promote.js')).promote(ctx, flavors, opts)));
 
   program
     .command('doctor')

@@ -18,8 +18,12 @@ export const QEMU_KEYS = [
   'QEMU_CLOUD_IMAGE_SHA256_ARM64',
 ] as const;
 
+/** src/config/schemes.ts (the project's tag scheme) and src/config/lineups.ts (the lineup a profile builds). */
+export const SELECTION_KEYS = ['IDEKUBE_SCHEME', 'IDEKUBE_LINEUP'] as const;
+
 /**
- * Naming settings (REGISTRY, AUTHOR, NAME, GIT_TAG, TAG_POSTFIX: sources.ts), the QEMU settings, and BASE_IMAGE
- * (the upstream files' base image key, which profiles override even where no manifest uses `${BASE_IMAGE}`).
+ * Naming settings (REGISTRY, AUTHOR, NAME, GIT_TAG, TAG_POSTFIX: sources.ts), the QEMU settings, the scheme and
+ * lineup keys, and BASE_IMAGE (the upstream files' base image key, which profiles override even where no manifest
+ * uses `${BASE_IMAGE}`).
  */
-export const IDEKUBE_KEYS: readonly string[] = [...SETTING_KEYS, ...QEMU_KEYS, 'BASE_IMAGE'];
+export const IDEKUBE_KEYS: readonly string[] = [...SETTING_KEYS, ...QEMU_KEYS, ...SELECTION_KEYS, 'BASE_IMAGE'];

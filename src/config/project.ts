@@ -6,7 +6,9 @@ import { shortKey, type ArgEntry } from './dockerargs.js';
 import { InputError, listSome, quoteShort, type Location } from './errors.js';
 import { IDEKUBE_KEYS } from './known-keys.js';
 import type { Catalog, FlavorDef, LayerDef, Platform } from './model.js';
+import { v08NamingProblem } from './naming-v08.js';
 import { argRefs } from './resolve.js';
+import { resolveScheme, type Scheme } from './schemes.js';
 import { SETTING_KEYS, describeOrigin, readArgsFile, readLayered, type Layered, type ProjectInputs, type SettingKey, type Valued } from './sources.js';
 import { MAX_TAG_LENGTH, TAG_RULE, flavorTag, isPathComponent, isRegistryHost, repository, tagProblem, type ImageNaming } from './tags.js';
 import { closest, warn } from './warnings.js';
@@ -18,6 +20,15 @@ export interface Project {
   layered: Layered;
   version: GitVersion;
   naming: ImageNaming;
+  /** The tag scheme and where it came from (`--scheme`, env, `.dockerargs:N`, `default`). */
+  scheme: Scheme;
+  schemeFrom: string;
+}
+
+/** What the command line adds to the layered settings: the tag scheme flag and `--staging`. */
+export interface NamingInputs {
+  scheme?: string;
+  staging?: boolean;
 }
 
 /** The nearest folder at or above `start` that holds flavors/. */
@@ -39,9 +50,10 @@ export function projectRoot(inputs: { dir?: string }): string {
   return root;
 }
 
-export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string }): Project {
+export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string } & NamingInputs): Project {
   const root = projectRoot(inputs);
   const layered = readLayered({ ...inputs, root });
+  const { scheme, from: schemeFrom } = resolveScheme(inputs.scheme, inputs.env, layered.base, layered.profile);
   const catalog = loadCatalog(root);
   warnUnreadKeys(catalog, layered);
   const s = layered.settings;
@@ -52,6 +64,8 @@ export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string
     root,
     catalog,
     layered,
+    scheme,
+    schemeFrom,
     get version(): GitVersion {
       const gitTagSetting = s.GIT_TAG;
       version ??= resolveGitVersion(root, gitTagSetting ? { value: gitTagSetting.value, from: describeOrigin(gitTagSetting.origin), ...locationOf(gitTagSetting) } : undefined);
@@ -59,8 +73,15 @@ export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string
     },
     get naming(): ImageNaming {
       if (!naming) {
-        const n: ImageNaming = { registry: s.REGISTRY!.value, author: s.AUTHOR!.value, name: s.NAME!.value, gitTag: project.version.gitTag, postfix: s.TAG_POSTFIX?.value ?? '' };
+        const gitTag = project.version.gitTag;
+        // upstream stages with VERSION=edge: that version is always a staging build
+        const staging = Boolean(inputs.staging) || gitTag === 'edge';
+        const n: ImageNaming = { registry: s.REGISTRY!.value, author: s.AUTHOR!.value, name: s.NAME!.value, gitTag, postfix: s.TAG_POSTFIX?.value ?? '', ...(scheme !== 'v0.4' ? { scheme } : {}), ...(staging ? { staging } : {}) };
         checkNaming(n, layered, catalog, project.version);
+        if (scheme === 'v0.8') {
+          const problem = v08NamingProblem(n, catalog.flavors.values());
+          if (problem) throw problem;
+        }
         naming = n;
       }
       return naming;
@@ -112,6 +133,8 @@ function checkNaming(n: ImageNaming, layered: Layered, catalog: Catalog, version
   }
   const gitProblem = tagProblem(n.gitTag);
   if (gitProblem) fail('GIT_TAG', n.gitTag, `is not a valid Docker tag part: ${gitProblem}`, `${TAG_RULE} (e.g. v1.2.3)`);
+  // v0.8 derives repositories and tags from the folders in its own way (naming-v08.ts checks them)
+  if (n.scheme === 'v0.8') return;
   // The longest flavor id gives the longest tags: one look at each id, whatever the size of the catalog.
   let longest: FlavorDef | undefined;
   for (const f of catalog.flavors.values()) if (!longest || f.id.length > longest.id.length) longest = f;

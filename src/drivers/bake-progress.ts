@@ -13,6 +13,8 @@ import type { Emit, TargetResult } from './events.js';
 export interface BakeTargetInfo {
   bakeName: string;
   flavor: string;
+  /** The image's id in the plan when it is not the flavor (several lineups: `ascend:featured/base`). */
+  key?: string;
   platforms: string[];
   /** The parent's bakeName (bake `contexts` target:<parent>). */
   parent?: string;
@@ -77,7 +79,7 @@ const decode = (b64: unknown): string => (typeof b64 === 'string' ? Buffer.from(
 export function bakeProgress(targets: BakeTargetInfo[], emit: Emit, now: () => number = Date.now): BakeProgress {
   const byName = new Map(targets.map((t) => [t.bakeName, t]));
   const units = new Map<string, Unit>(); // key `${bakeName} ${platform}`
-  for (const info of targets) for (const platform of info.platforms) units.set(`${info.bakeName} ${platform}`, { id: `${info.flavor}@${platform}`, info, platform, startEmitted: false, tail: [] });
+  for (const info of targets) for (const platform of info.platforms) units.set(`${info.bakeName} ${platform}`, { id: `${info.key ?? info.flavor}@${platform}`, info, platform, startEmitted: false, tail: [] });
   const vertexes = new Map<string, Map<string, Seen>>(); // digest → bakeName → what that target saw
   const digestPlatform = new Map<string, string>(); // a vertex's platform is part of its digest: learnt once, valid for all
   const bakeTail: string[] = []; // bake's own text (the Dockerfile excerpt, `ERROR: …`)

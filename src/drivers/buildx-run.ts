@@ -14,7 +14,8 @@ import { verifyList } from '../registry/manifest-list.js';
 import { parseRef } from '../registry/types.js';
 import type { Plan, PlanImage } from '../plan/types.js';
 import { bakeProgress } from './bake-progress.js';
-import { bakeArgv, bakeFile, bakeTargetName, type BakeOptions } from './buildx.js';
+import { imageId } from '../plan/types.js';
+import { bakeArgv, bakeFile, imageBakeName, type BakeOptions } from './buildx.js';
 import type { Emit, ImageResult, RunResult, TargetResult } from './events.js';
 
 type Metadata = Record<string, { 'containerimage.digest'?: string } | undefined>;
@@ -33,16 +34,20 @@ export async function runBuildxPlan(plan: Plan, opts: BakeOptions & { signal: Ab
 
   const perArch = plan.push && plan.archOnly;
   const targetById = new Map(plan.targets.map((t) => [t.id, t]));
+  const imageOfTarget = new Map(plan.images.flatMap((i) => i.targets.map((id) => [id, i] as const)));
   const progress = bakeProgress(
     plan.images.flatMap((image) => {
       const targets = image.targets.map((id) => targetById.get(id)!);
       const units = perArch ? targets.map((t) => [t]) : [targets];
+      const parentTarget = targets[0]!.dependsOn[0];
+      const parent = parentTarget ? imageOfTarget.get(parentTarget) : undefined;
       return units.map((unit) => ({
-        bakeName: bakeTargetName(image.flavor, perArch ? unit[0]!.arch : undefined),
+        bakeName: imageBakeName(image, perArch ? unit[0]!.arch : undefined),
         flavor: image.flavor,
+        ...(image.id ? { key: imageId(image) } : {}),
         platforms: unit.map((t) => t.platform),
         tags: Object.fromEntries(unit.map((t) => [t.platform, t.tag])),
-        ...(image.parent ? { parent: bakeTargetName(image.parent, perArch ? unit[0]!.arch : undefined) } : {}),
+        ...(parent ? { parent: imageBakeName(parent, perArch ? unit[0]!.arch : undefined) } : {}),
       }));
     }),
     opts.emit,
@@ -115,7 +120,7 @@ async function checkPushed(plan: Plan, image: PlanImage, targets: TargetResult[]
   const base = { flavor: image.flavor, ref: image.ref, platforms: image.platforms, aliases: image.aliases };
   if (perArch) {
     for (const t of targets) {
-      const reported = meta[bakeTargetName(image.flavor, archOf(t.platform as Platform))]?.['containerimage.digest'];
+      const reported = meta[imageBakeName(image, archOf(t.platform as Platform))]?.['containerimage.digest'];
       const { repository, reference } = parseRef(t.tag);
       const served = await client.getManifest(repository, reference);
       if (!served) throw new RunError(`${t.tag} is not in the registry after bake pushed it`);
@@ -126,7 +131,7 @@ async function checkPushed(plan: Plan, image: PlanImage, targets: TargetResult[]
     emit({ type: 'list', ref: image.ref, status: 'skipped', reason: 'per-arch tags pushed; run idekube manifest to write the list' });
     return { ...base, status: 'published', reason: 'per-arch tags only (--arch-only)' };
   }
-  const reported = meta[bakeTargetName(image.flavor)]?.['containerimage.digest'];
+  const reported = meta[imageBakeName(image)]?.['containerimage.digest'];
   const list = await verifyList(client, image.ref, image.platforms);
   if (reported && reported !== list.digest) throw new RunError(`${image.ref}: bake reported ${reported}, the registry serves ${list.digest}`);
   for (const alias of image.aliases) {

@@ -5,7 +5,8 @@
  */
 import { relative } from 'node:path';
 import { PARENT_ARG } from '../generate/flavor.js';
-import type { Plan } from '../plan/types.js';
+import { RunError } from '../config/errors.js';
+import type { Plan, PlanImage } from '../plan/types.js';
 import { familiarName } from '../registry/types.js';
 
 export interface BakeOptions {
@@ -40,10 +41,12 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
   const perArch = plan.push && plan.archOnly;
   // maps, not scans: a catalog of thousands of flavors stays linear
   const targetById = new Map(plan.targets.map((t) => [t.id, t]));
-  const imageByFlavor = new Map(plan.images.map((i) => [i.flavor, i]));
+  // a parent is found through its target (with several lineups in one plan a flavor has several images)
+  const imageOfTarget = new Map(plan.images.flatMap((i) => i.targets.map((id) => [id, i] as const)));
   for (const image of plan.images) {
     const targets = image.targets.map((id) => targetById.get(id)!);
-    const parent = image.parent ? imageByFlavor.get(image.parent) : undefined;
+    const parentTarget = targets[0]!.dependsOn[0];
+    const parent = parentTarget ? imageOfTarget.get(parentTarget) : undefined;
     const units = perArch ? targets.map((t) => [t]) : [targets];
     for (const unit of units) {
       const first = unit[0]!;
@@ -59,7 +62,7 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
       // FROM ${IDEKUBE_PARENT} defaults to the parent's tag. The frontend looks a FROM up among named contexts by
       // its familiar name (no docker.io/, library/ or :latest), so the key must be that form or the child pulls
       // the parent from the registry instead of taking the target just built.
-      if (parent) t.contexts = { [familiarName(parent.ref)]: `target:${bakeTargetName(parent.flavor, perArch ? first.arch : undefined)}` };
+      if (parent) t.contexts = { [familiarName(parent.ref)]: `target:${imageBakeName(parent, perArch ? first.arch : undefined)}` };
       if (plan.cache === 'registry') {
         const ref = perArch ? first.cacheFrom[0]! : cacheRef(first.cacheFrom[0]!);
         t['cache-from'] = [`type=registry,ref=${ref}`];
@@ -68,16 +71,27 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
       if (plan.network !== 'default') t.network = plan.network;
       if (opts.attest) t.attest = ['type=provenance,mode=max', `type=sbom${opts.sbomGenerator ? `,generator=${opts.sbomGenerator}` : ''}`];
       t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
-      target[bakeTargetName(image.flavor, perArch ? first.arch : undefined)] = escapeTemplates(t);
+      const name = imageBakeName(image, perArch ? first.arch : undefined);
+      // `featured-base-ascend` of lineup ascend against a flavor featured/base-ascend: refuse rather than overwrite
+      if (target[name]) throw new RunError(`two images of the plan would both be bake target ${name}`, { fix: 'rename the flavor folder that ends in a lineup\'s name' });
+      target[name] = escapeTemplates(t);
     }
   }
   // parents are in the plan because children build from them: build (and push) them too
   return { group: { default: { targets: Object.keys(target) } }, target };
 }
 
-/** The bake target of an image, or of one of its platforms (`web-base-arm64`) when targets are per arch. */
-export function bakeTargetName(flavor: string, arch?: string): string {
-  return arch ? `${targetName(flavor)}-${arch}` : targetName(flavor);
+/**
+ * The bake target of an image, or of one of its platforms (`web-base-arm64`) when targets are per arch; with
+ * several lineups in one plan the lineup follows the flavor, as in upstream's bake file (`featured-base-ascend`).
+ */
+export function bakeTargetName(flavor: string, arch?: string, lineup?: string): string {
+  return `${targetName(flavor)}${lineup ? `-${lineup}` : ''}${arch ? `-${arch}` : ''}`;
+}
+
+/** bakeTargetName of a plan image: lineup-qualified only when the plan qualifies it. */
+export function imageBakeName(image: PlanImage, arch?: string): string {
+  return bakeTargetName(image.flavor, arch, image.id ? image.lineup : undefined);
 }
 
 /**

@@ -62,7 +62,8 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
 
   const results = new Map<string, TargetResult>();
   const byId = new Map(plan.targets.map((t) => [t.id, t]));
-  const imageByFlavor = new Map(plan.images.map((i) => [i.flavor, i]));
+  // by target id: with several lineups in one plan a flavor has several images
+  const imageOfTarget = new Map(plan.images.flatMap((i) => i.targets.map((id) => [id, i] as const)));
   const rank = (id: string) => opts.priority?.get(id) ?? 0;
   // pending in start order: the longest remaining chains first (a stable sort keeps plan order among equals)
   const pending = new Set(plan.targets.map((t) => t.id).sort((a, b) => rank(b) - rank(a)));
@@ -71,20 +72,20 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
   const onAbort = () => inner.abort();
   opts.signal.addEventListener('abort', onAbort, { once: true });
   const publishing: Array<Promise<void>> = [];
-  const imageResults = new Map<string, ImageResult>();
+  const imageResults = new Map<PlanImage, ImageResult>();
 
   const finish = (t: PlanTarget, r: Omit<TargetResult, 'id' | 'flavor' | 'platform' | 'tag'>) => {
     const full: TargetResult = { id: t.id, flavor: t.flavor, platform: t.platform, tag: t.tag, ...r };
     results.set(t.id, full);
     const { id: _id, flavor: _f, platform: _p, tag: _t, ...rest } = full;
     opts.emit({ type: 'target-end', target: t.id, ...rest });
-    maybePublish(t.flavor);
+    maybePublish(imageOfTarget.get(t.id)!);
   };
 
   // A local single-platform build also answers to the image's plain reference, so `docker run <ref>` works as
   // after `make build` (a push writes that reference as the manifest list instead).
   const localAlias = (t: PlanTarget): string[] => {
-    const image = imageByFlavor.get(t.flavor)!;
+    const image = imageOfTarget.get(t.id)!;
     return !plan.push && image.targets.length === 1 ? [image.ref] : [];
   };
 
@@ -130,28 +131,28 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         const reason = inner.signal.aborted ? 'cancelled' : `its parent ${bad} ${results.get(bad!)!.status}`;
         results.set(id, { id, flavor: t.flavor, platform: t.platform, tag: t.tag, status: inner.signal.aborted ? 'cancelled' : 'skipped', durationMs: 0, error: reason });
         opts.emit({ type: 'target-end', target: id, status: inner.signal.aborted ? 'cancelled' : 'skipped', durationMs: 0, reason });
-        maybePublish(t.flavor);
+        maybePublish(imageOfTarget.get(id)!);
       }
     }
   };
 
-  const maybePublish = (flavor: string) => {
-    const image = imageByFlavor.get(flavor)!;
-    if (imageResults.has(flavor) || !image.targets.every((id) => results.has(id))) return;
+  const maybePublish = (image: PlanImage) => {
+    const flavor = image.flavor;
+    if (imageResults.has(image) || !image.targets.every((id) => results.has(id))) return;
     const targets = image.targets.map((id) => results.get(id)!);
     const ok = targets.every((r) => r.status === 'built' || r.status === 'cached');
     if (!ok) {
       const why = targets.filter((r) => r.status !== 'built' && r.status !== 'cached').map((r) => `${r.platform} ${r.status}`).join(', ');
-      imageResults.set(flavor, { flavor, ref: image.ref, status: targets.some((r) => r.status === 'failed') ? 'failed' : 'skipped', platforms: image.platforms, aliases: image.aliases, reason: why });
+      imageResults.set(image, { flavor, ref: image.ref, status: targets.some((r) => r.status === 'failed') ? 'failed' : 'skipped', platforms: image.platforms, aliases: image.aliases, reason: why });
       if (plan.push) opts.emit({ type: 'list', ref: image.ref, status: 'skipped', reason: `not published: ${why}` });
       return;
     }
     if (!plan.push) {
-      imageResults.set(flavor, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
+      imageResults.set(image, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
       if (opts.beforePublish) publishing.push(checkOnly(image, targets));
       return;
     }
-    imageResults.set(flavor, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
+    imageResults.set(image, { flavor, ref: image.ref, status: 'built', platforms: image.platforms, aliases: image.aliases });
     publishing.push(publishImage(image, targets));
   };
 
@@ -160,13 +161,13 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
     try {
       await opts.beforePublish!(image, targets);
     } catch (e) {
-      Object.assign(imageResults.get(image.flavor)!, { status: 'failed', reason: (e as Error).message });
+      Object.assign(imageResults.get(image)!, { status: 'failed', reason: (e as Error).message });
       if (opts.failFast) inner.abort();
     }
   };
 
   const publishImage = async (image: PlanImage, targets: TargetResult[]) => {
-    const result = imageResults.get(image.flavor)!;
+    const result = imageResults.get(image)!;
     try {
       if (opts.beforePublish) await opts.beforePublish(image, targets);
       for (const t of targets) {
@@ -229,7 +230,7 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
   }
   return {
     targets: plan.targets.map((t) => results.get(t.id)!),
-    images: plan.images.map((i) => imageResults.get(i.flavor) ?? { flavor: i.flavor, ref: i.ref, status: 'skipped', platforms: i.platforms, aliases: i.aliases }),
+    images: plan.images.map((i) => imageResults.get(i) ?? { flavor: i.flavor, ref: i.ref, status: 'skipped', platforms: i.platforms, aliases: i.aliases }),
     cancelled: opts.signal.aborted,
     durationMs: Date.now() - started,
   };

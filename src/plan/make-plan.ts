@@ -7,7 +7,7 @@ import { parentOf, type Platform } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import { requireValues, resolveArgs } from '../config/resolve.js';
 import { PLATFORMS } from '../config/schema.js';
-import { aliasTags, archOf, imageRef, repository, type AliasKind } from '../config/tags.js';
+import { aliasTags, archOf, cacheRef, imageRef, type AliasKind } from '../config/tags.js';
 import { PARENT_ARG } from '../generate/flavor.js';
 import type { CacheMode, DriverName, NetworkMode, Plan, PlanImage, PlanTarget } from './types.js';
 
@@ -25,6 +25,11 @@ export interface PlanOptions {
   contextRoot: string;
   /** OCI source facts; read from git when absent (tests pin them). */
   facts?: SourceFacts;
+  /**
+   * The lineup this plan is for: its platforms bound what each flavor declares (a list then holds exactly those),
+   * and with `qualify` (several lineups in one plan) image and target ids carry its name: `ascend:featured/base`.
+   */
+  lineup?: { name: string; platforms: readonly Platform[]; qualify: boolean };
 }
 
 export function parsePlatforms(value: string | undefined, via: string): Platform[] | undefined {
@@ -56,21 +61,26 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
   const images: PlanImage[] = [];
   const targets: PlanTarget[] = [];
   const targetIds = new Set<string>();
+  const lineup = opts.lineup;
+  const qualified = (id: string) => (lineup?.qualify ? `${lineup.name}:${id}` : id);
+  // what an image declares: its flavor's platforms, within its lineup's
+  const declaredOf = (id: string) => platformsOf(catalog, id).filter((p) => !lineup || lineup.platforms.includes(p));
   for (const id of catalog.order) {
     if (!wanted.has(id)) continue;
     const flavor = catalog.flavors.get(id)!;
     const parent = parentOf(flavor);
-    const platforms = platformsOf(catalog, id).filter((p) => requested.includes(p));
-    const skipped = platformsOf(catalog, id).filter((p) => !requested.includes(p));
+    const declared = declaredOf(id);
+    const platforms = declared.filter((p) => requested.includes(p));
+    const skipped = declared.filter((p) => !requested.includes(p));
     if (!platforms.length) {
-      notes.push(`${id}: skipped, it builds ${platformsOf(catalog, id).join(', ')} and none of them was asked for`);
+      notes.push(`${id}: skipped, it builds ${platformsOf(catalog, id).join(', ')}${lineup ? ` (lineup ${lineup.name}: ${declared.join(', ') || 'none of them'})` : ''} and none of them was asked for`);
       continue;
     }
     if (opts.push && !opts.archOnly && skipped.length) {
       // a manifest list that lacks a declared platform is never published
-      throw new InputError(`publishing ${id} for ${platforms.join(', ')} would write a list without ${skipped.join(', ')}, which it declares`, undefined, `build every platform (--platform ${platformsOf(catalog, id).join(',')}), or push per-arch tags with --arch-only and join them later with idekube manifest`);
+      throw new InputError(`publishing ${id}${lineup ? ` (lineup ${lineup.name})` : ''} for ${platforms.join(', ')} would write a list without ${skipped.join(', ')}, which it declares`, undefined, `build every platform (--platform ${declared.join(',')}), or push per-arch tags with --arch-only and join them later with idekube manifest`);
     }
-    const unsupported = requested.filter((p) => !platformsOf(catalog, id).includes(p));
+    const unsupported = requested.filter((p) => !declared.includes(p));
     if (unsupported.length && selected.has(id)) notes.push(`${id}: not built for ${unsupported.join(', ')} (the flavor does not support it)`);
     const args = requireValues(id, resolveArgs(catalog, project.layered, id));
     const ref = imageRef(id, naming);
@@ -84,17 +94,28 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
       ...(facts.source ? { 'org.opencontainers.image.source': facts.source } : {}),
       ...(flavor.description ? { 'org.opencontainers.image.description': flavor.description } : {}),
     };
-    const image: PlanImage = { flavor: id, ref, aliases: aliases.tags, platforms, targets: [], ...(parent ? { parent } : {}), reason: selected.has(id) ? 'selected' : 'parent' };
+    const image: PlanImage = {
+      flavor: id,
+      ...(lineup ? { lineup: lineup.name } : {}),
+      ...(lineup?.qualify ? { id: qualified(id) } : {}),
+      ref,
+      aliases: aliases.tags,
+      platforms,
+      targets: [],
+      ...(parent ? { parent } : {}),
+      reason: selected.has(id) ? 'selected' : 'parent',
+    };
     for (const platform of platforms) {
       const arch = archOf(platform);
-      const parentTarget = parent ? `${parent}@${platform}` : undefined;
+      const parentTarget = parent ? `${qualified(parent)}@${platform}` : undefined;
       if (parentTarget && !targetIds.has(parentTarget)) {
         throw new InputError(`${id} needs its parent ${parent} for ${platform}, which is not in the plan`, undefined, `add ${platform} to --platform, or build ${parent} for it`);
       }
-      const cacheRef = `${repository(naming)}:buildcache-${id.replace('/', '-')}${naming.postfix}-${arch}`;
+      const cache = cacheRef(id, naming, arch);
       const t: PlanTarget = {
-        id: `${id}@${platform}`,
+        id: `${qualified(id)}@${platform}`,
         flavor: id,
+        ...(lineup?.qualify ? { lineup: lineup.name } : {}),
         platform,
         arch,
         tag: imageRef(id, naming, { arch }),
@@ -102,8 +123,8 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
         buildArgs: { ...args, ...(parent ? { [PARENT_ARG]: imageRef(parent, naming, { arch }) } : {}) },
         labels,
         dependsOn: parentTarget ? [parentTarget] : [],
-        cacheFrom: opts.cache === 'registry' ? [cacheRef] : [],
-        ...(opts.cache === 'registry' && opts.push ? { cacheTo: cacheRef } : {}),
+        cacheFrom: opts.cache === 'registry' ? [cache] : [],
+        ...(opts.cache === 'registry' && opts.push ? { cacheTo: cache } : {}),
       };
       targets.push(t);
       targetIds.add(t.id);
@@ -115,6 +136,8 @@ export function makePlan(project: Project, opts: PlanOptions): Plan {
     schema: 1,
     root: project.root,
     profile: project.layered.profile?.name ?? null,
+    ...(project.scheme !== 'v0.4' ? { scheme: project.scheme } : {}),
+    ...(lineup ? { lineups: [{ name: lineup.name, profile: project.layered.profile?.name ?? null, platforms: [...lineup.platforms] }] } : {}),
     driver: opts.driver,
     gitTag: naming.gitTag,
     push: opts.push,

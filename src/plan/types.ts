@@ -9,9 +9,11 @@ export const NETWORK_MODES = ['default', 'host', 'none'] as const;
 export type NetworkMode = (typeof NETWORK_MODES)[number];
 
 export interface PlanTarget {
-  /** `featured/base@linux/amd64` */
+  /** `featured/base@linux/amd64`; with several lineups in one plan `ascend:featured/base@linux/arm64`. */
   id: string;
   flavor: string;
+  /** Set when several lineups share the plan (the id then carries it too). */
+  lineup?: string;
   platform: Platform;
   arch: Arch;
   /** The per-arch tag (`…:featured-base-v1-amd64`). */
@@ -28,6 +30,10 @@ export interface PlanTarget {
 
 export interface PlanImage {
   flavor: string;
+  /** The lineup it is built for (when lineups are selected). */
+  lineup?: string;
+  /** Its identity when several lineups share the plan (`ascend:featured/base`); else the flavor is. */
+  id?: string;
   /** The multi-arch tag (manifest list). */
   ref: string;
   aliases: string[];
@@ -42,6 +48,10 @@ export interface Plan {
   schema: 1;
   root: string;
   profile: string | null;
+  /** The tag scheme, when not the default v0.4. */
+  scheme?: 'v0.8';
+  /** The lineups planned (absent: none selected, the catalog-wide plan), each with its profile and platforms. */
+  lineups?: Array<{ name: string; profile: string | null; platforms: Platform[] }>;
   driver: DriverName;
   gitTag: string;
   push: boolean;
@@ -55,4 +65,9 @@ export interface Plan {
   targets: PlanTarget[];
   /** Things the user should know (skipped platforms, git notes). */
   notes: string[];
+}
+
+/** An image's identity in its plan: the lineup-qualified id when several lineups share the plan, else the flavor. */
+export function imageId(image: Pick<PlanImage, 'flavor' | 'id'>): string {
+  return image.id ?? image.flavor;
 }

@@ -17,10 +17,14 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   if (verify) raw = verify.withTestDriver(raw as RawBuildFlags & { test?: boolean });
   // publish is build --push (so --arch-only is valid with it)
   if (mode === 'publish') raw = { ...raw, push: true };
-  const { plan, flags } = await computePlan(ctx, names, raw);
+  const { plan, flags, parts } = await computePlan(ctx, names, raw);
   const project = await ctx.project();
-  // Generate every context first: any bad input stops here, before the engine is touched.
-  const generated = plan.images.map((i) => generateFlavor(project, i.flavor));
+  // Generate every context first: any bad input stops here, before the engine is touched. Each lineup's images
+  // come from its own project (profile), into that profile's folder.
+  const generated = parts.map((part) => ({
+    out: defaultOutDir(part.project.root, part.project.layered.profile?.name),
+    gens: plan.images.filter((i) => i.lineup === part.lineup?.name).map((i) => generateFlavor(part.project, i.flavor)),
+  }));
   // relative to the project root, where bake runs
   const bakeFile = '.idekube/bake.json';
   const metadataFile = '.idekube/bake-metadata.json';
@@ -37,7 +41,7 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     if (ctx.opts.json) return printJson(ctx.io, { plan });
     return printPlan(ctx, plan);
   }
-  writeOutput(project.root, defaultOutDir(project.root, project.layered.profile?.name), generated);
+  for (const g of generated) writeOutput(project.root, g.out, g.gens);
 
   const controller = new AbortController();
   let interrupts = 0;

@@ -7,13 +7,15 @@ export async function config(ctx: Context, flavor: string | undefined): Promise<
   const project = await ctx.project();
   const [id] = selectFlavors(project, flavor ? [flavor] : [], { env: ctx.env });
   const args = resolveArgs(project.catalog, project.layered, id!);
-  const settings = SETTING_KEYS.map((k) => {
+  const settings: Array<{ key: string; value: string; origin: string }> = SETTING_KEYS.map((k) => {
     const v = project.layered.settings[k];
     if (k === 'GIT_TAG') {
       return { key: k, value: project.version.gitTag, origin: v ? describeOrigin(v.origin) : `git (${project.version.source})` };
     }
     return { key: k, value: v?.value ?? '', origin: v ? describeOrigin(v.origin) : 'unset' };
   });
+  // shown when it changes the tags (the default, v0.4, keeps the output as it was)
+  if (project.scheme !== 'v0.4') settings.push({ key: 'IDEKUBE_SCHEME', value: project.scheme, origin: project.schemeFrom });
   if (ctx.opts.json) {
     return printJson(ctx.io, {
       flavor: id,

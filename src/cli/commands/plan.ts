@@ -1,7 +1,9 @@
 import { relative } from 'node:path';
-import { selectFlavors } from '../../config/project.js';
+import type { Part } from '../../config/selection.js';
+import { selectionOf } from '../select.js';
 import { makePlan } from '../../plan/make-plan.js';
-import type { DriverName, Plan } from '../../plan/types.js';
+import { mergePlans } from '../../plan/merge.js';
+import { imageId, type DriverName, type Plan } from '../../plan/types.js';
 import { InputError } from '../../config/errors.js';
 import { parseBuildFlags, type BuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, style, type Context } from '../context.js';
@@ -37,25 +39,30 @@ async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, fl
   return fallback;
 }
 
-export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean; archOnly?: boolean; driver?: DriverName } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags> }> {
+export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean; archOnly?: boolean; driver?: DriverName } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags>; parts: Part[] }> {
   const flags = parseBuildFlags(raw, ctx.env);
   if (force.push) flags.push = true;
   if (force.archOnly !== undefined) flags.archOnly = force.archOnly;
-  const project = await ctx.project();
-  const ids = selectFlavors(project, names, { all: flags.all, env: ctx.env });
+  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, platforms: flags.platforms, platformsVia: raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS' });
+  // one plan per lineup (each with its own project: profile, args, tags), then side by side in one
   const make = (driver: DriverName) =>
-    makePlan(project, {
-      flavors: ids,
-      ...(flags.platforms ? { platforms: flags.platforms } : {}),
-      driver,
-      push: flags.push,
-      archOnly: flags.archOnly,
-      cache: flags.cache,
-      network: flags.network,
-      aliases: flags.aliases,
-      contextRoot: defaultOutDir(project.root, project.layered.profile?.name),
-    });
-  return { plan: force.driver ? make(force.driver) : await chooseDriver(ctx, make, flags), flags };
+    mergePlans(
+      parts.map((part) =>
+        makePlan(part.project, {
+          flavors: part.flavors,
+          ...(part.platforms ? { platforms: part.platforms } : {}),
+          driver,
+          push: flags.push,
+          archOnly: flags.archOnly,
+          cache: flags.cache,
+          network: flags.network,
+          aliases: flags.aliases,
+          contextRoot: defaultOutDir(part.project.root, part.project.layered.profile?.name),
+          ...(part.lineup ? { lineup: { name: part.lineup.name, platforms: part.lineup.platforms, qualify } } : {}),
+        }),
+      ),
+    );
+  return { plan: force.driver ? make(force.driver) : await chooseDriver(ctx, make, flags), flags, parts };
 }
 
 export async function planCommand(ctx: Context, names: string[], raw: RawBuildFlags): Promise<void> {
@@ -67,10 +74,11 @@ export async function planCommand(ctx: Context, names: string[], raw: RawBuildFl
 
 export function printPlan(ctx: Context, plan: Plan): void {
   const s = style(ctx.io);
-  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}`));
+  const lineups = plan.lineups?.length ? `, lineup${plan.lineups.length > 1 ? 's' : ''} ${plan.lineups.map((l) => `${l.name} (${l.profile ?? 'default'}: ${l.platforms.join(', ')})`).join(', ')}` : '';
+  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.scheme ? `, scheme ${plan.scheme}` : ''}${lineups}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}`));
   const byId = new Map(plan.targets.map((t) => [t.id, t]));
   for (const image of plan.images) {
-    ctx.io.out(`${s.bold(image.flavor)}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`);
+    ctx.io.out(`${s.bold(imageId(image))}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`);
     ctx.io.out(`  image    ${image.ref}`);
     for (const a of image.aliases) ctx.io.out(`  alias    ${a}`);
     for (const id of image.targets) {
