@@ -204,7 +204,7 @@ describe('ssh: the banner through /ssh and /ssh/, and a full login', () => {
     const user = await generateKeyPair('user');
     const stranger = await generateKeyPair('stranger');
     const { Server, utils } = ((await import('ssh2')) as unknown as { default: typeof import('ssh2') }).default;
-    const hostKey = utils.generateKeyPairSync('ed25519').private;
+    const hostKey = (await generateKeyPair('host')).privateKey;
     const allowed = utils.parseKey(user.publicKey) as import('ssh2').ParsedKey;
     const sshd = (who: string) =>
       new Server({ hostKeys: [hostKey] }, (client) => {

@@ -50,8 +50,13 @@ export interface KeyPair {
 
 export async function generateKeyPair(comment = 'idekube-test'): Promise<KeyPair> {
   const { utils } = await ssh2();
-  const k = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: k.private, publicKey: k.public.trim() };
+  // ssh2 strips leading zero bytes from an ed25519 public key, so about 1 key in 256 it makes cannot be parsed
+  // back (mscdex/ssh2#1390, #1513): draw again until both halves parse
+  for (let i = 0; i < 20; i++) {
+    const k = utils.generateKeyPairSync('ed25519', { comment });
+    if (!(utils.parseKey(k.private) instanceof Error) && !(utils.parseKey(k.public) instanceof Error)) return { privateKey: k.private, publicKey: k.public.trim() };
+  }
+  throw new Error('could not generate a usable ed25519 key pair in 20 tries');
 }
 
 /** IDEKUBE_AUTHORIZED_KEYS: the base64 of an authorized_keys file. */
