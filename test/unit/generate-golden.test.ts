@@ -30,10 +30,11 @@ for (const profile of ['default', 'ascend']) {
   describe(`golden files: production catalog, profile ${profile}`, () => {
     const project = loadProject({ dir: REPO_ROOT, ...(profile === 'default' ? {} : { profile }), sets: [], flags: { GIT_TAG: 'v0.0.0' }, env: {} });
     const ids = project.catalog.order;
-    it('has all 11 upstream variants', () => {
+    it('has all 16 catalog variants (v0.4\'s and v0.8\'s)', () => {
       assert.deepEqual([...ids].sort(), [
-        'coder/base', 'coder/lite', 'featured/base', 'featured/dind', 'featured/isaac', 'featured/ros2', 'featured/speit',
-        'featured/speit-ascendai', 'jupyter/base', 'jupyter/speit', 'jupyter/speit-ascendai',
+        'agent/base', 'coder/base', 'coder/conda', 'coder/lite', 'featured/base', 'featured/dind', 'featured/isaac',
+        'featured/kathara', 'featured/ros2', 'featured/speit', 'featured/speit-ai', 'featured/speit-ascendai',
+        'jupyter/base', 'jupyter/speit', 'jupyter/speit-ai', 'jupyter/speit-ascendai',
       ]);
     });
     const root = join(GOLDEN, profile);
