@@ -169,6 +169,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--screenshot <file>', 'desktop images: save a PNG of the desktop, taken through noVNC in headless Chromium')
     .option('--timeout <seconds>', 'bound for a container to come up (default 120, env IDEKUBE_TEST_TIMEOUT; emulated platforms ×3)')
     .option('--jobs <n>', 'images tested at once (default 2)')
+    .option('--only <checks>', 'comma-separated checks to run, by name or the word before a space (e.g. auth,health,terminal)')
     .option('--chromium <path>', 'Chromium for --screenshot (default: chromium on the usual paths, env IDEKUBE_CHROMIUM)')
     .option('--gpus <mode>', 'auto (when the engine has the nvidia runtime), all or none')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/test.js')).test(ctx, flavors, opts)));

@@ -27,6 +27,8 @@ import { servicesFromMetadata } from './subject.js';
 import { fail, type CheckResult, type ImageFacts, type ImageReport, type Subject } from './types.js';
 
 export interface TestOptions {
+  /** Run only these checks (names, or name prefixes before a space). */
+  only?: string[];
   /** Bound for a container to come up (readiness), and for polling checks. */
   timeoutMs: number;
   keep: boolean;
@@ -45,6 +47,19 @@ export const SCENARIOS = 3;
 
 /** Sessions not yet cleaned up, so that an interrupt can remove what they made. */
 export const activeSessions = new Set<TestSession>();
+
+/** No main container: --only selected scenario checks alone. */
+class SkipMain extends Error {}
+
+/**
+ * `--only`: the planned checks whose name is one of `only`, or starts with one of them and a space (`auth` selects
+ * `auth 401`, `auth query`…; `health` selects `health`, `health degraded`, `health 502`). Skips stay listed.
+ */
+export function selectChecks(planned: PlannedCheck[], only: string[] | undefined): PlannedCheck[] {
+  if (!only?.length) return planned;
+  const picked = (name: string) => only.some((o) => name === o || name.startsWith(`${o} `));
+  return planned.filter((p) => picked(p.name));
+}
 
 export async function testImage(engine: Engine, given: Subject, opts: TestOptions): Promise<ImageReport> {
   const t0 = Date.now();
@@ -81,11 +96,13 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
         return;
       }
     }
-    planned = planChecks(subject, facts, { screenshot: Boolean(opts.screenshot) });
+    planned = selectChecks(planChecks(subject, facts, { screenshot: Boolean(opts.screenshot) }), opts.only);
     const meta = await measure('metadata', async () => metadataVerdict(subject, facts));
     results.set('metadata', meta);
     for (const p of planned.filter((x) => x.group === 'skip')) results.set(p.name, { name: p.name, status: 'skipped', message: p.reason ?? '', durationMs: 0 });
-    if (!planned.some((p) => p.group === 'main')) return;
+    // the main container serves the main and restart checks; --only may leave scenarios alone
+    const needMain = planned.some((p) => p.group === 'main' || p.group === 'restart');
+    if (!planned.some((p) => p.group !== 'skip' && p.group !== 'image')) return;
 
     const keys = await generateKeyPair(`idekube-test@${session.id}`);
     const shell = pickShell(facts);
@@ -131,6 +148,7 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
     const mainNames = mainChecks.map((p) => p.name);
     const restartNames = planned.filter((p) => p.group === 'restart').map((p) => p.name);
     try {
+      if (!needMain) throw new SkipMain();
       const env: Record<string, string> = {};
       const mounts: Array<{ volume: string; target: string; nocopy?: boolean }> = [];
       if (facts.hasRuntime) {
@@ -190,8 +208,10 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
         );
       }
     } catch (e) {
-      const message = (e as Error).message;
-      for (const n of [...mainNames, ...restartNames]) if (!results.has(n)) results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
+      if (!(e instanceof SkipMain)) {
+        const message = (e as Error).message;
+        for (const n of [...mainNames, ...restartNames]) if (!results.has(n)) results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
+      }
     }
     await scenarios;
   };

@@ -19,6 +19,7 @@ export interface RawTestFlags {
   screenshot?: string;
   timeout?: string;
   jobs?: string;
+  only?: string;
   chromium?: string;
   gpus?: string;
 }
@@ -31,6 +32,8 @@ export interface TestFlags {
   screenshot?: string;
   timeoutS: number;
   jobs: number;
+  /** --only: check names or name prefixes. */
+  only?: string[];
   chromium?: string;
   gpus: 'auto' | 'all' | 'none';
 }
@@ -39,6 +42,12 @@ function wholeNumber(flag: string, v: string | undefined, dflt: number, max: num
   if (v === undefined) return dflt;
   if (!/^[1-9]\d*$/.test(v) || Number(v) > max) throw new InputError(`${flag} ${JSON.stringify(v)} is not a whole number from 1 to ${max}`, undefined, `e.g. ${flag} ${dflt}`);
   return Number(v);
+}
+
+function checkNames(v: string): string[] {
+  const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+  if (!names.length || names.some((n) => !/^[a-z0-9][a-z0-9 /._-]*$/.test(n))) throw new InputError(`--only ${JSON.stringify(v)} is not a list of check names`, undefined, 'e.g. --only auth,health,terminal (names as idekube test prints them)');
+  return names;
 }
 
 export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestFlags {
@@ -55,6 +64,7 @@ export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestF
     ...(raw.screenshot !== undefined ? { screenshot: resolve(raw.screenshot) } : {}),
     timeoutS: wholeNumber(raw.timeout !== undefined ? '--timeout' : 'IDEKUBE_TEST_TIMEOUT', raw.timeout ?? (env.IDEKUBE_TEST_TIMEOUT || undefined), 120, 3600),
     jobs: wholeNumber('--jobs', raw.jobs, 2, 16),
+    ...(raw.only !== undefined ? { only: checkNames(raw.only) } : {}),
     ...(raw.chromium !== undefined ? { chromium: raw.chromium } : {}),
     gpus: gpus as TestFlags['gpus'],
   };
@@ -120,6 +130,7 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
         reports[i] = await testImage(engine, s, {
           timeoutMs: flags.timeoutS * 1000 * factor,
           keep: flags.keep,
+          ...(flags.only ? { only: flags.only } : {}),
           ...(shot ? { screenshot: shot } : {}),
           ...(flags.chromium ? { chromium: flags.chromium } : {}),
           env: ctx.env,
