@@ -103,7 +103,9 @@ const EXPECT: Record<string, { fail: Expect; unlessSkipped?: Expect; also?: stri
       terminal: /WebSocket \/terminal\/ws opened but the shell never echoed the marker within [\d.]+ s: is ttyd started writable \(-W\)\?/,
       'uid remap': /with IDEKUBE_USER_UID=2345: WebSocket \/terminal\/ws opened but the shell never echoed the marker within [\d.]+ s: is ttyd started writable \(-W\)\?/,
     },
-    pass: ['nginx', 'landing', 'health', 'ssh banner', 'ssh login', 'programs', 'users', 'home init', 'shell', 'hooks', 'auth header', 'auth cookie', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'host key kept'],
+    // the token is not applied, so the URL that carries it is proxied and logged like any other
+    also: ['auth secret'],
+    pass: ['nginx', 'landing', 'health', 'ssh banner', 'ssh login', 'programs', 'users', 'home init', 'shell', 'hooks', 'auth header', 'auth cookie', 'auth open routes', 'health degraded', 'health 502', 'host key kept'],
   },
   'bad/token': {
     fail: {
@@ -163,7 +165,9 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
     const runs: TestReport[] = [];
     let code = 0;
     let stderr = '';
-    for (const [group, only] of [[OLD_FLAVORS, OLD_CHECKS], [NEW_FLAVORS, NEW_CHECKS]] as const) {
+    // the new flavors one at a time: the four at once (--jobs 3, with their token and volume containers) stalled
+    // past 15 minutes on 2 cores, each alone takes 2-4 minutes
+    for (const [group, only] of [[OLD_FLAVORS, OLD_CHECKS], ...NEW_FLAVORS.map((f) => [[f], NEW_CHECKS] as const)] as const) {
       const t0 = Date.now();
       const r = runCli(['-C', broken, '--git-tag', tag, '--json', 'test', ...group, '--only', only.join(','), '--timeout', '60', '--jobs', '3', '--keep', ...(group.includes('bad/desk') ? ['--screenshot', shot] : [])], { timeoutMs: 1_200_000 });
       process.stderr.write(`# idekube test --only on ${group.length} broken images: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
