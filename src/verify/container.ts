@@ -193,10 +193,19 @@ export class TestContainer {
     });
   }
 
-  /** Waits (bounded) for the container to exit; resolves its exit code. */
+  /**
+   * Waits (bounded) for the container to exit; resolves its exit code. Polls inspect rather than the Engine's
+   * long-polling /wait: a /wait left pending when the bound passes keeps its socket, and so the process, alive for
+   * as long as the container runs (with --keep: for ever).
+   */
   async waitExit(timeoutMs: number): Promise<number> {
-    const r = (await within(this.handle.wait(), timeoutMs, `${this.name} did not exit within ${Math.round(timeoutMs / 1000)} s`)) as { StatusCode: number };
-    return r.StatusCode;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await within(this.handle.inspect(), 30_000, `inspecting ${this.name} took longer than 30 s`);
+      if (!info.State.Running && !info.State.Restarting && info.State.Status !== 'created') return info.State.ExitCode;
+      if (Date.now() >= deadline) throw new Error(`${this.name} did not exit within ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, Math.min(500, Math.max(0, deadline - Date.now()))));
+    }
   }
 
   /** Puts files into the container (before or after start), e.g. a start-up hook into a mounted volume. */
