@@ -14,7 +14,8 @@ const KINDS: readonly ServiceCheck[] = ['http', 'coder', 'jupyter', 'vnc', 'ssh'
  * so that what the tests expect does not come from the code under test.
  */
 export function mainIndex(services: ReadonlyArray<{ main?: boolean; routes: readonly unknown[] }>): number {
-  for (let i = services.length - 1; i >= 0; i--) if (services[i]!.main === true) return i;
+  // a service without a route cannot be probed, so the generator never makes it the main one
+  for (let i = services.length - 1; i >= 0; i--) if (services[i]!.main === true && services[i]!.routes.length) return i;
   return services.findIndex((s) => s.routes.length > 0);
 }
 

@@ -136,6 +136,8 @@ describe('the main service: the last main: true, else the first service with a r
     assert.equal(mainIndex([{ routes: [] }, { routes: r }, { routes: r }]), 1);
     assert.equal(mainIndex([{ routes: r, main: true }, { routes: r }, { routes: r, main: true }, { routes: [] }]), 2);
     assert.equal(mainIndex([{ routes: [] }]), -1);
+    // as the generator (landing.ts mainService): main: true on a service without a route is not the main one
+    assert.equal(mainIndex([{ routes: r }, { routes: [], main: true }]), 0);
     assert.equal(mainOf([ssh, { ...vnc, main: true }])?.name, 'vnc');
   });
   it('from flavor.json: the top-level main, else per-service main (the last wins), else the rule; on one service only', () => {
