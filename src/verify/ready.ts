@@ -13,6 +13,8 @@ import { sleep } from './wait.js';
 export interface Readiness {
   /** nginx answered on port 80 at least once. */
   nginx: boolean;
+  /** Why the last probe of port 80 got no answer (when it got none): for the message when nginx never answered. */
+  lastError?: string;
   /** Routes whose service never answered (nginx said 502/504 until the end). */
   pending: string[];
   /** Programs supervisord gave up on. */
@@ -38,22 +40,26 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
   let nginx = false;
   let pending = routes.map((r) => r.path);
   let fatal: string[] = [];
+  let lastError: string | undefined;
   // every program RUNNING but port 80 or a route still not answering: give it this long, then stop waiting
   const grace = Math.max(15_000, opts.timeoutMs / 4);
   let allRunningSince: number | undefined;
   for (;;) {
     const st = await c.state().catch(() => undefined);
     if (st && !st.running) {
-      return { nginx, pending, fatal, exited: { code: st.exitCode, logs: await c.logTail(20) }, waitedMs: Date.now() - started };
+      return { nginx, lastError, pending, fatal, exited: { code: st.exitCode, logs: await c.logTail(20) }, waitedMs: Date.now() - started };
     }
     if (c.port) {
+      // sticky: one probe that gets no answer in time on a loaded machine does not undo an answer seen before
+      let answered = false;
       try {
-        await httpGet(c.port, '/', 3000, opts.headers);
-        nginx = true;
-      } catch {
-        nginx = false;
+        await httpGet(c.port, '/', 5000, opts.headers);
+        answered = nginx = true;
+        lastError = undefined;
+      } catch (e) {
+        lastError = (e as Error).message;
       }
-      if (nginx) {
+      if (answered) {
         const still: string[] = [];
         for (const r of routes) {
           try {
@@ -85,7 +91,7 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
     if (Date.now() >= deadline || opts.signal?.aborted) break;
     await sleep(Math.min(1000, Math.max(0, deadline - Date.now())), opts.signal);
   }
-  return { nginx, pending, fatal, waitedMs: Date.now() - started };
+  return { nginx, lastError, pending, fatal, waitedMs: Date.now() - started };
 }
 
 /** Programs supervisord gave up on, from its log (`gave up: NAME entered FATAL state`). */
@@ -95,7 +101,7 @@ export function fatalFromLogs(logs: string): string[] {
 
 export function describeReadiness(r: Readiness, port: number): string {
   if (r.exited) return `the container exited with code ${r.exited.code} before it served; last log lines:\n${r.exited.logs}`;
-  if (!r.nginx) return `nothing answered HTTP on port 80 (127.0.0.1:${port}) within ${Math.round(r.waitedMs / 1000)} s${r.fatal.length ? `; supervisord gave up on: ${r.fatal.join(', ')}` : ''}`;
+  if (!r.nginx) return `nothing answered HTTP on port 80 (127.0.0.1:${port}) within ${Math.round(r.waitedMs / 1000)} s${r.lastError ? ` (last try: ${r.lastError})` : ''}${r.fatal.length ? `; supervisord gave up on: ${r.fatal.join(', ')}` : ''}`;
   const parts: string[] = [];
   if (r.pending.length) parts.push(`still 502/504 after ${Math.round(r.waitedMs / 1000)} s: ${r.pending.join(', ')}`);
   if (r.fatal.length) parts.push(`supervisord gave up on: ${r.fatal.join(', ')}`);
