@@ -29,6 +29,8 @@ export interface RawBuildFlags {
   cacheMode?: string;
   archOnly?: boolean;
   network?: string;
+  /** `--extra-ca-certs FILE` (resolved with env and .dockerargs in config/extra-ca.ts). */
+  extraCaCerts?: string;
 }
 
 export interface BuildFlags {

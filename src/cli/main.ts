@@ -59,7 +59,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
 
   program
     .command('list')
-    .description('list flavors with their parent, platforms and layers (a tree on a terminal)')
+    .description('list flavors with their parent, platforms and layers (a tree on a terminal; with --lineup: each lineup\'s flavors and platforms)')
     .action(async (_opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/list.js')).list(ctx)));
 
   program
@@ -75,7 +75,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
 
   program
     .command('config')
-    .description('print every resolved build arg and setting of a flavor, with where it came from')
+    .description('print every resolved build arg and setting of a flavor, with where it came from (with --lineup: with the lineup\'s profile)')
     .argument('[flavor]', 'e.g. featured/base (default: env BRANCH)')
     .action(async (flavor: string | undefined, _opts, cmd: Command) =>
       run(ctxOf(cmd), async (ctx) => (await import('./commands/config.js')).config(ctx, flavor)),
@@ -85,8 +85,8 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .command('generate')
     .description('write each flavor\'s Dockerfile and exact build context (no engine needed)')
     .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH)')
-    .option('--all', 'every flavor')
-    .option('-o, --output <dir>', 'output folder (default: .idekube/build/<profile>)')
+    .option('--all', 'every flavor (with --lineup: the lineups\' flavors, each with its lineup\'s profile)')
+    .option('-o, --output <dir>', 'output folder (default: .idekube/build/<profile>; with several lineups, a folder per profile under it)')
     .action(async (flavors: string[], opts, cmd: Command) =>
       run(ctxOf(cmd), async (ctx) => (await import('./commands/generate.js')).generate(ctx, flavors, opts)),
     );
@@ -109,7 +109,10 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     return cmd;
   };
 
-  buildFlags(program.command('plan').description('show what a build would do: targets × platforms, tags, args, order (no engine)')).action(
+  const extraCaHelp = 'PEM file of CA certificates RUN steps trust besides the image\'s own (a TLS-intercepting proxy): a build secret, never in the image or its cache keys (env IDEKUBE_EXTRA_CA_CERTS)';
+  buildFlags(program.command('plan').description('show what a build would do: targets × platforms, tags, args, order (no engine)'))
+    .option('--extra-ca-certs <file>', extraCaHelp)
+    .action(
     async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/plan.js')).planCommand(ctx, flavors, opts)),
   );
 
@@ -121,6 +124,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       .option('--fail-fast', 'stop everything at the first failure')
       .option('--no-cache', 'build every step again')
       .option('--network <mode>', 'network of RUN steps: default, host (reach a proxy or package cache on the build host\'s loopback) or none')
+      .option('--extra-ca-certs <file>', extraCaHelp)
       .option('--attest', 'buildx: add SBOM and provenance attestations')
       .option('--sbom-generator <image>', 'with --attest: the SBOM scanner image (default docker/buildkit-syft-scanner), e.g. a mirror for builders without Docker Hub')
       .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop')
@@ -162,7 +166,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .command('test')
     .description('start built images and check what their services declare: nginx, routes, SSH over WebSocket, the runtime init')
     .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH); tests their per-arch tags')
-    .option('--all', 'every flavor')
+    .option('--all', 'every flavor (with --lineup: the lineups\' flavors, their tags and platforms)')
     .option('--image <ref>', 'test this image (as the one flavor named, or as what its /etc/idekube/flavor.json declares)')
     .option('--platform <list>', 'comma-separated platforms to test (default: this machine\'s; others run emulated)')
     .option('--keep', 'leave the test containers and volumes behind (their names and URLs are printed)')

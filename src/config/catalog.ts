@@ -8,6 +8,7 @@ import { InputError, addErrors, listSome, throwCollected } from './errors.js';
 import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Service } from './model.js';
 import { PLATFORMS, flavorSchema, layerSchema } from './schema.js';
 import { fingerprint, readCached, writeCached } from './catalog-cache.js';
+import { argRefs } from './resolve.js';
 import { validateAgainst } from './validate.js';
 import { closest, editDistance, warn } from './warnings.js';
 import { loadYamlFile, type YamlFile } from './yamlfile.js';
@@ -117,6 +118,14 @@ function toLayer(root: string, name: string, file: string, yaml: YamlFile, error
     ...(s.check ? { check: s.check } : {}),
     ...(s.main === true ? { main: true } : {}),
   }));
+  const commands = Object.entries((d.commands ?? {}) as Record<string, { run: string; expect?: string }>).map(([cname, c]) => {
+    for (const k of ['run', 'expect'] as const) {
+      // resolved with this layer's args, as its build step saw them
+      const unknown = argRefs(c[k] ?? '').filter((a) => !(a in (d.args ?? {})));
+      if (unknown.length) errors.push(new InputError(`commands.${cname}.${k} uses \${${unknown[0]}}, which this layer does not declare in args:`, yaml.locate(['commands', cname, k]), `declare ${unknown[0]} under args: of ${file}, or write the value out`));
+    }
+    return { name: cname, layer: name, run: c.run, ...(c.expect !== undefined ? { expect: c.expect } : {}) };
+  });
   return {
     name,
     file,
@@ -129,6 +138,7 @@ function toLayer(root: string, name: string, file: string, yaml: YamlFile, error
     env: stringifyMap(d.env),
     ...(d.platforms ? { platforms: d.platforms } : {}),
     services,
+    commands,
     after: d.after ?? [],
     requires: d.requires ?? [],
     last: d.last === true,

@@ -21,9 +21,12 @@ export const QEMU_KEYS = [
 /** src/config/schemes.ts (the project's tag scheme) and src/config/lineups.ts (the lineup a profile builds). */
 export const SELECTION_KEYS = ['IDEKUBE_SCHEME', 'IDEKUBE_LINEUP'] as const;
 
+/** src/config/extra-ca.ts (extra CA certificates for RUN steps). */
+export const BUILD_KEYS = ['IDEKUBE_EXTRA_CA_CERTS'] as const;
+
 /**
  * Naming settings (REGISTRY, AUTHOR, NAME, GIT_TAG, TAG_POSTFIX: sources.ts), the QEMU settings, the scheme and
  * lineup keys, and BASE_IMAGE (the upstream files' base image key, which profiles override even where no manifest
  * uses `${BASE_IMAGE}`).
  */
-export const IDEKUBE_KEYS: readonly string[] = [...SETTING_KEYS, ...QEMU_KEYS, ...SELECTION_KEYS, 'BASE_IMAGE'];
+export const IDEKUBE_KEYS: readonly string[] = [...SETTING_KEYS, ...QEMU_KEYS, ...SELECTION_KEYS, ...BUILD_KEYS, 'BASE_IMAGE'];

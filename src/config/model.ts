@@ -38,6 +38,14 @@ export interface Service {
   main?: boolean;
 }
 
+/** A command the layer installs, proven by `idekube test` in the image's web terminal (exit 0, output holding `expect`). */
+export interface LayerCommand {
+  name: string;
+  layer: string;
+  run: string;
+  expect?: string;
+}
+
 export interface LayerDef {
   name: string;
   /** Path of the layer's YAML, relative to the project root. */
@@ -53,6 +61,7 @@ export interface LayerDef {
   env: Record<string, string>;
   platforms?: Platform[];
   services: Service[];
+  commands: LayerCommand[];
   after: string[];
   requires: string[];
   last: boolean;

@@ -326,6 +326,20 @@ export const layerSchema = {
     env: envMap,
     platforms: platformList,
     services: { type: 'object', propertyNames: nameKeys, additionalProperties: service },
+    commands: {
+      type: 'object',
+      propertyNames: nameKeys,
+      description: 'commands the layer installs, each run by `idekube test` in the web terminal as the user: it must exit 0 (and print `expect`, when given); ${ARG} is replaced by the build arg',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['run'],
+        properties: {
+          run: { type: 'string', pattern: `^[^${CTRL}]+$`, description: 'one line typed into the terminal, e.g. claude --version' },
+          expect: { type: 'string', minLength: 1, pattern: RULES.value.pattern, description: 'text the output must contain, e.g. ${CLAUDE_CODE_VERSION}' },
+        },
+      },
+    },
     after: { type: 'array', items: name, uniqueItems: true, description: 'when these layers are in the flavor, they come first' },
     requires: { type: 'array', items: name, uniqueItems: true, description: 'these layers must come earlier (here or in a parent)' },
     last: { type: 'boolean', description: 'must be the last layers of a flavor (overlays)' },

@@ -4,6 +4,7 @@
  * built. Digests come back through --metadata-file. The bake file and argv are pure functions of the plan.
  */
 import { relative } from 'node:path';
+import { EXTRA_CA_SECRET } from '../generate/extra-ca.js';
 import { PARENT_ARG } from '../generate/flavor.js';
 import { RunError } from '../config/errors.js';
 import type { Plan, PlanImage } from '../plan/types.js';
@@ -69,6 +70,8 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
         if (plan.push) t['cache-to'] = [`type=registry,ref=${ref},mode=max,ignore-error=true`];
       }
       if (plan.network !== 'default') t.network = plan.network;
+      // a secret: what RUN steps read, never part of the image or a cache key (generate/extra-ca.ts)
+      if (plan.extraCaCerts) t.secret = [`id=${EXTRA_CA_SECRET},src=${plan.extraCaCerts.path}`];
       if (opts.attest) t.attest = ['type=provenance,mode=max', `type=sbom${opts.sbomGenerator ? `,generator=${opts.sbomGenerator}` : ''}`];
       t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
       const name = imageBakeName(image, perArch ? first.arch : undefined);

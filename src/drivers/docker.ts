@@ -5,6 +5,7 @@
 import { RunError } from '../config/errors.js';
 import type { Platform } from '../config/model.js';
 import { buildImage } from '../engine/build.js';
+import { EXTRA_CA_SECRET } from '../generate/extra-ca.js';
 import { connectEngine, describeEndpoint, type Engine } from '../engine/connect.js';
 import { proxyBuildArgs, withProxyArgs } from '../engine/proxy-args.js';
 import { pushTag } from '../engine/push.js';
@@ -104,6 +105,8 @@ export async function runDockerPlan(plan: Plan, opts: DockerRunOptions): Promise
         // --cache registry: the image pushed last time under the cache tag carries its cache inline
         ...(t.cacheFrom.length ? { cacheFrom: t.cacheFrom } : {}),
         network: plan.network,
+        // always a session: the generated RUN steps mount the secret (absent when none is given)
+        secrets: plan.extraCaCerts ? { [EXTRA_CA_SECRET]: plan.extraCaCerts.path } : {},
         signal: inner.signal,
         ...(opts.noCache ? { noCache: true } : {}),
         onStep: (s) => opts.emit({ type: 'step', target: t.id, name: s.name, cached: s.cached, completed: s.completed }),

@@ -3,10 +3,12 @@
  * Progress comes back as decoded BuildKit vertexes, so callers can tell cached steps from rebuilt ones.
  */
 import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { RunError } from '../config/errors.js';
 import { decodeStatus, type Vertex } from './buildkit-status.js';
 import type { Engine } from './connect.js';
+import { canOpenSession, openBuildSession } from './session.js';
 
 export interface BuildRequest {
   contextDir: string;
@@ -25,6 +27,8 @@ export interface BuildRequest {
   cacheFrom?: string[];
   /** Network of RUN steps (Engine API `networkmode`; absent or `default`: the engine's own). */
   network?: 'default' | 'host' | 'none';
+  /** Build secrets, id → absolute file path (`RUN --mount=type=secret,id=…`); served through a BuildKit session. */
+  secrets?: Record<string, string>;
   signal?: AbortSignal;
   onStep?: (step: BuildStep) => void;
   onLog?: (line: string) => void;
@@ -63,25 +67,72 @@ export function isUserStep(name: string): boolean {
 }
 
 export async function buildImage(engine: Engine, req: BuildRequest): Promise<BuildResult> {
+  // Every generated RUN step mounts the secret idekube-ca (absent unless --extra-ca-certs), and a secret mount needs
+  // a session that answers for secrets: ours. dockerode's own (registry auth only, no method list) leaves BuildKit
+  // waiting on dockerd 20.10 until "no active session … context deadline exceeded". An ssh endpoint cannot carry
+  // ours: dockerode's then, and secrets are refused.
+  const secrets = req.secrets ?? {};
+  if (!canOpenSession(engine)) {
+    if (Object.keys(secrets).length) await openBuildSession(engine, secrets); // throws, saying which endpoints can
+    return buildOnce(engine, req);
+  }
+  const session = await openBuildSession(engine, secrets, req.signal ? { signal: req.signal } : {});
+  try {
+    return await buildOnce(engine, req, session.id);
+  } finally {
+    await session.close();
+  }
+}
+
+type BuildContext = { context: string; src: string[] };
+type PrepareContext = (file: BuildContext, next: (tar: NodeJS.ReadableStream) => void) => void;
+
+/**
+ * dockerode 5 opens a session of its own for every `version: "2"` build (registry auth only) and overwrites the
+ * `session` option with its id, so a build that needs ours is posted through the modem, as dockerode would post it:
+ * same path, same query, same context tar (dockerode's own packer, .dockerignore included).
+ */
+async function postBuild(engine: Engine, context: BuildContext, options: Record<string, unknown>, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
+  const { prepareBuildContext } = createRequire(import.meta.url)('dockerode/lib/util.js') as { prepareBuildContext: PrepareContext };
+  const file = await new Promise<NodeJS.ReadableStream>((resolve) => prepareBuildContext(context, resolve));
+  return new Promise((resolve, reject) => {
+    engine.modem.dial(
+      {
+        path: '/build?',
+        method: 'POST',
+        file,
+        options,
+        abortSignal: signal,
+        isStream: true,
+        statusCodes: { 200: true, 500: 'server error' },
+      },
+      (err, res) => (err ? reject(err) : resolve(res as NodeJS.ReadableStream)),
+    );
+  });
+}
+
+async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string): Promise<BuildResult> {
   const steps = new Map<string, BuildStep>();
   let imageId = '';
   let failure: string | undefined;
-  const stream = (await engine.buildImage(
-    { context: req.contextDir, src: req.files ?? listFiles(req.contextDir) },
-    {
-      version: '2',
-      ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}),
-      t: req.tags,
-      platform: req.platform,
-      buildargs: req.buildArgs ?? {},
-      labels: req.labels ?? {},
-      pull: req.pull ? '1' : '',
-      nocache: Boolean(req.noCache),
-      ...(req.cacheFrom?.length ? { cachefrom: JSON.stringify(req.cacheFrom) } : {}),
-      ...(req.network && req.network !== 'default' ? { networkmode: req.network } : {}),
-      ...(req.signal ? { abortSignal: req.signal } : {}),
-    } as never,
-  )) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const context = { context: req.contextDir, src: req.files ?? listFiles(req.contextDir) };
+  const options = {
+    version: '2',
+    ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}),
+    t: req.tags,
+    platform: req.platform,
+    buildargs: req.buildArgs ?? {},
+    labels: req.labels ?? {},
+    pull: req.pull ? '1' : '',
+    nocache: Boolean(req.noCache),
+    ...(req.cacheFrom?.length ? { cachefrom: JSON.stringify(req.cacheFrom) } : {}),
+    ...(req.network && req.network !== 'default' ? { networkmode: req.network } : {}),
+    ...(sessionId ? { session: sessionId } : {}),
+    ...(req.signal ? { abortSignal: req.signal } : {}),
+  };
+  const stream = (sessionId ? await postBuild(engine, context, options, req.signal) : await engine.buildImage(context, options as never)) as unknown as NodeJS.ReadableStream & {
+    destroy(): void;
+  };
   await new Promise<void>((resolve, reject) => {
     let buffer = '';
     let settled = false;

@@ -7,6 +7,7 @@ import { lstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lineage, platformsOf, servicesOf } from '../config/catalog.js';
+import { commandsOf } from '../config/commands.js';
 import { InputError, type Location } from '../config/errors.js';
 import { parentOf, type FlavorDef, type LayerDef, type Platform, type Service } from '../config/model.js';
 import { byCodeUnit } from '../config/order.js';
@@ -17,6 +18,7 @@ import { imageRef } from '../config/tags.js';
 import type { YamlFile } from '../config/yamlfile.js';
 import { checkComponents, isInside, sourceRefusal, walkFiles } from '../fs/boundary.js';
 import { argValue, checked, envValue, jsonArgs } from './quote.js';
+import { RUN_LAYER_SCRIPT, extraCaMounts, runLayerScript } from './extra-ca.js';
 import { healthConfig, landingPage, tokenPage } from './landing.js';
 import { NGINX_RUNTIME_DIR, WWW_DIR, nginxConfig, nginxRuntimeDefaults, supervisordConfig } from './services.js';
 
@@ -105,8 +107,13 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     }
     if (l.run) {
       const script = checked(RULES.layerScript, l.run, () => l.yaml.locate(['run']));
-      const mounts = [`--mount=type=bind,source=layers/${l.name},target=${MOUNT_ROOT}/layers/${l.name}`, `--mount=type=bind,source=lib,target=${MOUNT_ROOT}/lib`];
-      df.push(`RUN ${mounts.join(' \\\n    ')} \\\n    ${jsonArgs(['bash', `${MOUNT_ROOT}/layers/${l.name}/${script}`])}`);
+      const mounts = [
+        `--mount=type=bind,source=layers/${l.name},target=${MOUNT_ROOT}/layers/${l.name}`,
+        `--mount=type=bind,source=lib,target=${MOUNT_ROOT}/lib`,
+        `--mount=type=bind,source=build,target=${MOUNT_ROOT}/build`,
+        ...extraCaMounts(),
+      ];
+      df.push(`RUN ${mounts.join(' \\\n    ')} \\\n    ${jsonArgs(['bash', `${MOUNT_ROOT}/${RUN_LAYER_SCRIPT}`, `${MOUNT_ROOT}/layers/${l.name}/${script}`])}`);
     }
     l.copy.forEach((c, i) => {
       // JSON form: spaces and quotes stay inside their path, nothing reaches the next line
@@ -144,6 +151,7 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
   if (own.some((l) => l.run)) {
     const lib = artifactsFolder(project, 'lib');
     files.push(...treeFiles(lib, 'lib', trustedBase(project, lib)));
+    files.push({ path: RUN_LAYER_SCRIPT, text: runLayerScript(), mode: 0o755 });
   }
   // no existence check first: treeFiles lstats the folder, so a dangling link is refused rather than skipped
   for (const l of own) files.push(...treeFiles(join(project.root, l.artifactsDir), `layers/${l.name}`, project.root));
@@ -223,7 +231,8 @@ function flavorFiles(project: Project, flavor: FlavorDef, services: Service[]): 
 function flavorMetadata(project: Project, id: string, services: Service[], main: string | undefined): string {
   const chain = lineage(project.catalog, id).map((f) => f.id);
   const listed = services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', ...(s.name === main ? { main: true } : {}), routes: s.routes, programs: Object.keys(s.programs) }));
-  return `${JSON.stringify({ flavor: id, lineage: chain, ...(main ? { main } : {}), services: listed }, null, 2)}\n`;
+  const commands = commandsOf(project, id);
+  return `${JSON.stringify({ flavor: id, lineage: chain, ...(main ? { main } : {}), services: listed, ...(commands.length ? { commands } : {}) }, null, 2)}\n`;
 }
 
 /** A runtime init file: must exist as a regular file, not through a link (checked below `base`). */

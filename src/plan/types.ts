@@ -59,6 +59,8 @@ export interface Plan {
   archOnly: boolean;
   cache: CacheMode;
   network: NetworkMode;
+  /** Extra CA certificates RUN steps trust (the build secret idekube-ca; never in the image or a cache key). */
+  extraCaCerts?: { path: string; from: string; certificates: number };
   platforms: Platform[];
   images: PlanImage[];
   /** In dependency order (parents first). */

@@ -9,7 +9,7 @@ import type { Engine } from '../engine/connect.js';
 import type { PlanImage } from '../plan/types.js';
 import { imageLines, subjectLabel } from './report.js';
 import { testImage } from './run.js';
-import { emulationFactor, servicesFromCatalog } from './subject.js';
+import { commandsOfSubject, emulationFactor, servicesFromCatalog } from './subject.js';
 import type { Subject } from './types.js';
 
 export interface TestableFlags {
@@ -56,7 +56,7 @@ export function testHook(project: Project, opts: HookOptions): (image: PlanImage
     const e = await engine;
     const failed: string[] = [];
     for (const t of targets) {
-      const subject: Subject = { flavor: image.flavor, image: t.tag, platform: t.platform, services: servicesFromCatalog(project.catalog, image.flavor), source: 'catalog' };
+      const subject: Subject = { flavor: image.flavor, image: t.tag, platform: t.platform, services: servicesFromCatalog(project.catalog, image.flavor), ...commandsOfSubject(project, image.flavor), source: 'catalog' };
       await acquire();
       try {
         opts.out(`test ${subjectLabel(subject)}: starting ${t.tag}`);

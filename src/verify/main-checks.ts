@@ -17,7 +17,7 @@ import { checkPrograms } from './checks/programs.js';
 import { checkRedirect, redirectingRoutes } from './checks/redirect.js';
 import { takeScreenshot } from './checks/screenshot.js';
 import { checkSshBanner, checkSshLogin, type KeyPair } from './checks/ssh.js';
-import { checkTerminal, terminalWait } from './checks/terminal.js';
+import { checkCommand, checkTerminal, terminalWait } from './checks/terminal.js';
 import { checkVnc } from './checks/vnc.js';
 import type { TestContainer } from './container.js';
 import type { Inside } from './exec.js';
@@ -62,6 +62,10 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
   if (p.name.startsWith('http ')) {
     const route = service!.routes.find((r) => `http ${r.path}` === p.name)!;
     return () => checkRoute(port(), route);
+  }
+  if (service && p.name.startsWith('command ')) {
+    const command = subject.commands!.find((c) => `command ${c.name}` === p.name)!;
+    return () => checkCommand(port(), service, command, terminalWait(opts.timeoutMs));
   }
   if (service && p.name.endsWith(' banner')) return () => checkSshBanner(port(), service);
   if (service && p.name.endsWith(' login')) return () => checkSshLogin(port(), service, user, m.keys);

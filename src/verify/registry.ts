@@ -65,6 +65,13 @@ export function planChecks(subject: Subject, facts: ImageFacts, opts: PlanOption
         break;
     }
   }
+  // commands the layers install: typed into the web terminal (the first terminal service), as a user would
+  const terminal = services.find((s) => s.check === 'terminal');
+  for (const c of subject.commands ?? []) {
+    const from = `layer ${c.layer}: commands.${c.name} (\`${c.run}\`)`;
+    if (terminal) out.push({ name: `command ${c.name}`, group: 'main', from, service: terminal.name });
+    else out.push({ name: `command ${c.name}`, group: 'skip', from, reason: 'the image has no web terminal (a service with check: terminal) to run it in' });
+  }
   const desktop = services.find((s) => s.check === 'vnc');
   if (desktop || facts.env.VGL_DISPLAY !== undefined) {
     out.push({ name: 'gpu', group: 'main', from: desktop ? `service ${desktop.name} (a desktop)` : 'env VGL_DISPLAY', ...(desktop ? { service: desktop.name } : {}) });

@@ -23,7 +23,7 @@ import { checkRootfs } from './runtime/rootfs.js';
 import type { ScenarioEnv } from './runtime/scenario.js';
 import { pickShell } from './runtime/shell.js';
 import { runVolumeScenario } from './runtime/uid-remap.js';
-import { servicesFromMetadata } from './subject.js';
+import { commandsFromMetadata, servicesFromMetadata } from './subject.js';
 import { fail, type CheckResult, type ImageFacts, type ImageReport, type Subject } from './types.js';
 
 export interface TestOptions {
@@ -90,7 +90,7 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
     facts = facts!;
     if (subject.source === 'image') {
       // --image without a flavor: the image says what it is
-      subject = { ...subject, flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null, services: servicesFromMetadata(facts.metadata) };
+      subject = { ...subject, flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null, services: servicesFromMetadata(facts.metadata), ...commandsFromMetadata(facts.metadata) };
       if (!facts.metadata) {
         results.set('metadata', { name: 'metadata', status: 'fail', message: `${subject.image} has no /etc/idekube/flavor.json: not an idekube image (or built without services), nothing to test`, durationMs: 0 });
         return;

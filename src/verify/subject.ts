@@ -1,7 +1,8 @@
 /** What to test: catalog flavors × platforms (their per-arch tags), or an image given by reference. */
 import { arch as hostArch } from 'node:os';
 import { platformsOf, servicesOf } from '../config/catalog.js';
-import type { Catalog, Platform, ServiceCheck } from '../config/model.js';
+import { commandsOf } from '../config/commands.js';
+import type { Catalog, LayerCommand, Platform, ServiceCheck } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import { archOf, imageRef } from '../config/tags.js';
 import type { ImageFacts, Subject, VerifyService } from './types.js';
@@ -55,6 +56,21 @@ export function servicesFromMetadata(meta: ImageFacts['metadata']): VerifyServic
   return markMain(services, named >= 0 ? named : mainIndex(listed.map((s, i) => ({ main: s.main, routes: services[i]!.routes }))));
 }
 
+/** The catalog's commands of a flavor, as a Subject field (absent when none). */
+export function commandsOfSubject(project: Project, id: string): { commands?: LayerCommand[] } {
+  return commandsField(commandsOf(project, id));
+}
+
+function commandsField(commands: LayerCommand[]): { commands?: LayerCommand[] } {
+  return commands.length ? { commands } : {};
+}
+
+/** Commands as /etc/idekube/flavor.json lists them (entries without a name or a command line are dropped). */
+export function commandsFromMetadata(meta: ImageFacts['metadata']): { commands?: LayerCommand[] } {
+  const listed = (meta?.commands ?? []).filter((c) => typeof c?.name === 'string' && typeof c.run === 'string' && c.run.trim());
+  return commandsField(listed.map((c) => ({ name: c.name, layer: String(c.layer ?? '?'), run: c.run, ...(typeof c.expect === 'string' ? { expect: c.expect } : {}) })));
+}
+
 /** The platform this machine runs without emulation. */
 export function nativePlatform(arch: string = hostArch()): Platform {
   return arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
@@ -81,6 +97,7 @@ export function catalogSubjects(project: Project, ids: string[], requested: Plat
         image: image ?? imageRef(id, project.naming, { arch: archOf(platform) }),
         platform,
         services: servicesFromCatalog(project.catalog, id),
+        ...commandsOfSubject(project, id),
         source: 'catalog',
       });
     }

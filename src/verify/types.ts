@@ -2,7 +2,7 @@
  * What `idekube test` works with: the subject (an image and the services it declares), the checks derived from
  * it, and the results. Plain data; no engine here.
  */
-import type { Route, ServiceCheck } from '../config/model.js';
+import type { LayerCommand, Route, ServiceCheck } from '../config/model.js';
 
 /** A service as the tests see it: from the catalog (`servicesOf`) or from the image's /etc/idekube/flavor.json. */
 export interface VerifyService {
@@ -21,6 +21,8 @@ export interface Subject {
   image: string;
   platform: string;
   services: VerifyService[];
+  /** Commands the image's layers declare, run in its web terminal (`command <name>` checks). */
+  commands?: LayerCommand[];
   /** Where the services came from (for messages). */
   source: 'catalog' | 'image';
 }
@@ -33,7 +35,7 @@ export interface ImageFacts {
   labels: Record<string, string>;
   entrypoint: string[];
   /** The parsed /etc/idekube/flavor.json, when the image has one. */
-  metadata?: { flavor?: string; lineage?: string[]; main?: string; services?: Array<{ name: string; check?: string; main?: boolean; routes?: Route[]; programs?: string[] }> };
+  metadata?: { flavor?: string; lineage?: string[]; main?: string; services?: Array<{ name: string; check?: string; main?: boolean; routes?: Route[]; programs?: string[] }>; commands?: LayerCommand[] };
   /** /etc/shells entries that exist in the image. */
   shells: string[];
   /** The desktop/IDE user (USERNAME, default idekube) as in the image's passwd, when it exists. */

@@ -3,7 +3,7 @@
  * endpoints that greet with given bytes (or hand the socket to an SSH server), and a local Exec that runs
  * commands on this machine (for the runtime's own scripts, with stubs on PATH).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -198,6 +198,8 @@ export interface FakeTtyd {
   silent?: boolean;
   /** Commands run before the echo (`touch ~/x`), recorded. */
   ran?: string[];
+  /** Run every typed line with a real bash (as `bash -c`), its output sent back: what the quoting does for real. */
+  bash?: boolean;
 }
 
 /** A ttyd stand-in: the tty subprotocol, the JSON init, input frames `0…` echoed like a terminal, and a tiny shell. */
@@ -210,6 +212,10 @@ export function ttydRoute(t: FakeTtyd = {}): WsRoute {
       const out = (s: string) => !t.silent && ws.send(Buffer.from(`0${s}`, 'utf8'));
       const prompt = () => out(`\x1b[?2004h${t.user ?? 'idekube'}@c:~$ `);
       const run = (cmd: string) => {
+        if (t.bash) {
+          const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', timeout: 10_000 });
+          return out(`${r.stdout.replace(/\n/g, '\r\n')}${r.stderr.replace(/\n/g, '\r\n')}`);
+        }
         const m = /^(?:(.*); )?echo "idekube-test-"'(\w+)' "\$\((id -un|id -u)\)"$/.exec(cmd);
         if (!m) return out(`sh: command not found: ${cmd.split(' ')[0]}\r\n`);
         if (m[1]) t.ran?.push(m[1]);

@@ -5,6 +5,7 @@ import { makePlan } from '../../plan/make-plan.js';
 import { mergePlans } from '../../plan/merge.js';
 import { imageId, type DriverName, type Plan } from '../../plan/types.js';
 import { InputError } from '../../config/errors.js';
+import { resolveExtraCa } from '../../config/extra-ca.js';
 import { parseBuildFlags, type BuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, style, type Context } from '../context.js';
 import { defaultOutDir } from './generate.js';
@@ -62,7 +63,14 @@ export async function computePlan(ctx: Context, names: string[], raw: RawBuildFl
         }),
       ),
     );
-  return { plan: force.driver ? make(force.driver) : await chooseDriver(ctx, make, flags), flags, parts };
+  const plan = force.driver ? make(force.driver) : await chooseDriver(ctx, make, flags);
+  // only what builds needs them (manifest joins pushed images)
+  if (!force.driver) {
+    const base = await ctx.project();
+    const ca = resolveExtraCa(raw.extraCaCerts, ctx.env, base.root, base.layered.base, base.layered.profile);
+    if (ca) plan.extraCaCerts = ca;
+  }
+  return { plan, flags, parts };
 }
 
 export async function planCommand(ctx: Context, names: string[], raw: RawBuildFlags): Promise<void> {
@@ -75,7 +83,7 @@ export async function planCommand(ctx: Context, names: string[], raw: RawBuildFl
 export function printPlan(ctx: Context, plan: Plan): void {
   const s = style(ctx.io);
   const lineups = plan.lineups?.length ? `, lineup${plan.lineups.length > 1 ? 's' : ''} ${plan.lineups.map((l) => `${l.name} (${l.profile ?? 'default'}: ${l.platforms.join(', ')})`).join(', ')}` : '';
-  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.scheme ? `, scheme ${plan.scheme}` : ''}${lineups}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}`));
+  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.scheme ? `, scheme ${plan.scheme}` : ''}${lineups}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}${plan.extraCaCerts ? `, extra CA certificates ${plan.extraCaCerts.path} (${plan.extraCaCerts.certificates}, from ${plan.extraCaCerts.from})` : ''}`));
   const byId = new Map(plan.targets.map((t) => [t.id, t]));
   for (const image of plan.images) {
     ctx.io.out(`${s.bold(imageId(image))}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`);

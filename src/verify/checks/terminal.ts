@@ -4,7 +4,7 @@
  * frames (`0` + keystrokes); the server sends output frames (`0` + bytes; `1` title, `2` preferences).
  */
 import { randomBytes } from 'node:crypto';
-import type { Route } from '../../config/model.js';
+import type { LayerCommand, Route } from '../../config/model.js';
 import { describeAnswer, httpGet, upstreamDown } from '../http.js';
 import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
@@ -151,4 +151,23 @@ export async function checkTerminal(port: number, service: VerifyService, user: 
   if (why) fail(why);
   if (r.value !== user) fail(`the terminal's shell runs as ${r.value}, expected ${user} (the image's user)`);
   return `GET ${page.path} → 200; WebSocket ${socket} (tty): typed \`id -un\` → ${r.value}`;
+}
+
+/**
+ * A command a layer declares, typed into the terminal: it must exit 0 and print `expect` (when given). Its output
+ * comes back base64-encoded after the exit status, one token whatever it prints (first 2000 bytes).
+ */
+export async function checkCommand(port: number, service: VerifyService, command: LayerCommand, timeoutMs = 30_000): Promise<string> {
+  const { socket } = terminalTarget(service);
+  const r = await terminalEval(port, socket, `o=$( ${command.run} 2>&1 </dev/null); echo "$?:$(printf %s "$o" | head -c 2000 | base64 -w0)"`, { timeoutMs });
+  const why = describeTerminalRun(r, socket, timeoutMs);
+  if (why) fail(why);
+  const m = /^(\d+):([A-Za-z0-9+/=]*)$/.exec(r.value!);
+  if (!m) fail(`\`${command.run}\` in the terminal printed ${JSON.stringify(r.value!.slice(0, 120))}, not an exit status and its output`);
+  const code = Number(m[1]);
+  const output = Buffer.from(m[2]!, 'base64').toString('utf8').trim();
+  const shown = JSON.stringify(output.split('\n').slice(-3).join(' | ').slice(-200));
+  if (code !== 0) fail(`\`${command.run}\` in the terminal exited ${code}${code === 127 ? ' (command not found)' : ''}: ${shown}`);
+  if (command.expect !== undefined && !output.includes(command.expect)) fail(`\`${command.run}\` in the terminal printed ${shown}, which does not contain ${JSON.stringify(command.expect)}`);
+  return `WebSocket ${socket} (tty): typed \`${command.run}\` → exit 0, ${shown}`;
 }
