@@ -10,7 +10,7 @@ import { demuxLogs, slug } from './container.js';
 import type { ImageFacts } from './types.js';
 import { within } from './wait.js';
 
-export async function ensureImage(engine: Engine, ref: string, timeoutMs: number): Promise<Dockerode.ImageInspectInfo> {
+export async function ensureImage(engine: Engine, ref: string, timeoutMs: number, platform?: string): Promise<Dockerode.ImageInspectInfo> {
   try {
     return await engine.getImage(ref).inspect();
   } catch (e) {
@@ -19,7 +19,7 @@ export async function ensureImage(engine: Engine, ref: string, timeoutMs: number
   try {
     await within(
       new Promise<void>((resolve, reject) => {
-        engine.pull(ref, {}, (err: Error | null, stream?: NodeJS.ReadableStream) => {
+        engine.pull(ref, platform ? { platform } : {}, (err: Error | null, stream?: NodeJS.ReadableStream) => {
           if (err || !stream) return reject(err ?? new Error('no pull stream'));
           engine.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve()));
         });

@@ -76,7 +76,16 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
     let facts: ImageFacts;
     {
       const r = await measure('image', async () => {
-        const info = await ensureImage(engine, subject.image, Math.max(opts.timeoutMs, 300_000));
+        const pullMs = Math.max(opts.timeoutMs, 300_000);
+        let info;
+        try {
+          info = await ensureImage(engine, subject.image, pullMs);
+        } catch (e) {
+          // buildx bake tags (and pushes) the multi-arch name only: take that, for this platform
+          if (!subject.alternate) throw e;
+          info = await ensureImage(engine, subject.alternate, pullMs, subject.platform).catch(() => Promise.reject(e));
+          subject = { ...subject, image: subject.alternate };
+        }
         const arch = subject.platform.split('/')[1];
         if (arch && info.Architecture !== arch) fail(`${subject.image} is built for ${info.Architecture}, not ${subject.platform}`);
         facts = await probeImage(engine, subject.image, subject.platform, info, session.name(base), opts.timeoutMs);

@@ -95,6 +95,7 @@ export function catalogSubjects(project: Project, ids: string[], requested: Plat
       subjects.push({
         flavor: id,
         image: image ?? imageRef(id, project.naming, { arch: archOf(platform) }),
+        ...(image ? {} : { alternate: imageRef(id, project.naming) }),
         platform,
         services: servicesFromCatalog(project.catalog, id),
         ...commandsOfSubject(project, id),

@@ -19,6 +19,8 @@ export interface Subject {
   /** `web/base`, or the image's io.idekube.flavor label with --image (null when it has none). */
   flavor: string | null;
   image: string;
+  /** Tried when `image` (the per-arch tag) is missing: the multi-arch tag, for the platform (bake publishes and loads only that). */
+  alternate?: string;
   platform: string;
   services: VerifyService[];
   /** Commands the image's layers declare, run in its web terminal (`command <name>` checks). */

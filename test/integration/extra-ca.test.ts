@@ -25,13 +25,17 @@ const HOST_BUNDLE = ['/etc/ssl/certs/ca-certificates.crt', process.env.SSL_CERT_
 interface Engine {
   name: string;
   driver: 'docker' | 'buildx';
+  /** What a build needs to leave the image in the engine (bake's default output is the cache only). */
+  keep: string[];
+  /** The local tag's arch suffix: the docker driver tags per arch, bake --load the multi-arch name. */
+  suffix: string;
   env: Record<string, string>;
   /** Its docker CLI (for save/run). */
   cli: string;
 }
 const ENGINES: Engine[] = [
-  { name: 'dockerd 20.10', driver: 'docker', env: {}, cli: '/usr/bin/docker' },
-  { name: 'dockerd 28', driver: 'buildx', env: { ...env.current }, cli: join(env.current.PATH.split(':')[0]!, 'docker') },
+  { name: 'dockerd 20.10', driver: 'docker', keep: [], suffix: '-amd64', env: {}, cli: '/usr/bin/docker' },
+  { name: 'dockerd 28', driver: 'buildx', keep: ['--load'], suffix: '', env: { ...env.current }, cli: join(env.current.PATH.split(':')[0]!, 'docker') },
 ];
 
 /** A throwaway self-signed CA (never trusted by anything): its body lines are what must not reach an image. */
@@ -109,7 +113,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
   for (const e of ENGINES) {
     describe(`${e.driver} driver on ${e.name}`, () => {
       let dir: string;
-      const ref = `${env.registry}/idekube-it/extra-ca:p-base-${id}-${e.driver}-amd64`;
+      const ref = `${env.registry}/idekube-it/extra-ca:p-base-${id}-${e.driver}${e.suffix}`;
       before(() => {
         dir = makeProject({
           '.dockerargs': `REGISTRY=${env.registry}\nAUTHOR=idekube-it\nNAME=extra-ca\nBASE_IMAGE=${env.baseImage}\nGIT_TAG=${id}-${e.driver}\n`,
@@ -124,14 +128,14 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('without certificates: the step sees no bundle and none of the variables', () => {
-        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, '--platform', 'linux/amd64', '--network', 'none', '--no-cache']);
+        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--network', 'none', '--no-cache']);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(probeOf(e, ref), { bundle: 'unset', same: 'no', node: 'unset', certs: '0', 'node-certs': '0', apt: '0' });
       });
 
       it('with --extra-ca-certs: every tool is pointed at a bundle holding them (a tmpfs), the image holds none', () => {
         const file = bundle(`probe-${e.driver}`, ca1, false);
-        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, '--platform', 'linux/amd64', '--network', 'none', '--no-cache', '--extra-ca-certs', file]);
+        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--network', 'none', '--no-cache', '--extra-ca-certs', file]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         // the base image has no CA bundle of its own: the step's bundle is exactly the extra certificate
         assert.deepEqual(probeOf(e, ref), { bundle: '/run/idekube-tls/ca-certificates.crt', same: 'yes', node: '/run/secrets/idekube-ca', certs: '1', 'node-certs': '1', apt: '1' });
@@ -143,7 +147,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
 
       it('other certificates: the same build, every step from the cache', () => {
         const file = bundle(`probe2-${e.driver}`, ca2, false);
-        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, '--platform', 'linux/amd64', '--network', 'none', '--extra-ca-certs', file]);
+        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--network', 'none', '--extra-ca-certs', file]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(statuses(r), ['p/base@linux/amd64:cached']);
       });
@@ -151,7 +155,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       it('bad input: a file without a certificate is exit 2 naming it, nothing built', () => {
         const file = join(work, 'not-a-cert.pem');
         writeFileSync(file, 'hello\n');
-        const r = cli(e, ['-C', dir, 'build', 'p/base', '--driver', e.driver, '--platform', 'linux/amd64', '--extra-ca-certs', file]);
+        const r = cli(e, ['-C', dir, 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--extra-ca-certs', file]);
         assert.equal(r.code, 2);
         assert.match(r.stderr, /extra CA certificates .*not-a-cert\.pem.*: no PEM certificate in it/);
       });
@@ -162,13 +166,13 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
     describe(`the agent fixture (Claude Code from npm) with the host's CA bundle: ${e.driver} driver on ${e.name}`, () => {
       const fixture = mkdtempSync(join(work, 'agent-'));
       const tag = `ca-${id}-${e.driver}`;
-      const ref = `${env.registry}/idekube-test/agent:agent-base-${tag}-amd64`;
+      const ref = `${env.registry}/idekube-test/agent:agent-base-${tag}${e.suffix}`;
       let first: CliResult;
       before(() => {
         // the fixture shares the catalog's layers through links, which idekube refuses to follow: a copy without them
         cpSync(`${REPO_ROOT}/test/fixtures/agent`, fixture, { recursive: true, dereference: true });
         const t0 = Date.now();
-        first = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'build', 'agent/base', '--driver', e.driver, '--platform', 'linux/amd64', '--extra-ca-certs', bundle(`agent-${e.driver}`, ca1)]);
+        first = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'build', 'agent/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--extra-ca-certs', bundle(`agent-${e.driver}`, ca1)]);
         process.stderr.write(`# agent fixture build with the host's CA bundle, ${e.driver} driver on ${e.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       });
       after(() => removeImage(e, ref));
@@ -192,7 +196,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('other certificates: every step from the cache', () => {
-        const r = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'build', 'agent/base', '--driver', e.driver, '--platform', 'linux/amd64', '--extra-ca-certs', bundle(`agent2-${e.driver}`, ca2)]);
+        const r = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'build', 'agent/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--extra-ca-certs', bundle(`agent2-${e.driver}`, ca2)]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(statuses(r), ['agent/base@linux/amd64:cached']);
       });

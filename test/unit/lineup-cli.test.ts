@@ -1,10 +1,18 @@
 /**
  * Lineups and schemes through the real CLI, on a small project shaped like the production catalog (so other
  * changes to flavors/ do not move these expectations): what `--all` means per lineup, several lineups in one plan,
- * the exit-2 refusals, and `idekube tags` output pinned by goldens under test/golden/tags/.
+ * the exit-2 refusals, `idekube tags` output pinned by goldens under test/golden/tags/, and `list`, `generate`,
+ * `test` and `config` with lineups (each lineup's flavors, platforms and profile; unchanged without one).
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { testSubjects, parseTestFlags } from '../../src/cli/commands/test.js';
+import { makeContext } from '../../src/cli/context.js';
+import { takeWarnings } from '../../src/config/warnings.js';
+import { nativePlatform } from '../../src/verify/subject.js';
 import { BUILTIN_LINEUPS, lineupsOf } from '../../src/config/lineups.js';
 import { bakeProgress } from '../../src/drivers/bake-progress.js';
 import { loadProject } from '../../src/config/project.js';
@@ -190,4 +198,210 @@ describe('idekube tags output per scheme (goldens)', () => {
       golden(file, r.stdout, 'lineup-cli');
     });
   }
+});
+
+// ---- list, generate, test and config honour the selection as build, plan and tags do ----
+
+const ALL13 = ['coder/base', 'coder/lite', 'featured/base', 'featured/dind', 'featured/isaac', 'featured/ros2', 'featured/speit', 'featured/speit-ai', 'featured/speit-ascendai', 'jupyter/base', 'jupyter/speit', 'jupyter/speit-ai', 'jupyter/speit-ascendai'];
+const V04_ASCEND = ['featured/base', 'featured/speit-ascendai', 'jupyter/base', 'jupyter/speit-ascendai'];
+const V08_ASCEND = ['featured/base', 'featured/speit-ai', 'jupyter/base', 'jupyter/speit-ai'];
+const V08_UNIVERSAL = ['coder/base', 'featured/base', 'featured/dind', 'featured/ros2', 'featured/speit', 'featured/speit-ai', 'jupyter/base', 'jupyter/speit-ai'];
+const BOTH = ['linux/amd64', 'linux/arm64'];
+type ListRow = { id: string; lineup?: string; platforms: string[]; parent: string | null };
+const refusedWith = (args: string[], error: RegExp, env: Record<string, string> = {}) => {
+  const r = cli(args, env);
+  assert.equal(r.code, 2, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, error);
+  assert.doesNotMatch(r.stderr, /Docker Engine not reachable/);
+};
+
+describe('idekube list with lineups', () => {
+  it('without a lineup: every flavor, four tab-separated columns (unchanged)', () => {
+    const r = cli(['list']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => l.split('\t')[0]), ALL13);
+    assert.equal(lines.find((l) => l.startsWith('featured/isaac\t')), 'featured/isaac\tfeatured/base\tlinux/amd64\ttool');
+    assert.equal(lines.find((l) => l.startsWith('featured/base\t')), 'featured/base\timage:${BASE_IMAGE}\tlinux/amd64,linux/arm64\tbase');
+    const rows: ListRow[] = json(['list']);
+    assert.deepEqual(rows.map((x) => x.id), ALL13);
+    assert.ok(rows.every((x) => !('lineup' in x)));
+  });
+  it('v0.4 --lineup ascend: the Ascend list only, the lineup as a fifth column; --profile ascend names the same lineup', () => {
+    for (const how of [['--lineup', 'ascend'], ['--profile', 'ascend']]) {
+      const r = cli([...how, 'list']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trimEnd().split('\n'), [
+        'featured/base\timage:${BASE_IMAGE}\tlinux/amd64,linux/arm64\tbase\tascend',
+        'featured/speit-ascendai\tfeatured/base\tlinux/amd64,linux/arm64\ttool\tascend',
+        'jupyter/base\timage:${BASE_IMAGE}\tlinux/amd64,linux/arm64\tbase\tascend',
+        'jupyter/speit-ascendai\tjupyter/base\tlinux/amd64,linux/arm64\ttool\tascend',
+      ]);
+    }
+  });
+  it('v0.8 universal,ascend: each lineup\'s flavors with its own platforms (--json: a lineup field)', () => {
+    const rows: ListRow[] = json(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'list']);
+    assert.deepEqual(rows.filter((x) => x.lineup === 'universal').map((x) => x.id), V08_UNIVERSAL);
+    assert.deepEqual(rows.filter((x) => x.lineup === 'ascend').map((x) => x.id), V08_ASCEND);
+    assert.equal(rows.length, V08_UNIVERSAL.length + V08_ASCEND.length);
+    for (const x of rows) assert.deepEqual(x.platforms, x.lineup === 'ascend' ? ['linux/arm64'] : BOTH, `${x.lineup}:${x.id}`);
+    const text = cli(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'list']);
+    assert.ok(text.stdout.split('\n').includes('jupyter/speit-ai\tjupyter/base\tlinux/arm64\ttool\tascend'), text.stdout);
+    assert.match(text.stderr, /note: lineup universal \(v0\.8\) names featured\/kathara, coder\/conda, agent\/base: not in this catalog yet, skipped/);
+  });
+  it('a bad selection is exit 2 with the reason, as for build', () => {
+    refusedWith(['--lineup', 'universal', 'list'], /unknown lineup "universal" \(from --lineup\) in tag scheme v0\.4/);
+    refusedWith(['--lineup', 'base,ascend', '--profile', 'ascend', 'list'], /--profile ascend cannot apply to several lineups/);
+  });
+});
+
+describe('idekube generate with lineups', () => {
+  const tmp = () => mkdtempSync(join(tmpdir(), 'idekube-lineup-gen-'));
+  const baseImage = (dockerfile: string) => /^ARG BASE_IMAGE=(.*)$/m.exec(readFileSync(dockerfile, 'utf8'))?.[1];
+  it('without a lineup: the flavors named, into -o DIR/<flavor> (rows unchanged)', () => {
+    const out = tmp();
+    const rows = json(['generate', 'featured/base', '-o', out]);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(Object.keys(rows[0]), ['flavor', 'dir', 'files', 'bytes', 'written', 'unchanged', 'removed']);
+    assert.equal(rows[0].dir, join(out, 'featured/base'));
+    assert.equal(baseImage(join(out, 'featured/base/Dockerfile')), 'ubuntu:24.04');
+    const all = json(['generate', '--all', '-o', tmp()]);
+    assert.deepEqual(all.map((r: { flavor: string }) => r.flavor), ALL13);
+  });
+  it('v0.4 --lineup ascend --all: the Ascend list, with the ascend profile, into .idekube/build/ascend', () => {
+    const rows = json(['--lineup', 'ascend', 'generate', '--all']);
+    assert.deepEqual(rows.map((r: { flavor: string }) => r.flavor), V04_ASCEND);
+    for (const r of rows) {
+      assert.equal(r.lineup, 'ascend');
+      assert.equal(r.dir, join(dir, '.idekube/build/ascend', r.flavor));
+    }
+    assert.equal(baseImage(join(dir, '.idekube/build/ascend/featured/base/Dockerfile')), 'ascendai/cann:8.3.rc2-910b-ubuntu22.04-py3.11');
+  });
+  it('v0.8 universal,ascend: each lineup in its own profile folder, by default and under -o', () => {
+    const rows = json(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'generate', '--all']);
+    assert.deepEqual(rows.filter((r: { lineup: string }) => r.lineup === 'universal').map((r: { dir: string }) => r.dir), V08_UNIVERSAL.map((id) => join(dir, '.idekube/build/default', id)));
+    assert.deepEqual(rows.filter((r: { lineup: string }) => r.lineup === 'ascend').map((r: { dir: string }) => r.dir), V08_ASCEND.map((id) => join(dir, '.idekube/build/ascend', id)));
+    const out = tmp();
+    const r = cli(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'generate', '--all', '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ascend:featured\/base +\S*ascend\/featured\/base {2}\(/m);
+    assert.equal(baseImage(join(out, 'default/featured/base/Dockerfile')), 'ubuntu:24.04');
+    assert.equal(baseImage(join(out, 'ascend/featured/base/Dockerfile')), 'ascendai/cann:8.3.rc2-910b-ubuntu22.04-py3.11');
+    assert.ok(existsSync(join(out, 'ascend/jupyter/speit-ai/Dockerfile')));
+    assert.ok(!existsSync(join(out, 'ascend/featured/dind')));
+    assert.ok(!existsSync(join(out, 'featured')), 'nothing written straight into -o with several profiles');
+  });
+  it('one lineup with -o writes into the folder itself', () => {
+    const out = tmp();
+    const rows = json(['--scheme', 'v0.8', '--lineup', 'ascend', 'generate', 'featured/base', '-o', out]);
+    assert.deepEqual(rows.map((r: { dir: string; lineup: string }) => [r.dir, r.lineup]), [[join(out, 'featured/base'), 'ascend']]);
+    assert.equal(baseImage(join(out, 'featured/base/Dockerfile')), 'ascendai/cann:8.3.rc2-910b-ubuntu22.04-py3.11');
+  });
+  it('a flavor the lineup cannot build is exit 2 with the reason, nothing written', () => {
+    const out = join(tmp(), 'o');
+    refusedWith(['--scheme', 'v0.8', '--lineup', 'ascend', 'generate', 'featured/isaac', '-o', out], /featured\/isaac builds linux\/amd64 only, and lineup ascend builds linux\/arm64/);
+    assert.ok(!existsSync(out));
+  });
+});
+
+describe('idekube test with lineups (the selection; no engine)', () => {
+  const noEngine = { DOCKER_HOST: 'unix:///tmp/idekube-no-daemon.sock' };
+  const subjectsOf = async (global: { scheme?: string; lineup?: string; profile?: string }, names: string[], raw: { all?: boolean; platform?: string; image?: string }) => {
+    const ctx = makeContext({ dir, set: [], gitTag: 'v1.2.3', color: false, ...global }, {});
+    try {
+      return await testSubjects(ctx, names, parseTestFlags(raw, {}));
+    } finally {
+      takeWarnings();
+    }
+  };
+  const refs = (r: Awaited<ReturnType<typeof subjectsOf>>) => r.subjects.map((s) => `${r.lineupOf.get(s) ?? '-'} ${s.flavor}@${s.platform} ${s.image}`);
+  it('without a lineup: every flavor, on the platform asked for, refs without a postfix (unchanged)', async () => {
+    const r = await subjectsOf({}, [], { all: true, platform: 'linux/arm64' });
+    assert.deepEqual(r.subjects.map((s) => s.flavor), ALL13.filter((id) => id !== 'featured/isaac'));
+    assert.equal(r.subjects[0]!.image, 'docker.io/davidliyutong/idekube-container:coder-base-v1.2.3-arm64');
+    assert.deepEqual(r.notes, ['featured/isaac: not tested, it builds linux/amd64 and linux/arm64 was asked for']);
+    assert.equal(r.lineupOf.size, 0);
+  });
+  it('v0.4 --lineup ascend --all: the Ascend list, tags with the ascend postfix', async () => {
+    const r = await subjectsOf({ lineup: 'ascend' }, [], { all: true, platform: 'linux/amd64,linux/arm64' });
+    assert.deepEqual(refs(r).slice(0, 2), [
+      'ascend featured/base@linux/amd64 docker.io/davidliyutong/idekube-container:featured-base-v1.2.3-ascend-amd64',
+      'ascend featured/base@linux/arm64 docker.io/davidliyutong/idekube-container:featured-base-v1.2.3-ascend-arm64',
+    ]);
+    assert.deepEqual([...new Set(r.subjects.map((s) => s.flavor))], V04_ASCEND);
+    assert.equal(r.qualify, false);
+  });
+  it('v0.8 universal,ascend: each lineup\'s flavors × its platforms, refs from its own project', async () => {
+    const r = await subjectsOf({ scheme: 'v0.8', lineup: 'universal,ascend' }, [], { all: true, platform: 'linux/amd64,linux/arm64' });
+    assert.equal(r.qualify, true);
+    const ascend = refs(r).filter((x) => x.startsWith('ascend '));
+    assert.deepEqual(ascend, V08_ASCEND.map((id) => {
+      const [group, variant] = id.split('/');
+      const ref = variant === 'base' ? `idekube-container-${group}-base:v1.2.3-ascend-arm64` : `idekube-container-${group}:${variant}-v1.2.3-ascend-arm64`;
+      return `ascend ${id}@linux/arm64 docker.io/davidliyutong/${ref}`;
+    }));
+    assert.equal(refs(r).filter((x) => x.startsWith('universal ')).length, V08_UNIVERSAL.length * 2);
+    assert.ok(refs(r).includes('universal featured/base@linux/amd64 docker.io/davidliyutong/idekube-container-featured-base:v1.2.3-amd64'));
+  });
+  it('by default this machine\'s platform, within each lineup\'s (a lineup without it is a note)', async () => {
+    const r = await subjectsOf({ scheme: 'v0.8', lineup: 'universal,ascend' }, [], { all: true });
+    const native = nativePlatform();
+    assert.ok(r.subjects.every((s) => s.platform === native));
+    assert.equal(r.subjects.filter((s) => r.lineupOf.get(s) === 'universal').length, V08_UNIVERSAL.length);
+    if (native === 'linux/amd64') assert.deepEqual(r.notes, ['lineup ascend: not tested, it builds linux/arm64 only and this machine is linux/amd64 (add --platform linux/arm64: emulated)']);
+    else assert.equal(r.subjects.filter((s) => r.lineupOf.get(s) === 'ascend').length, V08_ASCEND.length);
+  });
+  it('a named flavor goes to the lineups that list it', async () => {
+    const r = await subjectsOf({ scheme: 'v0.8', lineup: 'universal,ascend' }, ['featured/speit', 'jupyter/speit-ai'], { platform: 'linux/arm64' });
+    assert.deepEqual(refs(r).map((x) => x.split(' ').slice(0, 2).join(' ')), ['universal featured/speit@linux/arm64', 'universal jupyter/speit-ai@linux/arm64', 'ascend jupyter/speit-ai@linux/arm64']);
+  });
+  const refusals: Array<[string, string[], RegExp, Record<string, string>?]> = [
+    ['a flavor the lineup excludes', ['--scheme', 'v0.8', '--lineup', 'ascend', 'test', 'featured/isaac'], /featured\/isaac builds linux\/amd64 only, and lineup ascend builds linux\/arm64/],
+    ['a platform the lineup excludes', ['--scheme', 'v0.8', '--lineup', 'ascend', 'test', '--all', '--platform', 'linux/amd64'], /--platform asks for linux\/amd64, which the selected lineup excludes: lineup ascend builds linux\/arm64 only/],
+    ['IDEKUBE_PLATFORMS the lineup excludes', ['--scheme', 'v0.8', '--lineup', 'ascend', 'test', '--all'], /IDEKUBE_PLATFORMS asks for linux\/amd64/, { IDEKUBE_PLATFORMS: 'linux/amd64' }],
+    ['--image with a flavor in two lineups', ['--lineup', 'base,ascend', 'test', 'featured/base', '--image', 'example.invalid/x:y'], /--image tests one image, but featured\/base is selected in lineups base, ascend\n {2}fix: select the one lineup/],
+  ];
+  for (const [name, args, error, env] of refusals) {
+    it(`refused before any engine: ${name}`, () => refusedWith(args, error, { ...noEngine, ...env }));
+  }
+  it('a valid selection goes on to the engine (exit 1 without one, not 2)', () => {
+    const r = cli(['--lineup', 'ascend', 'test', '--all', '--platform', 'linux/arm64'], noEngine);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Docker Engine not reachable/);
+  });
+});
+
+describe('idekube config with lineups', () => {
+  type ConfigJson = { flavor: string; lineup?: string; profile: string | null; settings: Array<{ key: string; value: string }>; args: Array<{ key: string; value: string; origin: string }> };
+  const setting = (c: ConfigJson, key: string) => c.settings.find((x) => x.key === key)?.value;
+  const arg = (c: ConfigJson, key: string) => c.args.find((x) => x.key === key)?.value;
+  it('without a lineup: the project\'s profile, no lineup named (unchanged)', () => {
+    const r = cli(['config', 'featured/base']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], 'featured/base');
+    const c: ConfigJson = json(['config', 'featured/base']);
+    assert.ok(!('lineup' in c));
+    assert.equal(c.profile, null);
+    assert.equal(arg(c, 'BASE_IMAGE'), 'ubuntu:24.04');
+  });
+  it('v0.4 --lineup ascend: resolved with the lineup\'s profile, which is named', () => {
+    const r = cli(['--lineup', 'ascend', 'config', 'featured/base']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], 'featured/base (lineup ascend, profile ascend)');
+    const c: ConfigJson = json(['--lineup', 'ascend', 'config', 'featured/base']);
+    assert.deepEqual([c.lineup, c.profile, setting(c, 'TAG_POSTFIX'), arg(c, 'BASE_IMAGE')], ['ascend', 'ascend', '-ascend', 'ascendai/cann:8.3.rc2-910b-ubuntu22.04-py3.11']);
+  });
+  it('v0.8 universal,ascend: a flavor one lineup builds resolves with that one', () => {
+    const r = cli(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'config', 'featured/speit']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], 'featured/speit (lineup universal, no profile)');
+    const c: ConfigJson = json(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'config', 'featured/dind']);
+    assert.deepEqual([c.lineup, c.profile], ['universal', null]);
+  });
+  it('v0.8 universal,ascend: a flavor both lineups build is exit 2, naming the choice', () => {
+    refusedWith(['--scheme', 'v0.8', '--lineup', 'universal,ascend', 'config', 'featured/base'], /config resolves featured\/base with one lineup's profile, and featured\/base is in lineups universal \(no profile\), ascend \(profile ascend\)\n {2}fix: select one: idekube --lineup universal config featured\/base, or idekube --lineup ascend config featured\/base/);
+  });
+  it('a flavor outside the lineup is exit 2 with the reason', () => {
+    refusedWith(['--scheme', 'v0.8', '--lineup', 'ascend', 'config', 'featured/isaac'], /featured\/isaac builds linux\/amd64 only, and lineup ascend builds linux\/arm64/);
+  });
 });

@@ -182,7 +182,7 @@ describe('manifest strings: Dockerfile instructions', () => {
     // the JSON part reads back to exactly the paths
     const copies = lines.filter((l) => l.startsWith('COPY ')).map((l) => JSON.parse(l.slice(l.indexOf('['))) as string[]);
     assert.deepEqual(copies, [['layers/base/my dir/', '/opt/my dest'], ['layers/base/we"ird file', "/opt/it's here/"]]);
-    assert.ok(lines.includes('    ["bash", "/tmp/idekube/layers/base/install.sh"]'), 'RUN in exec (JSON) form');
+    assert.ok(lines.includes('    ["bash", "/tmp/idekube/build/run-layer.sh", "/tmp/idekube/layers/base/install.sh"]'), 'RUN in exec (JSON) form');
     assert.ok(lines.includes('ENV A="tab\there \\"quoted\\" back\\\\slash ${PATH}"'), df);
     assert.ok(lines.includes('      org.example.note="say \\"hi\\" \\\\o/"'), df);
     // the context holds the file behind the spaced path

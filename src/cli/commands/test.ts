@@ -6,10 +6,10 @@
 import { resolve } from 'node:path';
 import { InputError, RunError } from '../../config/errors.js';
 import type { Platform } from '../../config/model.js';
-import { selectFlavors } from '../../config/project.js';
 import { checkReference } from '../../config/tags.js';
 import { parsePlatforms } from '../../plan/make-plan.js';
 import { printJson, type Context } from '../context.js';
+import { selectionOf } from '../select.js';
 
 export interface RawTestFlags {
   all?: boolean;
@@ -73,19 +73,18 @@ export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestF
 export async function test(ctx: Context, names: string[], raw: RawTestFlags): Promise<void> {
   const started = Date.now();
   const flags = parseTestFlags(raw, ctx.env);
-  const { catalogSubjects, emulationFactor } = await import('../../verify/subject.js');
-  type Subject = import('../../verify/types.js').Subject;
+  const { emulationFactor } = await import('../../verify/subject.js');
   let subjects: Subject[];
   let notes: string[] = [];
+  // with lineups: each subject's lineup; with several, labels carry it (`ascend:featured/base@linux/arm64`)
+  let lineupOf = new Map<Subject, string>();
+  let qualify = false;
   const imageOnly = flags.image !== undefined && !names.length && !flags.all && !ctx.env.BRANCH;
   if (imageOnly) {
     if (flags.platforms && flags.platforms.length > 1) throw new InputError('--image tests one image: give at most one --platform', undefined, 'e.g. --platform linux/arm64');
     subjects = [{ flavor: null, image: flags.image!, platform: flags.platforms?.[0] ?? '', services: [], source: 'image' }];
   } else {
-    const project = await ctx.project();
-    const ids = selectFlavors(project, names, { all: flags.all, env: ctx.env });
-    if (flags.image !== undefined && ids.length !== 1) throw new InputError(`--image tests one image, but ${ids.length} flavors were selected`, undefined, 'name the one flavor the image is, e.g. idekube test web/base --image REF');
-    ({ subjects, notes } = catalogSubjects(project, ids, flags.platforms, flags.image));
+    ({ subjects, notes, lineupOf, qualify } = await testSubjects(ctx, names, flags, raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS'));
     if (flags.image !== undefined && subjects.length > 1) throw new InputError('--image tests one image: give the one --platform it is built for', undefined, 'e.g. --platform linux/amd64');
   }
   for (const n of notes) ctx.io.err(`note: ${n}`);
@@ -107,6 +106,7 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
 
   const { activeSessions, errorReport, testImage } = await import('../../verify/run.js');
   const { imageLines, makeReport, screenshotPath, subjectLabel } = await import('../../verify/report.js');
+  const shownAs = <T extends { flavor: string | null }>(x: T, lineup: string | undefined): T => (qualify && lineup && x.flavor ? { ...x, flavor: `${lineup}:${x.flavor}` } : x);
   const onSignal = (sig: NodeJS.Signals) => {
     ctx.io.err(`idekube: ${sig}: removing the test containers and volumes`);
     void Promise.all([...activeSessions].map((s) => s.cleanup())).finally(() => process.exit(130));
@@ -123,9 +123,10 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
     while (next < subjects.length) {
       const i = next++;
       const s = subjects[i]!;
-      log(`testing ${subjectLabel(s)}: ${s.image}`);
+      const lineup = lineupOf.get(s);
+      log(`testing ${subjectLabel(shownAs(s, lineup))}: ${s.image}`);
       const factor = emulationFactor(s.platform);
-      const shot = flags.screenshot && desktops.includes(s) ? screenshotPath(flags.screenshot, subjectLabel(s), desktops.length > 1) : undefined;
+      const shot = flags.screenshot && desktops.includes(s) ? screenshotPath(flags.screenshot, subjectLabel(shownAs(s, lineup)), desktops.length > 1) : undefined;
       try {
         reports[i] = await testImage(engine, s, {
           timeoutMs: flags.timeoutS * 1000 * factor,
@@ -140,7 +141,7 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
       } catch (e) {
         reports[i] = errorReport(s, e);
       }
-      if (!ctx.opts.json) for (const l of imageLines(reports[i]!)) ctx.io.out(l);
+      if (!ctx.opts.json) for (const l of imageLines(shownAs(reports[i]!, lineup))) ctx.io.out(l);
     }
   };
   try {
@@ -150,12 +151,56 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
     process.off('SIGTERM', onSignal);
   }
   const report = makeReport(reports, started);
-  if (ctx.opts.json) printJson(ctx.io, report);
+  // --json: each image's lineup, when lineups are selected (its flavor stays the catalog's id)
+  if (ctx.opts.json) printJson(ctx.io, lineupOf.size ? { ...report, images: report.images.map((r, i) => (lineupOf.has(subjects[i]!) ? { ...r, lineup: lineupOf.get(subjects[i]!) } : r)) } : report);
   if (!report.passed) {
-    const bad = report.images.filter((i) => !i.passed);
+    const bad = report.images.map((r, i) => shownAs(r, lineupOf.get(subjects[i]!))).filter((i) => !i.passed);
     const count = bad.reduce((n, i) => n + i.checks.filter((c) => c.status === 'fail').length, 0);
     throw new RunError(`${count} check(s) failed on ${bad.length} of ${report.images.length} image(s): ${bad.map((i) => `${subjectLabel(i)} (${i.checks.filter((c) => c.status === 'fail').map((c) => c.name).join(', ')})`).join('; ')}`, {
       fix: 'read the FAIL lines above; rerun with --keep to inspect the containers',
     });
   }
+}
+
+type Subject = import('../../verify/types.js').Subject;
+
+/**
+ * What `idekube test` tests for the flavors named (or `--all`): without a lineup, each flavor on the platforms asked
+ * for (by default this machine's), its per-arch tag from the project. With lineups (config/selection.ts, as for
+ * build and plan): each lineup's flavors, on the platforms asked for within the lineup's (by default this machine's,
+ * when the lineup builds it), each image ref from the lineup's own project (its profile's TAG_POSTFIX). A flavor or
+ * platform the selected lineups exclude is exit 2 with the reason, before any engine is touched.
+ */
+export async function testSubjects(ctx: Context, names: string[], flags: TestFlags, platformsVia = '--platform'): Promise<{ subjects: Subject[]; notes: string[]; lineupOf: Map<Subject, string>; qualify: boolean }> {
+  const { catalogSubjects, nativePlatform } = await import('../../verify/subject.js');
+  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, ...(flags.platforms ? { platforms: flags.platforms, platformsVia } : {}) });
+  const entries = parts.reduce((n, p) => n + p.flavors.length, 0);
+  if (flags.image !== undefined && entries !== 1) {
+    const lineups = parts.filter((p) => p.lineup).map((p) => p.lineup!.name);
+    if (lineups.length > 1 && new Set(parts.flatMap((p) => p.flavors)).size === 1) throw new InputError(`--image tests one image, but ${parts[0]!.flavors[0]} is selected in lineups ${lineups.join(', ')}`, undefined, `select the one lineup the image belongs to, e.g. --lineup ${lineups[lineups.length - 1]}`);
+    throw new InputError(`--image tests one image, but ${entries} flavors were selected`, undefined, 'name the one flavor the image is, e.g. idekube test web/base --image REF');
+  }
+  const subjects: Subject[] = [];
+  const notes: string[] = [];
+  const lineupOf = new Map<Subject, string>();
+  for (const part of parts) {
+    if (!part.lineup) {
+      const r = catalogSubjects(part.project, part.flavors, flags.platforms, flags.image);
+      subjects.push(...r.subjects);
+      notes.push(...r.notes);
+      continue;
+    }
+    // part.platforms: --platform within the lineup's, or all the lineup builds; by default only this machine's
+    const native = nativePlatform();
+    const wanted = flags.platforms ? part.platforms! : part.platforms!.filter((p) => p === native);
+    if (!wanted.length) {
+      notes.push(`lineup ${part.lineup.name}: not tested, it builds ${part.lineup.platforms.join(', ')} only and this machine is ${native} (add --platform ${part.lineup.platforms.join(',')}: emulated)`);
+      continue;
+    }
+    const r = catalogSubjects(part.project, part.flavors, wanted, flags.image);
+    for (const s of r.subjects) lineupOf.set(s, part.lineup.name);
+    subjects.push(...r.subjects);
+    notes.push(...r.notes.map((n) => (qualify ? `${part.lineup!.name}:${n}` : n)));
+  }
+  return { subjects, notes, lineupOf, qualify };
 }
