@@ -18,8 +18,8 @@ export interface ExtraCaChoice {
   certificates: number;
 }
 
-/** A certificate bundle is small; anything bigger is a wrong path (a disk image, a log). */
-const MAX_BYTES = 16 * 1024 * 1024;
+/** BuildKit takes secrets up to 500 KiB (its secretsprovider, and our session): a bundle is ≈ 220 KiB. */
+const MAX_BYTES = 500 * 1024;
 
 export function resolveExtraCa(flag: string | undefined, env: NodeJS.ProcessEnv, root: string, base: ArgEntry[], profile?: { entries: ArgEntry[] }): ExtraCaChoice | undefined {
   const inProfile = profile?.entries.find((e) => e.key === EXTRA_CA_KEY);
@@ -45,7 +45,7 @@ function check(given: string, relativeTo: string, from: string, location?: Locat
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: no such file (${path})`, location, fix);
   if (!st.isFile()) throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: not a regular file`, location, fix);
-  if (st.size > MAX_BYTES) throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: ${st.size} bytes, more than a certificate bundle holds`, location, fix);
+  if (st.size > MAX_BYTES) throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: ${st.size} bytes, more than the 500 KiB BuildKit takes as a secret`, location, 'give only the CA certificates the builds need (your proxy\'s), not a file holding more');
   let text: string;
   try {
     text = readFileSync(path, 'latin1');

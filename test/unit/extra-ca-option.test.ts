@@ -84,6 +84,9 @@ describe('--extra-ca-certs: the option', () => {
     const comma = join(tmp, 'a,b.pem');
     writeFileSync(comma, PEM);
     cases.push([comma, /holds a comma, a quote or a line break/]);
+    const big = join(tmp, 'big.pem');
+    writeFileSync(big, PEM.repeat(Math.ceil((501 * 1024) / PEM.length)));
+    cases.push([big, /\d+ bytes, more than the 500 KiB BuildKit takes as a secret/]);
     for (const [file, re] of cases) {
       const r = dryRun(dir, ['--extra-ca-certs', file]);
       assert.equal(r.code, 2, file);
