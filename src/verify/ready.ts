@@ -44,6 +44,9 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
   // every program RUNNING but port 80 or a route still not answering: give it this long, then stop waiting
   const grace = Math.max(15_000, opts.timeoutMs / 4);
   let allRunningSince: number | undefined;
+  // a program gave up while routes still answered 502: the others may still be binding their ports (a program is
+  // RUNNING a second after it starts, listening or not) — give them the same grace before settling for less
+  let gaveUpSince: number | undefined;
   for (;;) {
     const st = await c.state().catch(() => undefined);
     if (st && !st.running) {
@@ -77,7 +80,12 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
       fatal = states.filter((p) => p.state === 'FATAL').map((p) => p.name);
       const settling = states.some((p) => p.state === 'STARTING' || p.state === 'BACKOFF');
       if (nginx && !pending.length && !settling) break;
-      if (fatal.length && !settling && nginx) break; // a program gave up: nothing more will come up
+      if (fatal.length && !settling && nginx) {
+        // a program gave up: nothing more will come up, once the routes that can answer do
+        if (!pending.length) break;
+        gaveUpSince ??= Date.now();
+        if (Date.now() - gaveUpSince > grace) break;
+      } else gaveUpSince = undefined;
       if (states.length && states.every((p) => p.state === 'RUNNING')) {
         allRunningSince ??= Date.now();
         if (Date.now() - allRunningSince > grace) break; // running, yet not answering where nginx sends

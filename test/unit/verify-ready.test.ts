@@ -46,7 +46,7 @@ function programs(...states: string[][]): Exec {
   };
 }
 
-describe('readiness', { timeout: 60_000 }, () => {
+describe('readiness', { timeout: 120_000 }, () => {
   it('an answer seen once counts; a program that gave up ends the wait (the later probe got no answer)', async () => {
     const port = await flakyServer(1);
     const t0 = Date.now();
@@ -61,6 +61,46 @@ describe('readiness', { timeout: 60_000 }, () => {
     assert.deepEqual(r.fatal, ['vnc']);
     assert.ok(Date.now() - t0 < 20_000, `ended after ${Date.now() - t0} ms, not at the deadline`);
     assert.match(describeReadiness(r, port), /supervisord gave up on: vnc/);
+  });
+
+  it('a program gave up: the wait goes on while a route still answers 502, until it answers (a port still binding)', async () => {
+    let n = 0;
+    const s = createServer((req, res) => {
+      if (req.url === '/vnc/' && n++ < 3) {
+        res.statusCode = 502;
+        return res.end('bad gateway');
+      }
+      res.end('ok');
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as AddressInfo).port;
+    const t0 = Date.now();
+    const r = await waitReady(fakeContainer(port), [{ path: '/vnc/', port: 6081 }], {
+      timeoutMs: 40_000,
+      programs: programs(['novnc RUNNING pid 6, uptime 0:00:02', 'vnc FATAL Exited too quickly (process log may have details)']),
+    });
+    assert.deepEqual(r.pending, [], 'the route answered before the wait ended');
+    assert.deepEqual(r.fatal, ['vnc']);
+    assert.ok(Date.now() - t0 < 15_000, `ended after ${Date.now() - t0} ms, once the route answered`);
+  });
+
+  it('a program gave up and a route never answers: the wait ends after the grace, not at the deadline', async () => {
+    const s = createServer((req, res) => {
+      res.statusCode = req.url === '/vnc/' ? 502 : 200;
+      res.end();
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as AddressInfo).port;
+    const t0 = Date.now();
+    const r = await waitReady(fakeContainer(port), [{ path: '/vnc/', port: 6081 }], {
+      timeoutMs: 100_000,
+      programs: programs(['vnc FATAL Exited too quickly (process log may have details)']),
+    });
+    assert.deepEqual(r.pending, ['/vnc/']);
+    const took = Date.now() - t0;
+    assert.ok(took >= 25_000 && took < 40_000, `ended after ${took} ms (grace: a quarter of the 100 s timeout)`);
   });
 
   it('nothing ever answering: waits to the deadline and says what the last try got', async () => {
