@@ -49,7 +49,13 @@ export class RegistryClient {
   }
 
   async putManifest(repo: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
-    const r = await this.request('PUT', `/v2/${repo}/manifests/${reference}`, repo, { contentType: mediaType, body, push: true });
+    let r = await this.request('PUT', `/v2/${repo}/manifests/${reference}`, repo, { contentType: mediaType, body, push: true });
+    // A list whose image manifest another push of the same content is writing into this repository at that moment
+    // (two lineups with identical images): distribution briefly answers MANIFEST_BLOB_UNKNOWN. Try again, bounded.
+    for (let wait = 500; r.status === 400 && /MANIFEST_BLOB_UNKNOWN/.test(r.body.toString('utf8')) && wait <= 4000; wait *= 2) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      r = await this.request('PUT', `/v2/${repo}/manifests/${reference}`, repo, { contentType: mediaType, body, push: true });
+    }
     this.expect(r, 201, `PUT manifest ${repo}:${reference}`);
     return r.headers.get('docker-content-digest') ?? '';
   }

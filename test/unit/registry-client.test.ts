@@ -40,6 +40,28 @@ describe('registry client', () => {
     assert.ok(Date.now() - t0 >= 150, 'waited 50 + 100 ms between attempts');
   });
 
+  it('a list PUT answered MANIFEST_BLOB_UNKNOWN (the same image pushed at that moment by another lineup) is tried again, bounded', async () => {
+    let puts = 0;
+    const blobUnknown = JSON.stringify({ errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry', detail: 'sha256:1e' }] });
+    handler = (req, res) => {
+      if (req.method !== 'PUT') return res.end();
+      puts++;
+      if (puts < 3) {
+        res.statusCode = 400;
+        return res.end(blobUnknown);
+      }
+      res.statusCode = 201;
+      res.setHeader('docker-content-digest', 'sha256:list');
+      res.end();
+    };
+    assert.equal(await new RegistryClient(host).putManifest('a/b', 'v1', MEDIA.dockerList, Buffer.from('{}')), 'sha256:list');
+    assert.equal(puts, 3);
+    // a reference that never appears: the same error, after 5 tries
+    puts = -100;
+    await assert.rejects(new RegistryClient(host).putManifest('a/b', 'v1', MEDIA.dockerList, Buffer.from('{}')), /PUT manifest a\/b:v1 answered HTTP 400: .*MANIFEST_BLOB_UNKNOWN/);
+    assert.equal(puts, -95);
+  });
+
   it('gives up after its retries with an error naming the registry and a fix', async () => {
     let calls = 0;
     handler = (_req, res) => {
