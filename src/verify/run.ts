@@ -6,7 +6,7 @@
  */
 import { RunError } from '../config/errors.js';
 import type { Engine } from '../engine/connect.js';
-import { authorizedKeysValue, generateKeyPair } from './checks/ssh.js';
+import { authorizedKeysValue, generateKeyPair, type KeyPair } from './checks/ssh.js';
 import { TestSession } from './container.js';
 import { inside } from './exec.js';
 import { ensureImage, probeImage } from './image.js';
@@ -48,9 +48,6 @@ export const SCENARIOS = 3;
 /** Sessions not yet cleaned up, so that an interrupt can remove what they made. */
 export const activeSessions = new Set<TestSession>();
 
-/** No main container: --only selected scenario checks alone. */
-class SkipMain extends Error {}
-
 /**
  * `--only`: the planned checks whose name is one of `only`, or starts with one of them and a space (`auth` selects
  * `auth 401`, `auth query`…; `health` selects `health`, `health degraded`, `health 502`). Skips stay listed.
@@ -61,196 +58,244 @@ export function selectChecks(planned: PlannedCheck[], only: string[] | undefined
   return planned.filter((p) => picked(p.name));
 }
 
+/** One image under test: what is known of it so far, and what its checks found. */
+interface ImageTest {
+  engine: Engine;
+  session: TestSession;
+  opts: TestOptions;
+  log: (line: string) => void;
+  /** The stem of its containers' and volumes' names: flavor and arch. */
+  base: string;
+  /** Becomes the multi-arch tag when only that exists, or what the image says it is (--image). */
+  subject: Subject;
+  results: Map<string, CheckResult>;
+  planned: PlannedCheck[];
+  kept: string[];
+  screenshot?: string;
+}
+
 export async function testImage(engine: Engine, given: Subject, opts: TestOptions): Promise<ImageReport> {
   const t0 = Date.now();
-  let subject = given;
-  const log = opts.log ?? (() => {});
   const session = new TestSession(engine);
   activeSessions.add(session);
-  const results = new Map<string, CheckResult>();
-  let planned: PlannedCheck[] = [];
-  const base = `${subject.flavor ?? 'image'}-${subject.platform.split('/')[1] ?? subject.platform}`;
-  let kept: string[] = [];
-  let screenshot: string | undefined;
-  const body = async (): Promise<void> => {
-    let facts: ImageFacts;
-    {
-      const r = await measure('image', async () => {
-        const pullMs = Math.max(opts.timeoutMs, 300_000);
-        let info;
-        try {
-          info = await ensureImage(engine, subject.image, pullMs);
-        } catch (e) {
-          // buildx bake tags (and pushes) the multi-arch name only: take that, for this platform
-          if (!subject.alternate) throw e;
-          info = await ensureImage(engine, subject.alternate, pullMs, subject.platform).catch(() => Promise.reject(e));
-          subject = { ...subject, image: subject.alternate };
-        }
-        const arch = subject.platform.split('/')[1];
-        if (arch && info.Architecture !== arch) fail(`${subject.image} is built for ${info.Architecture}, not ${subject.platform}`);
-        facts = await probeImage(engine, subject.image, subject.platform, info, session.name(base), opts.timeoutMs);
-        return `${subject.image} (${info.Architecture}, ${(info.Size / 2 ** 20).toFixed(0)} MiB)`;
-      });
-      if (r.status !== 'pass') {
-        results.set('image', r);
-        return;
-      }
-    }
-    facts = facts!;
-    if (subject.source === 'image') {
-      // --image without a flavor: the image says what it is
-      subject = { ...subject, flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null, services: servicesFromMetadata(facts.metadata), ...commandsFromMetadata(facts.metadata) };
-      if (!facts.metadata) {
-        results.set('metadata', { name: 'metadata', status: 'fail', message: `${subject.image} has no /etc/idekube/flavor.json: not an idekube image (or built without services), nothing to test`, durationMs: 0 });
-        return;
-      }
-    }
-    planned = selectChecks(planChecks(subject, facts, { screenshot: Boolean(opts.screenshot) }), opts.only);
-    const meta = await measure('metadata', async () => metadataVerdict(subject, facts));
-    results.set('metadata', meta);
-    for (const p of planned.filter((x) => x.group === 'skip')) results.set(p.name, { name: p.name, status: 'skipped', message: p.reason ?? '', durationMs: 0 });
-    // the main container serves the main and restart checks; --only may leave scenarios alone
-    const needMain = planned.some((p) => p.group === 'main' || p.group === 'restart');
-    if (!planned.some((p) => p.group !== 'skip' && p.group !== 'image')) return;
-
-    const keys = await generateKeyPair(`idekube-test@${session.id}`);
-    const shell = pickShell(facts);
-    const has = (g: string) => planned.some((p) => p.group === g);
-    const scenarioEnv: ScenarioEnv = { session, subject, facts, base, timeoutMs: opts.timeoutMs, keep: opts.keep, gpus: opts.gpus };
-
-    // containers of their own, at the same time as the main one; at most SCENARIOS at once (each starts every
-    // service of the image), the longest first
-    const set = (r: CheckResult) => void results.set(r.name, r);
-    const named = (g: string) => planned.filter((p) => p.group === g).map((p) => p.name);
-    const guarded = (names: string[], run: () => Promise<CheckResult[]>) => () => run().then((rs) => rs.forEach(set), (e: Error) => failAll(names, e.message).forEach(set));
-    const tasks: Array<() => Promise<void>> = [];
-    if (has('rootfs')) {
-      tasks.push(() =>
-        checkRootfs(scenarioEnv, Math.max(opts.timeoutMs, 300_000)).then(
-          (r) => {
-            results.set('init container', { name: 'init container', ...r.init });
-            results.set('chroot', { name: 'chroot', ...r.chroot });
-          },
-          (e: Error) => {
-            results.set('init container', { name: 'init container', status: 'fail', message: e.message, durationMs: 0 });
-            results.set('chroot', { name: 'chroot', status: 'skipped', message: 'the init container did not run', durationMs: 0 });
-          },
-        ),
-      );
-    }
-    if (has('access')) {
-      const names = named('access').filter((n) => (ACCESS_CHECKS as readonly string[]).includes(n));
-      tasks.push(guarded(names, () => runAccessScenario(scenarioEnv, names)));
-    }
-    if (has('volume')) {
-      const names = named('volume');
-      const terminal = subject.services.find((s) => s.name === planned.find((p) => p.name === 'uid remap' && p.group === 'volume')?.service);
-      tasks.push(guarded(names, () => runVolumeScenario(scenarioEnv, { ...(terminal ? { remap: terminal } : {}), key: names.includes('host key kept') })));
-    }
-    if (has('bad-keys')) tasks.push(() => measure('bad keys', () => checkBadKeys(scenarioEnv)).then(set));
-    if (has('any-uid')) tasks.push(() => measure('any uid', () => checkAnyUid(scenarioEnv)).then(set));
-    if (has('access-invalid')) tasks.push(() => measure('access invalid', () => checkAccessInvalid(scenarioEnv)).then(set));
-    const scenarios = limited(SCENARIOS, tasks);
-
-    // the main container: empty home volume, a mounted hook, a generated key, another login shell
-    const mainChecks = planned.filter((p) => p.group === 'main');
-    const mainNames = mainChecks.map((p) => p.name);
-    const restartNames = planned.filter((p) => p.group === 'restart').map((p) => p.name);
-    try {
-      if (!needMain) throw new SkipMain();
-      const env: Record<string, string> = {};
-      const mounts: Array<{ volume: string; target: string; nocopy?: boolean }> = [];
-      if (facts.hasRuntime) {
-        if (facts.user) {
-          env.IDEKUBE_INIT_HOME = '1';
-          mounts.push({ volume: await session.volume(base, 'home'), target: facts.user.home, nocopy: true });
-        }
-        if (shell) env.IDEKUBE_PREFERED_SHELL = shell;
-        mounts.push({ volume: await session.volume(base, 'hooks'), target: HOOKS_DIR });
-      }
-      if (subject.services.some((s) => s.check === 'ssh')) env.IDEKUBE_AUTHORIZED_KEYS = authorizedKeysValue(keys);
-      const privileged = subject.services.some((s) => s.check === 'dind');
-      const c = await session.create({ name: session.name(base, 'main'), image: subject.image, platform: subject.platform, env, publish: true, mounts, privileged, gpus: opts.gpus });
-      if (facts.hasRuntime) await c.putFiles(HOOKS_DIR, [{ name: HOOK_NAME, text: HOOK_TEXT, mode: 0o644 }]);
-      await c.start();
-      log(`${subject.flavor ?? subject.image}@${subject.platform}: started ${c.name} on http://127.0.0.1:${c.port}/`);
-      const routes = subject.services.flatMap((s) => s.routes);
-      const ready = await waitReady(c, routes, { timeoutMs: opts.timeoutMs, ...(facts.hasRuntime ? { programs: inside(c).exec } : {}) });
-      log(`${subject.flavor ?? subject.image}@${subject.platform}: ${describeReadiness(ready, c.port).split('\n')[0]}`);
-      const m: MainState = { c, inside: inside(c), ready, keys, shell };
-      const run = (p: PlannedCheck) => (ready.exited && p.name !== 'nginx' ? measure(p.name, async () => fail(`the container is not running (exit ${ready.exited!.code})`)) : measure(p.name, mainCheck(p, subject, facts, m, opts)));
-      // the screenshot needs the desktop the vnc check proves: it runs after it, and fails at once without it
-      const shotCheck = mainChecks.find((p) => p.name === 'screenshot');
-      const done = await limited(3, mainChecks.filter((p) => p !== shotCheck).map((p) => () => run(p)));
-      for (const r of done) results.set(r.name, r);
-      if (shotCheck) {
-        const vnc = [...results.values()].find((r) => planned.find((p) => p.name === r.name)?.service === shotCheck.service && r.name !== 'gpu' && r.name !== 'screenshot');
-        results.set('screenshot', vnc && vnc.status === 'fail' ? { name: 'screenshot', status: 'fail', message: `no desktop to take a picture of: the ${vnc.name} check failed (${vnc.message.split('\n')[0]})`, durationMs: 0 } : await run(shotCheck));
-      }
-      const shot = results.get('screenshot');
-      if (shot?.status === 'pass') screenshot = opts.screenshot;
-
-      if (restartNames.length) {
-        const homeInit = results.get('home init');
-        let changes: HomeChanges | undefined;
-        const r0 = await measure('home volume', async () => {
-          if (ready.exited) fail('the container is not running');
-          if (!facts.user) fail(`the image has no user ${facts.env.USERNAME || 'idekube'}`);
-          changes = await changeHome(m.inside.exec, facts, session.id);
-          await c.restart(10);
-          // a container that never served is not waited for again: the volume is what this check is about
-          const again = await waitReady(c, routes, { timeoutMs: ready.nginx ? opts.timeoutMs : Math.min(opts.timeoutMs, 10_000), programs: inside(c).exec });
-          if (again.exited) fail(`after a restart: ${describeReadiness(again, c.port)}`);
-          const volume = await checkHomeVolume(m.inside.exec, facts, changes);
-          if (ready.nginx && !again.nginx) fail(`${volume}, but after the restart ${describeReadiness(again, c.port)}`);
-          return `${volume}${again.nginx ? '; serving again' : ''}`;
-        });
-        results.set('home volume', r0);
-        results.set(
-          'home keeps changes',
-          changes
-            ? await measure('home keeps changes', async () => {
-                if (homeInit && homeInit.status !== 'pass' && !changes!.changed) fail('the home was not populated');
-                return checkHomeKeeps(m.inside.exec, facts, changes!);
-              })
-            : { name: 'home keeps changes', status: r0.status === 'fail' ? 'fail' : 'skipped', message: `nothing was changed before the restart: ${r0.message}`, durationMs: 0 },
-        );
-      }
-    } catch (e) {
-      if (!(e instanceof SkipMain)) {
-        const message = (e as Error).message;
-        for (const n of [...mainNames, ...restartNames]) if (!results.has(n)) results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
-      }
-    }
-    await scenarios;
-  };
+  const base = `${given.flavor ?? 'image'}-${given.platform.split('/')[1] ?? given.platform}`;
+  const x: ImageTest = { engine, session, opts, log: opts.log ?? (() => {}), base, subject: given, results: new Map(), planned: [], kept: [] };
   try {
-    await body();
+    await runChecks(x);
   } finally {
-    if (opts.keep) kept = session.resources();
-    else {
-      const problems = await session.cleanup();
-      for (const p of problems) log(`warning: could not remove ${p}`);
-    }
-    activeSessions.delete(session);
+    await release(x);
   }
-  return report();
+  return report(x, t0);
+}
 
-  function report(): ImageReport {
-    const order = ['image', ...planned.map((p) => p.name)];
-    const checks = [...results.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-    return {
-      session: session.id,
-      flavor: subject.flavor,
-      image: subject.image,
-      platform: subject.platform,
-      passed: checks.every((c) => c.status !== 'fail') && checks.length > 0,
-      checks,
-      kept,
-      ...(screenshot ? { screenshot } : {}),
-      durationMs: Date.now() - t0,
-    };
+/** image → what it is → the checks it calls for → scenario containers, at the same time as the main one. */
+async function runChecks(x: ImageTest): Promise<void> {
+  const facts = await inspectImage(x);
+  if (!facts || !identify(x, facts)) return;
+  if (!(await planImageChecks(x, facts))) return;
+  const keys = await generateKeyPair(`idekube-test@${x.session.id}`);
+  const shell = pickShell(facts);
+  const scenarios = startScenarios(x, { session: x.session, subject: x.subject, facts, base: x.base, timeoutMs: x.opts.timeoutMs, keep: x.opts.keep, gpus: x.opts.gpus });
+  await testMainContainer(x, facts, keys, shell);
+  await scenarios;
+}
+
+/** The `image` check: the image is there (pulled if need be), for the platform; the facts it holds. */
+async function inspectImage(x: ImageTest): Promise<ImageFacts | undefined> {
+  const { engine, opts } = x;
+  const probed: { facts?: ImageFacts } = {};
+  const r = await measure('image', async () => {
+    const pullMs = Math.max(opts.timeoutMs, 300_000);
+    let info;
+    try {
+      info = await ensureImage(engine, x.subject.image, pullMs);
+    } catch (e) {
+      // buildx bake tags (and pushes) the multi-arch name only: take that, for this platform
+      const { alternate } = x.subject;
+      if (!alternate) throw e;
+      info = await ensureImage(engine, alternate, pullMs, x.subject.platform).catch(() => Promise.reject(e));
+      x.subject = { ...x.subject, image: alternate };
+    }
+    const { image, platform } = x.subject;
+    const arch = platform.split('/')[1];
+    if (arch && info.Architecture !== arch) fail(`${image} is built for ${info.Architecture}, not ${platform}`);
+    probed.facts = await probeImage(engine, image, platform, info, x.session.name(x.base), opts.timeoutMs);
+    return `${image} (${info.Architecture}, ${(info.Size / 2 ** 20).toFixed(0)} MiB)`;
+  });
+  if (r.status !== 'pass') x.results.set('image', r);
+  return r.status === 'pass' ? probed.facts : undefined;
+}
+
+/** --image without a flavor: the image says what it is; false when it says nothing (not an idekube image). */
+function identify(x: ImageTest, facts: ImageFacts): boolean {
+  if (x.subject.source !== 'image') return true;
+  x.subject = { ...x.subject, flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null, services: servicesFromMetadata(facts.metadata), ...commandsFromMetadata(facts.metadata) };
+  if (facts.metadata) return true;
+  x.results.set('metadata', { name: 'metadata', status: 'fail', message: `${x.subject.image} has no /etc/idekube/flavor.json: not an idekube image (or built without services), nothing to test`, durationMs: 0 });
+  return false;
+}
+
+/** The checks (skips recorded at once) and the metadata verdict; false when no container needs to run. */
+async function planImageChecks(x: ImageTest, facts: ImageFacts): Promise<boolean> {
+  x.planned = selectChecks(planChecks(x.subject, facts, { screenshot: Boolean(x.opts.screenshot) }), x.opts.only);
+  const meta = await measure('metadata', async () => metadataVerdict(x.subject, facts));
+  x.results.set('metadata', meta);
+  for (const p of x.planned.filter((q) => q.group === 'skip')) x.results.set(p.name, { name: p.name, status: 'skipped', message: p.reason ?? '', durationMs: 0 });
+  return x.planned.some((p) => p.group !== 'skip' && p.group !== 'image');
+}
+
+/**
+ * Containers of their own, at the same time as the main one; at most SCENARIOS at once (each starts every
+ * service of the image), the longest first.
+ */
+function startScenarios(x: ImageTest, env: ScenarioEnv): Promise<unknown> {
+  const { results, planned, opts } = x;
+  const set = (r: CheckResult) => void results.set(r.name, r);
+  const has = (g: string) => planned.some((p) => p.group === g);
+  const named = (g: string) => planned.filter((p) => p.group === g).map((p) => p.name);
+  const guarded = (names: string[], run: () => Promise<CheckResult[]>) => () => run().then((rs) => rs.forEach(set), (e: Error) => failAll(names, e.message).forEach(set));
+  const tasks: Array<() => Promise<void>> = [];
+  if (has('rootfs')) tasks.push(() => checkRootfs(env, Math.max(opts.timeoutMs, 300_000)).then(setRootfs(results), rootfsFailed(results)));
+  if (has('access')) {
+    const names = named('access').filter((n) => (ACCESS_CHECKS as readonly string[]).includes(n));
+    tasks.push(guarded(names, () => runAccessScenario(env, names)));
   }
+  if (has('volume')) {
+    const names = named('volume');
+    const terminal = env.subject.services.find((s) => s.name === planned.find((p) => p.name === 'uid remap' && p.group === 'volume')?.service);
+    tasks.push(guarded(names, () => runVolumeScenario(env, { ...(terminal ? { remap: terminal } : {}), key: names.includes('host key kept') })));
+  }
+  if (has('bad-keys')) tasks.push(() => measure('bad keys', () => checkBadKeys(env)).then(set));
+  if (has('any-uid')) tasks.push(() => measure('any uid', () => checkAnyUid(env)).then(set));
+  if (has('access-invalid')) tasks.push(() => measure('access invalid', () => checkAccessInvalid(env)).then(set));
+  return limited(SCENARIOS, tasks);
+}
+
+const setRootfs = (results: Map<string, CheckResult>) => (r: Awaited<ReturnType<typeof checkRootfs>>) => {
+  results.set('init container', { name: 'init container', ...r.init });
+  results.set('chroot', { name: 'chroot', ...r.chroot });
+};
+
+const rootfsFailed = (results: Map<string, CheckResult>) => (e: Error) => {
+  results.set('init container', { name: 'init container', status: 'fail', message: e.message, durationMs: 0 });
+  results.set('chroot', { name: 'chroot', status: 'skipped', message: 'the init container did not run', durationMs: 0 });
+};
+
+/** The main and restart checks, on one container; when it cannot be set up, each of them fails with the reason. */
+async function testMainContainer(x: ImageTest, facts: ImageFacts, keys: KeyPair, shell: string | undefined): Promise<void> {
+  const mainChecks = x.planned.filter((p) => p.group === 'main');
+  const restartNames = x.planned.filter((p) => p.group === 'restart').map((p) => p.name);
+  // --only may leave scenarios alone
+  if (!mainChecks.length && !restartNames.length) return;
+  try {
+    const m = await startMain(x, facts, keys, shell);
+    await runMainChecks(x, facts, m, mainChecks);
+    if (restartNames.length) await restartChecks(x, facts, m);
+  } catch (e) {
+    const message = (e as Error).message;
+    for (const n of [...mainChecks.map((p) => p.name), ...restartNames]) if (!x.results.has(n)) x.results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
+  }
+}
+
+/** The main container: empty home volume, a mounted hook, a generated key, another login shell; started and waited for. */
+async function startMain(x: ImageTest, facts: ImageFacts, keys: KeyPair, shell: string | undefined): Promise<MainState> {
+  const { session, subject, opts, base } = x;
+  const env: Record<string, string> = {};
+  const mounts: Array<{ volume: string; target: string; nocopy?: boolean }> = [];
+  if (facts.hasRuntime) {
+    if (facts.user) {
+      env.IDEKUBE_INIT_HOME = '1';
+      mounts.push({ volume: await session.volume(base, 'home'), target: facts.user.home, nocopy: true });
+    }
+    if (shell) env.IDEKUBE_PREFERED_SHELL = shell;
+    mounts.push({ volume: await session.volume(base, 'hooks'), target: HOOKS_DIR });
+  }
+  if (subject.services.some((s) => s.check === 'ssh')) env.IDEKUBE_AUTHORIZED_KEYS = authorizedKeysValue(keys);
+  const privileged = subject.services.some((s) => s.check === 'dind');
+  const c = await session.create({ name: session.name(base, 'main'), image: subject.image, platform: subject.platform, env, publish: true, mounts, privileged, gpus: opts.gpus });
+  if (facts.hasRuntime) await c.putFiles(HOOKS_DIR, [{ name: HOOK_NAME, text: HOOK_TEXT, mode: 0o644 }]);
+  await c.start();
+  const who = subject.flavor ?? subject.image;
+  x.log(`${who}@${subject.platform}: started ${c.name} on http://127.0.0.1:${c.port}/`);
+  const ready = await waitReady(c, routesOf(subject), { timeoutMs: opts.timeoutMs, ...(facts.hasRuntime ? { programs: inside(c).exec } : {}) });
+  x.log(`${who}@${subject.platform}: ${describeReadiness(ready, c.port).split('\n')[0]}`);
+  return { c, inside: inside(c), ready, keys, shell };
+}
+
+const routesOf = (subject: Subject) => subject.services.flatMap((s) => s.routes);
+
+/** The main checks, 3 at once; the screenshot after them (it needs the desktop the vnc check proves). */
+async function runMainChecks(x: ImageTest, facts: ImageFacts, m: MainState, mainChecks: PlannedCheck[]): Promise<void> {
+  const { results, planned, subject, opts } = x;
+  const exited = m.ready.exited;
+  const run = (p: PlannedCheck) => (exited && p.name !== 'nginx' ? measure(p.name, async () => fail(`the container is not running (exit ${exited.code})`)) : measure(p.name, mainCheck(p, subject, facts, m, opts)));
+  const shotCheck = mainChecks.find((p) => p.name === 'screenshot');
+  const done = await limited(3, mainChecks.filter((p) => p !== shotCheck).map((p) => () => run(p)));
+  for (const r of done) results.set(r.name, r);
+  if (shotCheck) {
+    // it fails at once without the desktop
+    const vnc = [...results.values()].find((r) => planned.find((p) => p.name === r.name)?.service === shotCheck.service && r.name !== 'gpu' && r.name !== 'screenshot');
+    results.set('screenshot', vnc && vnc.status === 'fail' ? { name: 'screenshot', status: 'fail', message: `no desktop to take a picture of: the ${vnc.name} check failed (${vnc.message.split('\n')[0]})`, durationMs: 0 } : await run(shotCheck));
+  }
+  if (results.get('screenshot')?.status === 'pass') x.screenshot = opts.screenshot;
+}
+
+/** The home volume across a restart: a change made before it is still there after it. */
+async function restartChecks(x: ImageTest, facts: ImageFacts, m: MainState): Promise<void> {
+  const { results, session, opts } = x;
+  const { c, ready } = m;
+  const homeInit = results.get('home init');
+  const before: { changes?: HomeChanges } = {};
+  const r0 = await measure('home volume', async () => {
+    if (ready.exited) fail('the container is not running');
+    if (!facts.user) fail(`the image has no user ${facts.env.USERNAME || 'idekube'}`);
+    const changes = await changeHome(m.inside.exec, facts, session.id);
+    before.changes = changes;
+    await c.restart(10);
+    // a container that never served is not waited for again: the volume is what this check is about
+    const again = await waitReady(c, routesOf(x.subject), { timeoutMs: ready.nginx ? opts.timeoutMs : Math.min(opts.timeoutMs, 10_000), programs: inside(c).exec });
+    if (again.exited) fail(`after a restart: ${describeReadiness(again, c.port)}`);
+    const volume = await checkHomeVolume(m.inside.exec, facts, changes);
+    if (ready.nginx && !again.nginx) fail(`${volume}, but after the restart ${describeReadiness(again, c.port)}`);
+    return `${volume}${again.nginx ? '; serving again' : ''}`;
+  });
+  results.set('home volume', r0);
+  const { changes } = before;
+  results.set(
+    'home keeps changes',
+    changes
+      ? await measure('home keeps changes', async () => {
+          if (homeInit && homeInit.status !== 'pass' && !changes.changed) fail('the home was not populated');
+          return checkHomeKeeps(m.inside.exec, facts, changes);
+        })
+      : { name: 'home keeps changes', status: r0.status === 'fail' ? 'fail' : 'skipped', message: `nothing was changed before the restart: ${r0.message}`, durationMs: 0 },
+  );
+}
+
+/** Keeps what the session made (--keep) or removes it. */
+async function release(x: ImageTest): Promise<void> {
+  if (x.opts.keep) x.kept = x.session.resources();
+  else {
+    const problems = await x.session.cleanup();
+    for (const p of problems) x.log(`warning: could not remove ${p}`);
+  }
+  activeSessions.delete(x.session);
+}
+
+function report(x: ImageTest, t0: number): ImageReport {
+  const order = ['image', ...x.planned.map((p) => p.name)];
+  const checks = [...x.results.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  return {
+    session: x.session.id,
+    flavor: x.subject.flavor,
+    image: x.subject.image,
+    platform: x.subject.platform,
+    passed: checks.every((c) => c.status !== 'fail') && checks.length > 0,
+    checks,
+    kept: x.kept,
+    ...(x.screenshot ? { screenshot: x.screenshot } : {}),
+    durationMs: Date.now() - t0,
+  };
 }
 
 /** Turns an unexpected error into a one-check report (the run goes on with other images). */
