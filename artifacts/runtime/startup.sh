@@ -200,11 +200,27 @@ chroot_bind() {
     return 0
 }
 
+# run_chroot: this runtime, restarted inside the persistent root at /rootfs:
+# checks, mounts, per-container files, the current runtime installed, then
+# chroot (exits with its status). Without root it returns and the container
+# starts without the persistent root.
 run_chroot() {
     if ! idekube_is_root; then
         idekube_warn "chroot: $ROOTFS is a mount point but this container runs as uid $uid: persistent-root mode needs root in a privileged container; starting WITHOUT it"
         return 0
     fi
+    chroot_preflight
+    idekube_log "chroot: $ROOTFS is a mount point: starting inside the persistent root"
+    trap cleanup_chroot_mounts EXIT
+    chroot_mount_system
+    chroot_pass_runtime_mounts
+    chroot_copy_etc
+    chroot_install_runtime
+    chroot_start
+}
+
+# chroot_preflight: the tools are there and /rootfs holds a root file system (else exit 1).
+chroot_preflight() {
     local tool
     for tool in mount umount chroot; do
         if ! command -v "$tool" >/dev/null 2>&1; then
@@ -216,8 +232,10 @@ run_chroot() {
         idekube_error "chroot: $ROOTFS is mounted but holds no root file system (no bin/bash): run this image once with I_AM_INIT_CONTAINER=1 and the same volume at $ROOTFS"
         exit 1
     fi
-    idekube_log "chroot: $ROOTFS is a mount point: starting inside the persistent root"
-    trap cleanup_chroot_mounts EXIT
+}
+
+# chroot_mount_system: /dev /proc /sys /run /tmp bound into /rootfs (else exit 1).
+chroot_mount_system() {
     # What gets mounted below /rootfs must not propagate to the volume's
     # source on the host (a volume with shared propagation would otherwise
     # show /dev, /proc... inside the host folder).
@@ -231,9 +249,12 @@ run_chroot() {
             exit 1
         fi
     done
+}
 
-    # The runtime's own mounts: GPU driver files and /usr/local/nvidia, volumes
-    # (a home volume, /mnt/data...). init-container.sh left them out of the copy.
+# chroot_pass_runtime_mounts: the runtime's own mounts (GPU driver files and
+# /usr/local/nvidia, volumes: a home volume, /mnt/data...), bound at the same
+# place inside; init-container.sh left them out of the copy.
+chroot_pass_runtime_mounts() {
     local mp bound=() skip b
     while IFS= read -r mp; do
         case $mp in /etc/resolv.conf | /etc/hosts | /etc/hostname) continue ;; esac
@@ -249,8 +270,10 @@ run_chroot() {
             idekube_warn "chroot: could not pass $mp through"
         fi
     done < <(idekube_runtime_mounts)
+}
 
-    # Files the runtime writes per container.
+# chroot_copy_etc: the files the runtime writes per container.
+chroot_copy_etc() {
     if mkdir -p -- "$ROOTFS/etc" && inside_rootfs "$ROOTFS/etc"; then
         local f
         for f in resolv.conf hosts hostname; do
@@ -266,7 +289,10 @@ run_chroot() {
     else
         idekube_warn "chroot: $ROOTFS/etc is not usable: network files not copied"
     fi
+}
 
+# chroot_install_runtime: this image's init and helpers into /rootfs (else exit 1).
+chroot_install_runtime() {
     # This runtime init replaces the persisted one, so an image upgrade brings
     # its fixed init along.
     if ! { cp -- "$self" "$ROOTFS/.startup.sh.idekube-new" &&
@@ -288,7 +314,10 @@ run_chroot() {
         idekube_error "chroot: could not install the runtime helpers into $dst"
         exit 1
     fi
+}
 
+# chroot_start: runs /startup.sh chrooted, forwarding TERM and INT; exits with its status.
+chroot_start() {
     idekube_log "chroot: running chroot $ROOTFS /startup.sh"
     local child st=0
     IDEKUBE_IN_CHROOT=1 chroot "$ROOTFS" /startup.sh &
