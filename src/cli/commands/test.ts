@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { InputError, RunError } from '../../config/errors.js';
 import type { Platform } from '../../config/model.js';
 import { checkReference } from '../../config/tags.js';
-import { parsePlatforms } from '../../plan/make-plan.js';
+import { platformFlag } from '../build-options.js';
+import { GPU_MODES, oneOf } from '../choices.js';
 import { printJson, type Context } from '../context.js';
 import { selectionOf } from '../select.js';
 
@@ -35,7 +36,7 @@ export interface TestFlags {
   /** --only: check names or name prefixes. */
   only?: string[];
   chromium?: string;
-  gpus: 'auto' | 'all' | 'none';
+  gpus: (typeof GPU_MODES)[number];
 }
 
 function wholeNumber(flag: string, v: string | undefined, dflt: number, max: number): number {
@@ -53,9 +54,8 @@ function checkNames(v: string): string[] {
 export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestFlags {
   if (raw.image !== undefined) checkReference(raw.image, '--image', 'give an image reference such as registry/name:tag');
   if (raw.screenshot !== undefined && !/\S/.test(raw.screenshot)) throw new InputError('--screenshot needs a file name', undefined, 'e.g. --screenshot desktop.png');
-  const gpus = raw.gpus ?? 'auto';
-  if (!['auto', 'all', 'none'].includes(gpus)) throw new InputError(`--gpus ${JSON.stringify(gpus)} is not allowed`, undefined, 'use one of: auto, all, none');
-  const platforms = parsePlatforms(raw.platform ?? (env.IDEKUBE_PLATFORMS || undefined), raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS');
+  const gpus = oneOf('--gpus', raw.gpus, GPU_MODES, 'auto');
+  const { platforms } = platformFlag(raw.platform, env);
   return {
     all: Boolean(raw.all),
     ...(raw.image !== undefined ? { image: raw.image } : {}),
@@ -66,7 +66,7 @@ export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestF
     jobs: wholeNumber('--jobs', raw.jobs, 2, 16),
     ...(raw.only !== undefined ? { only: checkNames(raw.only) } : {}),
     ...(raw.chromium !== undefined ? { chromium: raw.chromium } : {}),
-    gpus: gpus as TestFlags['gpus'],
+    gpus,
   };
 }
 
