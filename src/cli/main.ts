@@ -25,6 +25,7 @@ Environment:
   IDEKUBE_SCHEME           same as --scheme (or IDEKUBE_SCHEME= in .dockerargs)
   IDEKUBE_LINEUP           same as --lineup (or IDEKUBE_LINEUP= in a profile)
   IDEKUBE_ARG_<KEY>        set build arg KEY (between the flavor's .dockerargs and --set)
+  IDEKUBE_PLATFORMS        same as --platform of plan, build, publish, manifest and test
   NO_COLOR                 disable colors`;
 
 function collect(value: string, previous: string[]): string[] {
