@@ -1,12 +1,19 @@
-/** Validates the build-related flags shared by plan, build, publish and manifest (bad values → exit 2). */
+/**
+ * The flags of plan, build, publish and manifest, parsed once into typed options (bad values → exit 2): plan/,
+ * verify/ and the drivers receive these, never the raw strings.
+ */
+import { resolveExtraCa, type ExtraCaChoice } from '../config/extra-ca.js';
 import { InputError, listSome, quoteShort } from '../config/errors.js';
 import { note } from '../config/warnings.js';
 import type { Platform } from '../config/model.js';
 import { PLATFORMS } from '../config/schema.js';
-import { ALIAS_KINDS, type AliasKind } from '../config/tags.js';
+import type { AliasKind } from '../config/tags.js';
 import { parsePlatforms } from '../plan/make-plan.js';
-import { NETWORK_MODES, type CacheMode, type DriverName, type NetworkMode } from '../plan/types.js';
+import type { CacheMode, NetworkMode } from '../plan/types.js';
+import { ALIAS_KINDS, CACHE_MODES, DRIVER_CHOICES, NETWORK_MODES, PROGRESS_MODES, oneOf } from './choices.js';
+import type { Context } from './context.js';
 
+/** What commander hands over: each command fills in the flags it declares. */
 export interface RawBuildFlags {
   all?: boolean;
   platform?: string;
@@ -14,8 +21,9 @@ export interface RawBuildFlags {
   load?: boolean;
   driver?: string;
   builder?: string;
-  /** false: `--no-cache` (commander reads it as the negation of --cache). */
-  cache?: string | false;
+  /** `--cache <mode>` (`--no-cache` is a flag of its own: `noCache`). */
+  cache?: string;
+  noCache?: boolean;
   jobs?: string;
   dryRun?: boolean;
   progress?: string;
@@ -24,26 +32,27 @@ export interface RawBuildFlags {
   engine?: string[];
   attest?: boolean;
   sbomGenerator?: string;
-  noCache?: boolean;
-  /** The last `--cache <mode>` given, kept apart from `cache` (which a later --no-cache turns to false). */
-  cacheMode?: string;
   archOnly?: boolean;
   network?: string;
   /** `--extra-ca-certs FILE` (resolved with env and .dockerargs in config/extra-ca.ts). */
   extraCaCerts?: string;
+  /** `--test`: idekube test on each per-arch image before anything of it is pushed. */
+  test?: boolean;
 }
 
 export interface BuildFlags {
   all: boolean;
   platforms: Platform[] | undefined;
+  /** Where `platforms` came from, for messages: `--platform` or `IDEKUBE_PLATFORMS`. */
+  platformsVia: string;
   push: boolean;
   load: boolean;
-  driver: 'auto' | DriverName;
+  driver: (typeof DRIVER_CHOICES)[number];
   builder?: string;
   cache: CacheMode;
   jobs: number;
   dryRun: boolean;
-  progress: 'auto' | 'tty' | 'plain' | 'json';
+  progress: (typeof PROGRESS_MODES)[number];
   failFast: boolean;
   aliases: AliasKind[];
   engines: Partial<Record<Platform, string>>;
@@ -53,12 +62,23 @@ export interface BuildFlags {
   noCache: boolean;
   archOnly: boolean;
   network: NetworkMode;
+  test: boolean;
+  /** The extra CA certificates RUN steps trust (flag, env or .dockerargs); set by resolveBuildFlags only. */
+  extraCaCerts?: ExtraCaChoice;
 }
 
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
-  if (value === undefined) return dflt;
-  if (!(allowed as readonly string[]).includes(value)) throw new InputError(`${flag} ${quoteShort(value)} is not allowed`, undefined, `use one of: ${allowed.join(', ')}`);
-  return value as T;
+/** `--platform`, else env IDEKUBE_PLATFORMS (an empty one counts as unset), with the name to use in messages. */
+export function platformFlag(value: string | undefined, env: NodeJS.ProcessEnv): { platforms: Platform[] | undefined; via: string } {
+  const via = value !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS';
+  return { platforms: parsePlatforms(value ?? (env.IDEKUBE_PLATFORMS || undefined), via), via };
+}
+
+/** --test needs images in the local engine before they are pushed: the docker driver, no remote engines. */
+export function withTestDriver<T extends Pick<RawBuildFlags, 'driver' | 'engine' | 'test'>>(raw: T): T {
+  if (!raw.test) return raw;
+  if (raw.driver === 'buildx') throw new InputError('--test cannot be combined with --driver buildx (bake pushes from the builder, so nothing can be tested before the push)', undefined, 'use --driver docker (the default with --test)');
+  if (raw.engine?.length) throw new InputError('--test runs the images on the local engine and reaches them on 127.0.0.1; it cannot be combined with --engine', undefined, 'test on a machine that builds natively, or leave out --test');
+  return { ...raw, driver: 'docker' };
 }
 
 /** An image reference, nothing else: it goes into buildx's comma-separated `--attest` value. */
@@ -75,9 +95,8 @@ function sbomGenerator(raw: RawBuildFlags): string {
  * scheduled clean rebuild wants. Said in a note rather than done silently.
  */
 function cacheFlags(raw: RawBuildFlags): { cache: CacheMode; noCache: boolean } {
-  const mode = raw.cacheMode ?? (typeof raw.cache === 'string' ? raw.cache : undefined);
-  const cache = oneOf('--cache', mode, ['registry', 'none'] as const, 'none');
-  const noCache = raw.cache === false || Boolean(raw.noCache);
+  const cache = oneOf('--cache', raw.cache, CACHE_MODES, 'none');
+  const noCache = Boolean(raw.noCache);
   if (noCache && cache === 'registry') {
     note(
       raw.push
@@ -88,41 +107,59 @@ function cacheFlags(raw: RawBuildFlags): { cache: CacheMode; noCache: boolean } 
   return { cache, noCache };
 }
 
-export function parseBuildFlags(raw: RawBuildFlags, env: NodeJS.ProcessEnv): BuildFlags {
-  if (raw.archOnly && !raw.push) throw new InputError('--arch-only needs --push', undefined, 'idekube build --push --arch-only --platform linux/arm64');
-  if (raw.push && raw.load) throw new InputError('--push and --load cannot be combined', undefined, 'push to a registry, or load into the local engine');
-  let jobs = 2;
-  if (raw.jobs !== undefined) {
-    if (!/^[1-9]\d*$/.test(raw.jobs)) throw new InputError(`--jobs ${quoteShort(raw.jobs)} is not a positive whole number`, undefined, 'e.g. --jobs 2');
-    jobs = Number(raw.jobs);
-  }
-  const aliases = raw.alias ?? [];
-  const badAlias = aliases.filter((a) => !(ALIAS_KINDS as readonly string[]).includes(a));
-  if (badAlias.length) throw new InputError(`--alias ${listSome(badAlias.map((a) => (a.length > 30 ? `${a.slice(0, 30)}…` : a)), 5)}: unknown alias kind`, undefined, `use one of: ${ALIAS_KINDS.join(', ')}`);
+function engineFlags(values: string[]): Partial<Record<Platform, string>> {
   const engines: Partial<Record<Platform, string>> = {};
-  for (const e of raw.engine ?? []) {
+  for (const e of values) {
     const m = /^([^=]+)=(.+)$/.exec(e);
     if (!m || !(PLATFORMS as readonly string[]).includes(m[1]!)) throw new InputError(`--engine ${quoteShort(e)}: expected PLATFORM=ADDRESS`, undefined, 'e.g. --engine linux/arm64=ssh://builder@arm-host');
     if (!/^(unix|tcp|ssh|https?):\/\//.test(m[2]!)) throw new InputError(`--engine ${quoteShort(e)}: ${quoteShort(m[2]!)} is not an engine address`, undefined, 'use unix:///path, tcp://host:port or ssh://user@host');
     engines[m[1] as Platform] = m[2]!;
   }
+  return engines;
+}
+
+function aliasFlags(aliases: string[]): AliasKind[] {
+  const bad = aliases.filter((a) => !(ALIAS_KINDS as readonly string[]).includes(a));
+  if (bad.length) throw new InputError(`--alias ${listSome(bad.map((a) => (a.length > 30 ? `${a.slice(0, 30)}…` : a)), 5)}: unknown alias kind`, undefined, `use one of: ${ALIAS_KINDS.join(', ')}`);
+  return aliases as AliasKind[];
+}
+
+/** Everything but the extra CA certificates (which need the project): pure, for tests. */
+export function parseBuildFlags(given: RawBuildFlags, env: NodeJS.ProcessEnv): BuildFlags {
+  const raw = withTestDriver(given);
+  if (raw.archOnly && !raw.push) throw new InputError('--arch-only needs --push', undefined, 'idekube build --push --arch-only --platform linux/arm64');
+  if (raw.push && raw.load) throw new InputError('--push and --load cannot be combined', undefined, 'push to a registry, or load into the local engine');
+  if (raw.jobs !== undefined && !/^[1-9]\d*$/.test(raw.jobs)) throw new InputError(`--jobs ${quoteShort(raw.jobs)} is not a positive whole number`, undefined, 'e.g. --jobs 2');
+  const aliases = aliasFlags(raw.alias ?? []);
+  const engines = engineFlags(raw.engine ?? []);
+  const { platforms, via } = platformFlag(raw.platform, env);
   return {
     all: Boolean(raw.all),
-    platforms: parsePlatforms(raw.platform ?? (env.IDEKUBE_PLATFORMS || undefined), raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS'),
+    platforms,
+    platformsVia: via,
     push: Boolean(raw.push),
     load: Boolean(raw.load),
-    driver: oneOf('--driver', raw.driver, ['auto', 'docker', 'buildx'] as const, 'auto'),
+    driver: oneOf('--driver', raw.driver, DRIVER_CHOICES, 'auto'),
     ...(raw.builder ? { builder: raw.builder } : {}),
     ...cacheFlags(raw),
-    jobs,
+    jobs: raw.jobs !== undefined ? Number(raw.jobs) : 2,
     dryRun: Boolean(raw.dryRun),
-    progress: oneOf('--progress', raw.progress, ['auto', 'tty', 'plain', 'json'] as const, 'auto'),
+    progress: oneOf('--progress', raw.progress, PROGRESS_MODES, 'auto'),
     failFast: Boolean(raw.failFast),
-    aliases: aliases as AliasKind[],
+    aliases,
     engines,
     attest: Boolean(raw.attest),
     ...(raw.sbomGenerator !== undefined ? { sbomGenerator: sbomGenerator(raw) } : {}),
     archOnly: Boolean(raw.archOnly),
     network: oneOf('--network', raw.network, NETWORK_MODES, 'default'),
+    test: Boolean(raw.test),
   };
+}
+
+/** parseBuildFlags, then the extra CA certificates (`--extra-ca-certs`, env, `.dockerargs`): what builds need. */
+export async function resolveBuildFlags(ctx: Context, raw: RawBuildFlags): Promise<BuildFlags> {
+  const flags = parseBuildFlags(raw, ctx.env);
+  const base = await ctx.project();
+  const ca = resolveExtraCa(raw.extraCaCerts, ctx.env, base.root, base.layered.base, base.layered.profile);
+  return ca ? { ...flags, extraCaCerts: ca } : flags;
 }

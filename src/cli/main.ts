@@ -6,9 +6,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { IdekubeError, InputError, InputErrors, EXIT_FAILURE, EXIT_USAGE } from '../config/errors.js';
 import { formatWarning, takeWarnings } from '../config/warnings.js';
 import { registerQemu } from './commands/qemu-cli.js';
+import { ALIAS_KINDS, CACHE_MODES, DRIVER_CHOICES, GPU_MODES, NETWORK_MODES, PROGRESS_MODES, SCHEMES, choiceText } from './choices.js';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
-
-const VERSION = '0.1.0';
+import { packageVersion } from './version.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -25,17 +25,28 @@ Environment:
   IDEKUBE_SCHEME           same as --scheme (or IDEKUBE_SCHEME= in .dockerargs)
   IDEKUBE_LINEUP           same as --lineup (or IDEKUBE_LINEUP= in a profile)
   IDEKUBE_ARG_<KEY>        set build arg KEY (between the flavor's .dockerargs and --set)
+  IDEKUBE_PLATFORMS        same as --platform of plan, build, publish, manifest and test
   NO_COLOR                 disable colors`;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/**
+ * `--no-cache` as a flag of its own (`noCache: true`). Commander would read it as the negation of `--cache <mode>`,
+ * sharing one `cache` attribute, so that the later of `--cache registry --no-cache` silently dropped the other.
+ */
+function noCacheOption(): Option {
+  const option = new Option('--no-cache', 'build every step again');
+  option.negate = false;
+  return option;
+}
+
 export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => Promise<void>) => Promise<void>): Command {
   const program = new Command('idekube');
   program
     .description('Build, test and publish browser-IDE container images (coder, jupyter, featured) for amd64 and arm64.')
-    .version(VERSION, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('-C, --dir <path>', 'project root (default: nearest folder above the current one holding flavors/)')
     .option('--profile <name>', 'use .dockerargs.<name> on top of .dockerargs (e.g. ascend)')
     .option('--set <KEY=VALUE>', 'set a build arg or setting (repeatable; highest precedence)', collect, [])
@@ -43,7 +54,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--author <name>', 'namespace part of image names (env AUTHOR)')
     .option('--name <name>', 'repository name (env NAME)')
     .option('--git-tag <tag>', 'version part of tags (env GIT_TAG)')
-    .option('--scheme <scheme>', 'tag scheme and built-in lineups: v0.4 (one repository, default) or v0.8 (a repository per image) (env IDEKUBE_SCHEME)')
+    .option('--scheme <scheme>', `tag scheme and built-in lineups: ${choiceText(SCHEMES)} (default ${SCHEMES[0]}; v0.4: one repository, v0.8: a repository per image) (env IDEKUBE_SCHEME)`)
     .option('--lineup <names>', 'build these lineups (comma-separated): v0.4 base, ascend; v0.8 universal, ascend (env IDEKUBE_LINEUP)')
     .option('--staging', 'staging tags: -staging after the version and postfix (also GIT_TAG=edge)')
     .option('--json', 'machine-readable output on stdout')
@@ -67,7 +78,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .description('print the image tags of flavors (per-arch tags, the multi-arch tag, aliases)')
     .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH)')
     .option('--all', 'every flavor (with --lineup: the lineups\' flavors)')
-    .option('--alias <kind>', 'also print alias tags: latest, major, minor (repeatable)', collect, [])
+    .option('--alias <kind>', `also print alias tags: ${choiceText(ALIAS_KINDS)} (repeatable)`, collect, [])
     .option('--qemu', 'tags of the QEMU VM-in-container images (<NAME>-qemu)')
     .action(async (flavors: string[], opts, cmd: Command) =>
       run(ctxOf(cmd), async (ctx) => (await import('./commands/tags.js')).tags(ctx, flavors, opts)),
@@ -91,40 +102,35 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
       run(ctxOf(cmd), async (ctx) => (await import('./commands/generate.js')).generate(ctx, flavors, opts)),
     );
 
-  // manifest builds nothing: it takes --driver, --builder and --cache only to refuse them by name (hidden in its help)
-  const buildFlags = (cmd: Command, engineFlags = true) =>
+  // Each command declares the flags it reads, no more: a flag a command would ignore is an unknown option there.
+  const flavorArgs = (cmd: Command) =>
     cmd
       .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH); their parents are included')
       .option('--all', 'every flavor (with --lineup: the lineups\' flavors)')
-      .option('--platform <list>', 'comma-separated platforms (default: linux/amd64,linux/arm64; env IDEKUBE_PLATFORMS)')
-      .addOption(new Option('--driver <name>', 'auto, buildx or docker (auto: buildx when installed)').hideHelp(!engineFlags))
-      .addOption(new Option('--builder <name>', 'buildx builder (remote BuildKit, kubernetes driver…)').hideHelp(!engineFlags))
-      .addOption(new Option('--cache <mode>', 'registry or none (default none)').hideHelp(!engineFlags))
-      .option('--alias <kind>', 'also tag latest, major or minor (releases only; repeatable)', collect, []);
-
-  // --cache <mode> and --no-cache share commander's `cache` attribute (the later one silently wins): keep both
-  const keepCacheFlags = (cmd: Command) => {
-    cmd.on('option:no-cache', () => cmd.setOptionValue('noCache', true));
-    cmd.on('option:cache', (mode: string) => cmd.setOptionValue('cacheMode', mode));
-    return cmd;
-  };
-
+      .option('--platform <list>', 'comma-separated platforms (default: linux/amd64,linux/arm64; env IDEKUBE_PLATFORMS)');
+  const aliasFlag = (cmd: Command) => cmd.option('--alias <kind>', `also tag ${choiceText(ALIAS_KINDS)} (releases only; repeatable)`, collect, []);
   const extraCaHelp = 'PEM file of CA certificates RUN steps trust besides the image\'s own (a TLS-intercepting proxy): a build secret, never in the image or its cache keys (env IDEKUBE_EXTRA_CA_CERTS)';
-  buildFlags(program.command('plan').description('show what a build would do: targets × platforms, tags, args, order (no engine)'))
-    .option('--extra-ca-certs <file>', extraCaHelp)
-    .action(
+  // what plan shows and build carries out
+  const planFlags = (cmd: Command) =>
+    aliasFlag(
+      flavorArgs(cmd)
+        .option('--driver <name>', `${choiceText(DRIVER_CHOICES)} (auto: buildx when installed)`)
+        .option('--builder <name>', 'buildx builder (remote BuildKit, kubernetes driver…)')
+        .option('--cache <mode>', `${choiceText(CACHE_MODES)} (default none)`),
+    ).option('--extra-ca-certs <file>', extraCaHelp);
+
+  planFlags(program.command('plan').description('show what a build would do: targets × platforms, tags, args, order (no engine)')).action(
     async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/plan.js')).planCommand(ctx, flavors, opts)),
   );
 
   const runFlags = (cmd: Command) =>
-    buildFlags(keepCacheFlags(cmd))
+    planFlags(cmd)
       .option('--jobs <n>', 'independent targets built at once (default 2)')
       .option('--engine <platform=address>', 'an engine per platform for native builds, e.g. linux/arm64=ssh://arm-host (repeatable)', collect, [])
-      .option('--progress <mode>', 'auto, tty, plain or json')
+      .option('--progress <mode>', choiceText(PROGRESS_MODES))
       .option('--fail-fast', 'stop everything at the first failure')
-      .option('--no-cache', 'build every step again')
-      .option('--network <mode>', 'network of RUN steps: default, host (reach a proxy or package cache on the build host\'s loopback) or none')
-      .option('--extra-ca-certs <file>', extraCaHelp)
+      .addOption(noCacheOption())
+      .option('--network <mode>', `network of RUN steps: ${choiceText(NETWORK_MODES)} (host: reach a proxy or package cache on the build host's loopback)`)
       .option('--attest', 'buildx: add SBOM and provenance attestations')
       .option('--sbom-generator <image>', 'with --attest: the SBOM scanner image (default docker/buildkit-syft-scanner), e.g. a mirror for builders without Docker Hub')
       .option('--dry-run', 'print the plan (buildx: the bake file and argv) and stop')
@@ -142,7 +148,8 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'publish')),
   );
 
-  buildFlags(program.command('manifest').description('join pushed per-arch tags into manifest lists (checked before writing)'), false)
+  // manifest builds nothing: no driver, builder, cache or build settings
+  aliasFlag(flavorArgs(program.command('manifest').description('join pushed per-arch tags into manifest lists (checked before writing)')))
     .option('--cleanup', 'then delete the per-arch tags where the registry supports deleting tags')
     .option('--dry-run', 'check everything, write nothing')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/manifest.js')).manifest(ctx, flavors, opts)));
@@ -152,7 +159,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .description('copy published manifest lists to their stable aliases by digest, without rebuilding (v0.8: stable; v0.4: --alias)')
     .argument('[flavors...]', 'flavors such as featured/base (default: env BRANCH)')
     .option('--all', 'every flavor (of the selected lineups)')
-    .option('--alias <kind>', 'v0.4: the alias to write: latest (default), major or minor (repeatable)', collect, [])
+    .option('--alias <kind>', `v0.4: the alias to write: ${choiceText(ALIAS_KINDS)} (default ${ALIAS_KINDS[0]}; repeatable)`, collect, [])
     .option('--dry-run', 'check everything, write nothing')
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/promote.js')).promote(ctx, flavors, opts)));
 
@@ -175,7 +182,7 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--jobs <n>', 'images tested at once (default 2)')
     .option('--only <checks>', 'comma-separated checks to run, by name or the word before a space (e.g. auth,health,terminal)')
     .option('--chromium <path>', 'Chromium for --screenshot (default: chromium on the usual paths, env IDEKUBE_CHROMIUM)')
-    .option('--gpus <mode>', 'auto (when the engine has the nvidia runtime), all or none')
+    .option('--gpus <mode>', `${choiceText(GPU_MODES)} (auto: when the engine has the nvidia runtime)`)
     .action(async (flavors: string[], opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await import('./commands/test.js')).test(ctx, flavors, opts)));
 
   registerQemu(program.command('qemu').description('QEMU VM images: root disks, the VM-in-container image, local runs'), run, ctxOf);

@@ -1,8 +1,9 @@
 /**
  * `idekube build --test` / `publish --test`: every per-arch image is tested as soon as it is built, before any of
  * its tags is pushed; a failing test stops that image (the driver reports it failed and pushes nothing of it).
+ * The flags were checked in cli/build-options.ts (--test takes the docker driver and the local engine).
  */
-import { InputError, RunError } from '../config/errors.js';
+import { RunError } from '../config/errors.js';
 import type { Project } from '../config/project.js';
 import type { TargetResult } from '../drivers/events.js';
 import type { Engine } from '../engine/connect.js';
@@ -11,20 +12,6 @@ import { imageLines, subjectLabel } from './report.js';
 import { testImage } from './run.js';
 import { commandsOfSubject, emulationFactor, servicesFromCatalog } from './subject.js';
 import type { Subject } from './types.js';
-
-export interface TestableFlags {
-  driver?: string;
-  engine?: string[];
-  test?: boolean;
-}
-
-/** --test needs images in the local engine before they are pushed: the docker driver, no remote engines. */
-export function withTestDriver<T extends TestableFlags>(raw: T): T {
-  if (!raw.test) return raw;
-  if (raw.driver === 'buildx') throw new InputError('--test cannot be combined with --driver buildx (bake pushes from the builder, so nothing can be tested before the push)', undefined, 'use --driver docker (the default with --test)');
-  if (raw.engine?.length) throw new InputError('--test runs the images on the local engine and reaches them on 127.0.0.1; it cannot be combined with --engine', undefined, 'test on a machine that builds natively, or leave out --test');
-  return { ...raw, driver: 'docker' };
-}
 
 export interface HookOptions {
   /** Readiness bound for native images, seconds (emulated ones get three times as long); default env IDEKUBE_TEST_TIMEOUT, else 120. */

@@ -223,8 +223,9 @@ describe('exit codes of the command line itself', () => {
   });
   it('manifest refuses the build flags it would ignore', () => {
     const dir = project();
+    // manifest builds nothing: it does not declare these flags, so commander refuses them as unknown options
     for (const [flag, value] of [['--driver', 'docker'], ['--builder', 'remote'], ['--cache', 'registry']]) {
-      refused(cli(dir, ['manifest', '--dry-run', flag!, value!, 'alpha/base']), new RegExp(`^idekube: error: manifest writes lists only; ${flag} has no effect`), flag!);
+      refused(cli(dir, ['manifest', '--dry-run', flag!, value!, 'alpha/base']), new RegExp(`^idekube: unknown option '${flag}'`), flag!);
     }
     assert.doesNotMatch(runCli(['manifest', '--help']).stdout, /--driver|--builder|--cache/);
   });

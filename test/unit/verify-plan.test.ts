@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../../src/config/errors.js';
 import { loadProject } from '../../src/config/project.js';
 import { parseTestFlags } from '../../src/cli/commands/test.js';
-import { withTestDriver } from '../../src/verify/build-hook.js';
+import { withTestDriver } from '../../src/cli/build-options.js';
 import { clientUrl, looksDrawn } from '../../src/verify/checks/screenshot.js';
 import { createOptions, NAME_PREFIX, slug, tarOf, TestSession } from '../../src/verify/container.js';
 import { describeReadiness } from '../../src/verify/ready.js';

@@ -4,7 +4,7 @@ import { generateFlavor } from '../../generate/flavor.js';
 import { writeOutput } from '../../generate/write.js';
 import { readBuildTimes, recordBuildTimes } from '../../plan/build-times.js';
 import { criticalPath, estimateCosts, nativeArchs } from '../../plan/schedule.js';
-import type { RawBuildFlags } from '../build-options.js';
+import { resolveBuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, type Context } from '../context.js';
 import { jsonRenderer, plainRenderer } from '../render/plain.js';
 import { printSummary } from '../render/summary.js';
@@ -13,11 +13,10 @@ import { computePlan, printPlan } from './plan.js';
 
 export async function build(ctx: Context, names: string[], raw: RawBuildFlags, mode: 'build' | 'publish'): Promise<void> {
   // --test: each per-arch image is tested (idekube test) before anything of it is pushed
-  const verify = (raw as { test?: boolean }).test ? await import('../../verify/build-hook.js') : undefined;
-  if (verify) raw = verify.withTestDriver(raw as RawBuildFlags & { test?: boolean });
   // publish is build --push (so --arch-only is valid with it)
-  if (mode === 'publish') raw = { ...raw, push: true };
-  const { plan, flags, parts } = await computePlan(ctx, names, raw);
+  const flags = await resolveBuildFlags(ctx, mode === 'publish' ? { ...raw, push: true } : raw);
+  const verify = flags.test ? await import('../../verify/build-hook.js') : undefined;
+  const { plan, parts } = await computePlan(ctx, names, flags);
   const project = await ctx.project();
   // Generate every context first: any bad input stops here, before the engine is touched. Each lineup's images
   // come from its own project (profile), into that profile's folder.

@@ -1,8 +1,8 @@
-import { InputError, RunError } from '../../config/errors.js';
+import { RunError } from '../../config/errors.js';
 import { RegistryClient } from '../../registry/client.js';
 import { publishList } from '../../registry/manifest-list.js';
 import { parseRef } from '../../registry/types.js';
-import type { RawBuildFlags } from '../build-options.js';
+import { parseBuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, type Context } from '../context.js';
 import { computePlan } from './plan.js';
 
@@ -11,13 +11,9 @@ import { computePlan } from './plan.js';
  * architecture on its own runner). Every per-arch image is read back and checked before the list is written.
  */
 export async function manifest(ctx: Context, names: string[], raw: RawBuildFlags & { cleanup?: boolean }): Promise<void> {
-  // nothing is built here: a build flag would be ignored, so it is refused by name
-  for (const [key, flag] of [['driver', '--driver'], ['builder', '--builder'], ['cache', '--cache']] as const) {
-    if (raw[key] !== undefined) {
-      throw new InputError(`manifest writes lists only; ${flag} has no effect`, undefined, `drop ${flag} (it belongs to the build or publish that pushed the per-arch tags)`);
-    }
-  }
-  const { plan, flags } = await computePlan(ctx, names, raw, { push: true, archOnly: false, driver: 'docker' }); // no build: no driver to choose
+  // nothing is built: the plan of a push, with no driver to choose and no build settings (extra CA certificates)
+  const flags = parseBuildFlags({ ...raw, push: true, driver: 'docker' }, ctx.env);
+  const { plan } = await computePlan(ctx, names, flags);
   const results: Array<{ flavor: string; ref: string; digest?: string; platforms: string[]; aliases: string[]; error?: string; cleanup?: string }> = [];
   const targetById = new Map(plan.targets.map((t) => [t.id, t]));
   for (const image of plan.images.filter((i) => i.reason === 'selected')) {

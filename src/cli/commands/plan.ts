@@ -5,8 +5,7 @@ import { makePlan } from '../../plan/make-plan.js';
 import { mergePlans } from '../../plan/merge.js';
 import { imageId, type DriverName, type Plan } from '../../plan/types.js';
 import { InputError } from '../../config/errors.js';
-import { resolveExtraCa } from '../../config/extra-ca.js';
-import { parseBuildFlags, type BuildFlags, type RawBuildFlags } from '../build-options.js';
+import { resolveBuildFlags, type BuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, style, type Context } from '../context.js';
 import { defaultOutDir } from './generate.js';
 
@@ -40,11 +39,9 @@ async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, fl
   return fallback;
 }
 
-export async function computePlan(ctx: Context, names: string[], raw: RawBuildFlags, force: { push?: boolean; archOnly?: boolean; driver?: DriverName } = {}): Promise<{ plan: Plan; flags: ReturnType<typeof parseBuildFlags>; parts: Part[] }> {
-  const flags = parseBuildFlags(raw, ctx.env);
-  if (force.push) flags.push = true;
-  if (force.archOnly !== undefined) flags.archOnly = force.archOnly;
-  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, platforms: flags.platforms, platformsVia: raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS' });
+/** The plan of the selected flavors (one per lineup, merged), with the driver chosen unless the flags name one. */
+export async function computePlan(ctx: Context, names: string[], flags: BuildFlags): Promise<{ plan: Plan; parts: Part[] }> {
+  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, platforms: flags.platforms, platformsVia: flags.platformsVia });
   // one plan per lineup (each with its own project: profile, args, tags), then side by side in one
   const make = (driver: DriverName) =>
     mergePlans(
@@ -63,19 +60,14 @@ export async function computePlan(ctx: Context, names: string[], raw: RawBuildFl
         }),
       ),
     );
-  const plan = force.driver ? make(force.driver) : await chooseDriver(ctx, make, flags);
-  // only what builds needs them (manifest joins pushed images)
-  if (!force.driver) {
-    const base = await ctx.project();
-    const ca = resolveExtraCa(raw.extraCaCerts, ctx.env, base.root, base.layered.base, base.layered.profile);
-    if (ca) plan.extraCaCerts = ca;
-  }
-  return { plan, flags, parts };
+  const plan = await chooseDriver(ctx, make, flags);
+  if (flags.extraCaCerts) plan.extraCaCerts = flags.extraCaCerts;
+  return { plan, parts };
 }
 
 export async function planCommand(ctx: Context, names: string[], raw: RawBuildFlags): Promise<void> {
   // like a dry run: an explicit --driver is shown as asked, without asking buildx
-  const { plan } = await computePlan(ctx, names, { ...raw, dryRun: true });
+  const { plan } = await computePlan(ctx, names, await resolveBuildFlags(ctx, { ...raw, dryRun: true }));
   if (ctx.opts.json) return printJson(ctx.io, plan);
   printPlan(ctx, plan);
 }

@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { InputError, RunError } from '../../config/errors.js';
 import type { Platform } from '../../config/model.js';
 import { checkReference } from '../../config/tags.js';
-import { parsePlatforms } from '../../plan/make-plan.js';
+import { platformFlag } from '../build-options.js';
+import { GPU_MODES, oneOf } from '../choices.js';
 import { printJson, type Context } from '../context.js';
 import { selectionOf } from '../select.js';
 
@@ -28,6 +29,8 @@ export interface TestFlags {
   all: boolean;
   image?: string;
   platforms?: Platform[];
+  /** Where `platforms` came from, for messages: `--platform` or `IDEKUBE_PLATFORMS`. */
+  platformsVia?: string;
   keep: boolean;
   screenshot?: string;
   timeoutS: number;
@@ -35,7 +38,7 @@ export interface TestFlags {
   /** --only: check names or name prefixes. */
   only?: string[];
   chromium?: string;
-  gpus: 'auto' | 'all' | 'none';
+  gpus: (typeof GPU_MODES)[number];
 }
 
 function wholeNumber(flag: string, v: string | undefined, dflt: number, max: number): number {
@@ -53,20 +56,19 @@ function checkNames(v: string): string[] {
 export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestFlags {
   if (raw.image !== undefined) checkReference(raw.image, '--image', 'give an image reference such as registry/name:tag');
   if (raw.screenshot !== undefined && !/\S/.test(raw.screenshot)) throw new InputError('--screenshot needs a file name', undefined, 'e.g. --screenshot desktop.png');
-  const gpus = raw.gpus ?? 'auto';
-  if (!['auto', 'all', 'none'].includes(gpus)) throw new InputError(`--gpus ${JSON.stringify(gpus)} is not allowed`, undefined, 'use one of: auto, all, none');
-  const platforms = parsePlatforms(raw.platform ?? (env.IDEKUBE_PLATFORMS || undefined), raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS');
+  const gpus = oneOf('--gpus', raw.gpus, GPU_MODES, 'auto');
+  const { platforms, via } = platformFlag(raw.platform, env);
   return {
     all: Boolean(raw.all),
     ...(raw.image !== undefined ? { image: raw.image } : {}),
-    ...(platforms ? { platforms } : {}),
+    ...(platforms ? { platforms, platformsVia: via } : {}),
     keep: Boolean(raw.keep),
     ...(raw.screenshot !== undefined ? { screenshot: resolve(raw.screenshot) } : {}),
     timeoutS: wholeNumber(raw.timeout !== undefined ? '--timeout' : 'IDEKUBE_TEST_TIMEOUT', raw.timeout ?? (env.IDEKUBE_TEST_TIMEOUT || undefined), 120, 3600),
     jobs: wholeNumber('--jobs', raw.jobs, 2, 16),
     ...(raw.only !== undefined ? { only: checkNames(raw.only) } : {}),
     ...(raw.chromium !== undefined ? { chromium: raw.chromium } : {}),
-    gpus: gpus as TestFlags['gpus'],
+    gpus,
   };
 }
 
@@ -84,7 +86,7 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
     if (flags.platforms && flags.platforms.length > 1) throw new InputError('--image tests one image: give at most one --platform', undefined, 'e.g. --platform linux/arm64');
     subjects = [{ flavor: null, image: flags.image!, platform: flags.platforms?.[0] ?? '', services: [], source: 'image' }];
   } else {
-    ({ subjects, notes, lineupOf, qualify } = await testSubjects(ctx, names, flags, raw.platform !== undefined ? '--platform' : 'IDEKUBE_PLATFORMS'));
+    ({ subjects, notes, lineupOf, qualify } = await testSubjects(ctx, names, flags));
     if (flags.image !== undefined && subjects.length > 1) throw new InputError('--image tests one image: give the one --platform it is built for', undefined, 'e.g. --platform linux/amd64');
   }
   for (const n of notes) ctx.io.err(`note: ${n}`);
@@ -171,9 +173,9 @@ type Subject = import('../../verify/types.js').Subject;
  * when the lineup builds it), each image ref from the lineup's own project (its profile's TAG_POSTFIX). A flavor or
  * platform the selected lineups exclude is exit 2 with the reason, before any engine is touched.
  */
-export async function testSubjects(ctx: Context, names: string[], flags: TestFlags, platformsVia = '--platform'): Promise<{ subjects: Subject[]; notes: string[]; lineupOf: Map<Subject, string>; qualify: boolean }> {
+export async function testSubjects(ctx: Context, names: string[], flags: TestFlags): Promise<{ subjects: Subject[]; notes: string[]; lineupOf: Map<Subject, string>; qualify: boolean }> {
   const { catalogSubjects, nativePlatform } = await import('../../verify/subject.js');
-  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, ...(flags.platforms ? { platforms: flags.platforms, platformsVia } : {}) });
+  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, ...(flags.platforms ? { platforms: flags.platforms, platformsVia: flags.platformsVia ?? '--platform' } : {}) });
   const entries = parts.reduce((n, p) => n + p.flavors.length, 0);
   if (flags.image !== undefined && entries !== 1) {
     const lineups = parts.filter((p) => p.lineup).map((p) => p.lineup!.name);
