@@ -67,7 +67,7 @@ export function parsePlatforms(value: string | undefined, via: string): Platform
 }
 
 /** An `--arch` value, or the host's when none is given. */
-export function parseArch(text: string | undefined, flag = '--arch', host: Arch | undefined = HOST_ARCH): Arch {
+export function parseArch(text: string | undefined, flag = '--arch', host: Arch | null = HOST_ARCH ?? null): Arch {
   if (text === undefined) {
     if (!host) throw new InputError(`this host (${nodeArch()}) is neither amd64 nor arm64`, undefined, `pass ${flag} amd64 or ${flag} arm64`);
     return host;

@@ -58,7 +58,7 @@ export function criticalPath(targets: PlanTarget[], costs: Map<string, number>):
  * Architectures built natively: the host's (none when it is neither amd64 nor arm64), and those given an engine of
  * their own (`--engine linux/arm64=…`).
  */
-export function nativeArchs(engines: Partial<Record<Platform, string>>, host: Arch | undefined = HOST_ARCH): Set<Arch> {
+export function nativeArchs(engines: Partial<Record<Platform, string>>, host: Arch | null = HOST_ARCH ?? null): Set<Arch> {
   const own = (Object.keys(engines) as Platform[]).map(archOf);
   return new Set([...(host ? [host] : []), ...own]);
 }

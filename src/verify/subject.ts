@@ -72,7 +72,7 @@ export function commandsFromMetadata(meta: ImageFacts['metadata']): { commands?:
 }
 
 /** The platform this machine runs without emulation (amd64 on a host that is neither: tests then run emulated). */
-export function nativePlatform(host: Arch | undefined = HOST_ARCH): Platform {
+export function nativePlatform(host: Arch | null = HOST_ARCH ?? null): Platform {
   return platformOf(host ?? 'amd64');
 }
 
