@@ -8,6 +8,7 @@ import { InputError, addErrors, listSome, throwCollected } from './errors.js';
 import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Service } from './model.js';
 import { PLATFORMS, flavorSchema, layerSchema } from './schema.js';
 import { fingerprint, readCached, writeCached } from './catalog-cache.js';
+import { slug } from './image-ref.js';
 import { argRefs } from './resolve.js';
 import { validateAgainst } from './validate.js';
 import { closest, editDistance, warn } from './warnings.js';
@@ -219,7 +220,7 @@ function checkTagCollisions(flavors: Map<string, FlavorDef>, errors: InputError[
   const byTag = new Map<string, FlavorDef>();
   for (const id of [...flavors.keys()].sort()) {
     const f = flavors.get(id)!;
-    const tag = id.replace('/', '-');
+    const tag = slug(id);
     const other = byTag.get(tag);
     if (!other) {
       byTag.set(tag, f);

@@ -1,6 +1,7 @@
 /** The v0.8 names derived from the catalog, checked once per project (tags-v08.ts has the grammar). */
 import { InputError } from './errors.js';
-import { TAG_RULE, isPathComponent, tagProblem, type ImageNaming } from './tags.js';
+import { TAG_RULE, isPathComponent, tagProblem } from './image-ref.js';
+import type { ImageNaming } from './tags.js';
 import { cacheTagV08, parts, repositoryV08, tagV08 } from './tags-v08.js';
 
 const PATH_RULE = 'lower-case letters and digits, with single . _ __ or - between them';

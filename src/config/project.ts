@@ -10,7 +10,7 @@ import { v08NamingProblem } from './naming-v08.js';
 import { argRefs } from './resolve.js';
 import { resolveScheme, type Scheme } from './schemes.js';
 import { SETTING_KEYS, describeOrigin, readArgsFile, readLayered, type Layered, type ProjectInputs, type SettingKey, type Valued } from './sources.js';
-import { MAX_TAG_LENGTH, TAG_RULE, flavorTag, isPathComponent, isRegistryHost, repository, tagProblem, type ImageNaming } from './tags.js';
+import { MAX_TAG_LENGTH, TAG_RULE, cacheTag, flavorTag, isPathComponent, isRegistryHost, repository, tagProblem, type ImageNaming } from './tags.js';
 import { closest, warn } from './warnings.js';
 import { resolveGitVersion, type GitVersion } from './version.js';
 
@@ -140,7 +140,7 @@ function checkNaming(n: ImageNaming, layered: Layered, catalog: Catalog, version
   for (const f of catalog.flavors.values()) if (!longest || f.id.length > longest.id.length) longest = f;
   if (!longest) return;
   const perArch = flavorTag(longest.id, n, 'amd64');
-  const cache = `buildcache-${longest.id.replace('/', '-')}${n.postfix}-amd64`;
+  const cache = cacheTag(longest.id, n, 'amd64');
   for (const [tag, kind] of [[perArch, 'tag'], [cache, 'registry-cache tag']] as const) {
     if (tag.length <= MAX_TAG_LENGTH) continue;
     const idPart = longest.id.length;

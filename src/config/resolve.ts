@@ -3,7 +3,8 @@ import { declaredArgs, put as putArg } from './arg-defaults.js';
 import { InputError, throwCollected } from './errors.js';
 import type { Catalog } from './model.js';
 import { byCodeUnit } from './order.js';
-import { SETTING_KEYS, readArgsFile, type Layered, type Origin, type Valued } from './sources.js';
+import type { Origin, Valued } from './layered.js';
+import { SETTING_KEYS, argCandidates, readArgsFile, type Layered } from './sources.js';
 
 export interface ResolvedArg {
   key: string;
@@ -51,14 +52,10 @@ export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string
     }
   }
   throwCollected(errors);
-  const overlay = (key: string, value: string, origin: Origin) => {
-    if (byKey.has(key)) put(key, value, origin);
-  };
-  for (const entries of [layered.base, layered.profile?.entries ?? [], own]) {
-    for (const e of entries) overlay(e.key, e.value, { kind: 'file', file: e.file, line: e.line });
+  // only keys the flavor reads; each later source replaces the value, which keeps what it replaced
+  for (const c of argCandidates(layered, own)) {
+    if (byKey.has(c.key)) put(c.key, c.value, c.origin);
   }
-  for (const e of layered.env) overlay(e.key, e.value, { kind: 'env', name: e.name });
-  for (const s of layered.sets) overlay(s.key, s.value, { kind: 'flag', flag: `--set ${s.key}` });
   return [...byKey.values()].sort((a, b) => byCodeUnit(a.key, b.key));
 }
 

@@ -4,9 +4,10 @@
  *   flavors/layers/<layer>.yaml              (a layer: one install step, the args it reads, the services it brings)
  * `idekube schema flavor|layer` prints them for editors (yaml-language-server).
  */
+import { PLATFORMS } from './platform.js';
 
-export const PLATFORMS = ['linux/amd64', 'linux/arm64'] as const;
-export type Platform = (typeof PLATFORMS)[number];
+// the platform list lives in platform.ts; kept reachable here for the modules that read it with the schema
+export { PLATFORMS, type Platform } from './platform.js';
 
 /**
  * Rules for every manifest string that reaches a generated file (Dockerfile, nginx, supervisord), by kind. Each is a

@@ -8,37 +8,11 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ARG_KEY, parseDockerargs, type ArgEntry } from './dockerargs.js';
 import { ErrorList, InputError, listSome, quoteShort } from './errors.js';
+import { fileCandidates, lookupLayered, type Candidate, type Valued } from './layered.js';
 import { byCodeUnit } from './order.js';
 
-export type Origin =
-  | { kind: 'default'; what: string }
-  | { kind: 'layer'; layer: string; file: string; line?: number }
-  | { kind: 'flavor'; file: string; line?: number }
-  | { kind: 'file'; file: string; line: number }
-  | { kind: 'env'; name: string }
-  | { kind: 'flag'; flag: string };
-
-export function describeOrigin(o: Origin): string {
-  switch (o.kind) {
-    case 'default':
-      return `default (${o.what})`;
-    case 'layer':
-      return `${o.file}${o.line ? `:${o.line}` : ''} (layer ${o.layer})`;
-    case 'flavor':
-      return `${o.file}${o.line ? `:${o.line}` : ''}`;
-    case 'file':
-      return `${o.file}:${o.line}`;
-    case 'env':
-      return `env ${o.name}`;
-    case 'flag':
-      return `flag ${o.flag}`;
-  }
-}
-
-export interface Valued {
-  value: string;
-  origin: Origin;
-}
+// origins and the lookup itself are layered.ts's; re-exported for the modules that read settings from here
+export { describeOrigin, type Origin, type Valued } from './layered.js';
 
 /** Keys that name the image rather than feed a Dockerfile. They may appear in .dockerargs (upstream keeps TAG_POSTFIX there). */
 export const SETTING_KEYS = ['REGISTRY', 'AUTHOR', 'NAME', 'GIT_TAG', 'TAG_POSTFIX'] as const;
@@ -219,21 +193,47 @@ export function readLayered(inputs: ProjectInputs): Layered {
   errors.throwIfAny();
   const settings = {} as Layered['settings'];
   for (const key of SETTING_KEYS) {
-    let v: Valued | undefined = SETTING_DEFAULTS[key] !== undefined ? { value: SETTING_DEFAULTS[key]!, origin: { kind: 'default', what: 'idekube' } } : undefined;
-    const fromFile = (entries: ArgEntry[]) => entries.find((e) => e.key === key);
-    for (const e of [fromFile(base), profile ? fromFile(profile.entries) : undefined]) {
-      if (e) v = { value: e.value, origin: { kind: 'file', file: e.file, line: e.line } };
-    }
-    const envValue = inputs.env[key];
-    // An empty variable counts as unset (CI systems often define empty variables), except TAG_POSTFIX where empty is a value.
-    if (envValue !== undefined && (envValue !== '' || key === 'TAG_POSTFIX')) v = { value: envValue, origin: { kind: 'env', name: key } };
-    const set = [...sets].reverse().find((s) => s.key === key);
-    if (set) v = { value: set.value, origin: { kind: 'flag', flag: `--set ${key}` } };
-    const flag = inputs.flags[key];
-    if (flag !== undefined) v = { value: flag, origin: { kind: 'flag', flag: `--${key.toLowerCase().replace('_', '-')}` } };
-    settings[key] = v;
+    const found = lookupLayered(settingCandidates(key, { base, ...(profile ? { profile } : {}), sets }, inputs), key);
+    settings[key] = found && { value: found.value, origin: found.origin };
   }
   return { base, ...(profile ? { profile } : {}), env, sets, flags: inputs.flags, settings };
+}
+
+/**
+ * The build-arg ladder, lowest precedence first: .dockerargs < .dockerargs.<profile> < flavors/<f>/<v>/.dockerargs
+ * (`flavorEntries`) < IDEKUBE_ARG_<KEY> < --set KEY=VALUE.
+ */
+export function argCandidates(layered: Pick<Layered, 'base' | 'profile' | 'env' | 'sets'>, flavorEntries: readonly ArgEntry[] = []): Candidate[] {
+  return [
+    ...fileCandidates(layered.base),
+    ...fileCandidates(layered.profile?.entries ?? []),
+    ...fileCandidates(flavorEntries),
+    ...layered.env.map((e): Candidate => ({ key: e.key, value: e.value, origin: { kind: 'env', name: e.name } })),
+    ...setCandidates(layered.sets),
+  ];
+}
+
+/**
+ * The ladder of a naming setting (REGISTRY…), lowest precedence first: idekube's default < .dockerargs
+ * < .dockerargs.<profile> < the variable KEY < --set KEY=VALUE < its own flag (--registry…).
+ */
+function settingCandidates(key: SettingKey, files: Pick<Layered, 'base' | 'profile' | 'sets'>, inputs: ProjectInputs): Candidate[] {
+  const fallback = SETTING_DEFAULTS[key];
+  const envValue = inputs.env[key];
+  const flag = inputs.flags[key];
+  return [
+    ...(fallback !== undefined ? [{ key, value: fallback, origin: { kind: 'default', what: 'idekube' } } satisfies Candidate] : []),
+    ...fileCandidates(files.base),
+    ...fileCandidates(files.profile?.entries ?? []),
+    // An empty variable counts as unset (CI systems often define empty variables), except TAG_POSTFIX where empty is a value.
+    ...(envValue !== undefined && (envValue !== '' || key === 'TAG_POSTFIX') ? [{ key, value: envValue, origin: { kind: 'env', name: key } } satisfies Candidate] : []),
+    ...setCandidates(files.sets),
+    ...(flag !== undefined ? [{ key, value: flag, origin: { kind: 'flag', flag: `--${key.toLowerCase().replace('_', '-')}` } } satisfies Candidate] : []),
+  ];
+}
+
+function setCandidates(sets: Layered['sets']): Candidate[] {
+  return sets.map((s) => ({ key: s.key, value: s.value, origin: { kind: 'flag', flag: `--set ${s.key}` } }));
 }
 
 function emptyToUndefined(s: string | undefined): string | undefined {

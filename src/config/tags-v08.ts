@@ -6,7 +6,9 @@
  * lineup's profile (`-ascend`), `-staging` after it, as upstream's bake file writes them; per-arch tags (which
  * upstream does not have: bake pushes lists) end in the arch, as in v0.4.
  */
-import type { Arch, ImageNaming } from './tags.js';
+import { archCacheRef } from './image-ref.js';
+import type { Arch } from './platform.js';
+import type { ImageNaming } from './tags.js';
 
 export function parts(flavorId: string): { group: string; variant: string } {
   const slash = flavorId.indexOf('/');
@@ -37,5 +39,5 @@ export function aliasTagV08(flavorId: string, n: Pick<ImageNaming, 'postfix'>, w
 
 /** The registry-cache tag, in the image's own repository: `buildcache-speit-ascend-amd64`. */
 export function cacheTagV08(flavorId: string, n: Pick<ImageNaming, 'postfix'>, arch: Arch): string {
-  return `buildcache-${parts(flavorId).variant}${n.postfix}-${arch}`;
+  return archCacheRef(`buildcache-${parts(flavorId).variant}${n.postfix}`, arch);
 }

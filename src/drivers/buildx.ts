@@ -7,8 +7,8 @@ import { relative } from 'node:path';
 import { EXTRA_CA_SECRET } from '../generate/extra-ca.js';
 import { PARENT_ARG } from '../generate/flavor.js';
 import { RunError } from '../config/errors.js';
+import { familiarName, sharedCacheRef, slug } from '../config/image-ref.js';
 import type { Plan, PlanImage } from '../plan/types.js';
-import { familiarName } from '../registry/types.js';
 
 export interface BakeOptions {
   builder?: string;
@@ -22,10 +22,6 @@ export interface BakeOptions {
   progress?: 'auto' | 'plain' | 'tty' | 'rawjson' | 'quiet';
   bakeFile: string;
   metadataFile: string;
-}
-
-export function targetName(flavor: string): string {
-  return flavor.replace('/', '-');
 }
 
 export interface BakeFile {
@@ -65,7 +61,8 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
       // the parent from the registry instead of taking the target just built.
       if (parent) t.contexts = { [familiarName(parent.ref)]: `target:${imageBakeName(parent, perArch ? first.arch : undefined)}` };
       if (plan.cache === 'registry') {
-        const ref = perArch ? first.cacheFrom[0]! : cacheRef(first.cacheFrom[0]!);
+        // the plan's cache refs are per arch; bake builds all platforms of a target in one go, into one cache
+        const ref = perArch ? first.cacheFrom[0]! : sharedCacheRef(first.cacheFrom[0]!);
         t['cache-from'] = [`type=registry,ref=${ref}`];
         if (plan.push) t['cache-to'] = [`type=registry,ref=${ref},mode=max,ignore-error=true`];
       }
@@ -89,7 +86,7 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
  * several lineups in one plan the lineup follows the flavor, as in upstream's bake file (`featured-base-ascend`).
  */
 export function bakeTargetName(flavor: string, arch?: string, lineup?: string): string {
-  return `${targetName(flavor)}${lineup ? `-${lineup}` : ''}${arch ? `-${arch}` : ''}`;
+  return `${slug(flavor)}${lineup ? `-${lineup}` : ''}${arch ? `-${arch}` : ''}`;
 }
 
 /** bakeTargetName of a plan image: lineup-qualified only when the plan qualifies it. */
@@ -106,11 +103,6 @@ function escapeTemplates<T>(value: T): T {
   if (Array.isArray(value)) return value.map(escapeTemplates) as T;
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeTemplates(k), escapeTemplates(v)])) as T;
   return value;
-}
-
-/** Multi-platform cache refs are per arch in the plan; bake builds all platforms of a target in one go. */
-function cacheRef(perArch: string): string {
-  return perArch.replace(/-(amd64|arm64)$/, '');
 }
 
 export function bakeArgv(plan: Plan, opts: BakeOptions): string[] {

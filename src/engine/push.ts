@@ -1,14 +1,12 @@
 /** Push one tag through the Engine, with the Docker config's credentials; a failed layer fails the push. */
 import { RunError } from '../config/errors.js';
 import { engineAuth } from '../registry/credentials.js';
-import { parseRef } from '../registry/types.js';
+import { parseRef, splitTag } from '../config/image-ref.js';
 import type { Engine } from './connect.js';
 
 export async function pushTag(engine: Engine, ref: string, opts: { signal?: AbortSignal; onStatus?: (s: string) => void } = {}): Promise<string> {
   const { registry } = parseRef(ref);
-  const colon = ref.lastIndexOf(':');
-  const name = ref.slice(0, colon);
-  const tag = ref.slice(colon + 1);
+  const { name, tag } = splitTag(ref);
   const auth = engineAuth(registry);
   const stream = (await engine.getImage(name).push({ tag, ...(auth ? { authconfig: auth } : {}), ...(opts.signal ? { abortSignal: opts.signal } : {}) } as never)) as unknown as NodeJS.ReadableStream;
   let digest = '';

@@ -6,8 +6,8 @@ import { sourceFacts, type SourceFacts } from '../config/git.js';
 import { parentOf, type Platform } from '../config/model.js';
 import type { Project } from '../config/project.js';
 import { requireValues, resolveArgs } from '../config/resolve.js';
-import { PLATFORMS } from '../config/schema.js';
-import { aliasTags, archOf, cacheRef, imageRef, type AliasKind } from '../config/tags.js';
+import { PLATFORMS, archOf } from '../config/platform.js';
+import { aliasTags, cacheRef, imageRef, type AliasKind } from '../config/tags.js';
 import { PARENT_ARG } from '../generate/flavor.js';
 import type { CacheMode, DriverName, NetworkMode, Plan, PlanImage, PlanTarget } from './types.js';
 
@@ -32,15 +32,8 @@ export interface PlanOptions {
   lineup?: { name: string; platforms: readonly Platform[]; qualify: boolean };
 }
 
-export function parsePlatforms(value: string | undefined, via: string): Platform[] | undefined {
-  if (value === undefined) return undefined;
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((p) => !(PLATFORMS as readonly string[]).includes(p));
-  if (bad.length || !list.length) {
-    throw new InputError(`${via} ${JSON.stringify(value)}: unsupported platform ${bad.map((b) => JSON.stringify(b)).join(', ') || '(empty)'}`, undefined, `use a comma-separated list of: ${PLATFORMS.join(', ')}`);
-  }
-  return [...new Set(list)] as Platform[];
-}
+// platform lists are parsed by platform.ts; re-exported for the commands that parse them through the plan
+export { parsePlatforms } from '../config/platform.js';
 
 export function makePlan(project: Project, opts: PlanOptions): Plan {
   const { catalog, naming } = project;

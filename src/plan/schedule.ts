@@ -6,9 +6,8 @@
  * Costs come from the last full build of each target when one is recorded (.idekube/cache/build-times.json),
  * else from a guess: one unit per layer with a script, times 8 when the platform is emulated.
  */
-import type { Platform } from '../config/model.js';
+import { HOST_ARCH, archOf, type Arch, type Platform } from '../config/platform.js';
 import type { Project } from '../config/project.js';
-import type { Arch } from '../config/tags.js';
 import type { Plan, PlanTarget } from './types.js';
 
 /** How much slower an emulated (binfmt/QEMU user-mode) build runs than a native one, as measured here: ≈ 8×. */
@@ -55,9 +54,11 @@ export function criticalPath(targets: PlanTarget[], costs: Map<string, number>):
   return new Map(targets.map((t) => [t.id, priority.get(t.id)!]));
 }
 
-/** Architectures built natively: the host's, and those given an engine of their own (`--engine linux/arm64=…`). */
-export function nativeArchs(engines: Partial<Record<Platform, string>>): Set<Arch> {
-  const host = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : undefined;
-  const own = (Object.keys(engines) as Platform[]).map((p) => (p === 'linux/amd64' ? 'amd64' : 'arm64'));
-  return new Set([...(host ? [host] : []), ...own] as Arch[]);
+/**
+ * Architectures built natively: the host's (none when it is neither amd64 nor arm64), and those given an engine of
+ * their own (`--engine linux/arm64=…`).
+ */
+export function nativeArchs(engines: Partial<Record<Platform, string>>, host: Arch | null = HOST_ARCH ?? null): Set<Arch> {
+  const own = (Object.keys(engines) as Platform[]).map(archOf);
+  return new Set([...(host ? [host] : []), ...own]);
 }

@@ -1,14 +1,15 @@
 /** What differs between the two guest architectures: QEMU binary, machine, CPU model, console, kernel, firmware. */
 import { existsSync } from 'node:fs';
-import { arch as nodeArch } from 'node:os';
-import { InputError } from '../config/errors.js';
-import type { Arch } from '../config/tags.js';
+import { ARCH_NAMES, HOST_ARCH, type Arch, type ArchNames } from '../config/platform.js';
+
+// the host's architecture and --arch parsing are platform.ts's; re-exported for the QEMU modules
+export { parseArch } from '../config/platform.js';
 
 export interface ArchSpec {
   arch: Arch;
   /** uname -m of the guest. */
   uname: 'x86_64' | 'aarch64';
-  qemuBinary: 'qemu-system-x86_64' | 'qemu-system-aarch64';
+  qemuBinary: `qemu-system-${ArchNames['qemu']}`;
   /** Debian package of the binary (also the name in Ubuntu). */
   qemuPackage: 'qemu-system-x86' | 'qemu-system-arm';
   machine: string;
@@ -25,8 +26,8 @@ export interface ArchSpec {
 export const ARCHES: Record<Arch, ArchSpec> = {
   amd64: {
     arch: 'amd64',
-    uname: 'x86_64',
-    qemuBinary: 'qemu-system-x86_64',
+    uname: ARCH_NAMES.amd64.uname,
+    qemuBinary: `qemu-system-${ARCH_NAMES.amd64.qemu}`,
     qemuPackage: 'qemu-system-x86',
     machine: 'q35',
     tcgCpu: 'max',
@@ -38,8 +39,8 @@ export const ARCHES: Record<Arch, ArchSpec> = {
   },
   arm64: {
     arch: 'arm64',
-    uname: 'aarch64',
-    qemuBinary: 'qemu-system-aarch64',
+    uname: ARCH_NAMES.arm64.uname,
+    qemuBinary: `qemu-system-${ARCH_NAMES.arm64.qemu}`,
     qemuPackage: 'qemu-system-arm',
     machine: 'virt',
     tcgCpu: 'cortex-a57',
@@ -51,21 +52,9 @@ export const ARCHES: Record<Arch, ArchSpec> = {
   },
 };
 
+/** The host's architecture, as KVM and the rootfs build compare guests with it (read once, in platform.ts). */
 export function hostArch(): Arch | undefined {
-  const a = nodeArch();
-  return a === 'x64' ? 'amd64' : a === 'arm64' ? 'arm64' : undefined;
-}
-
-export function parseArch(text: string | undefined, flag = '--arch'): Arch {
-  if (text === undefined) {
-    const h = hostArch();
-    if (!h) throw new InputError(`this host (${nodeArch()}) is neither amd64 nor arm64`, undefined, `pass ${flag} amd64 or ${flag} arm64`);
-    return h;
-  }
-  if (text === 'amd64' || text === 'arm64') return text;
-  const alias: Record<string, Arch> = { x86_64: 'amd64', aarch64: 'arm64', 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' };
-  if (alias[text]) return alias[text]!;
-  throw new InputError(`${flag} ${JSON.stringify(text)}: expected amd64 or arm64`, undefined, `e.g. ${flag} arm64`);
+  return HOST_ARCH;
 }
 
 /** The first existing file of a list (firmware paths differ between releases). */

@@ -82,10 +82,8 @@ export function publishFile(tmp: string, final: string): void {
   renameSync(tmp, final);
 }
 
-/** Flavor id → a file-name part: web/base → web-base. */
-export function slug(flavorId: string): string {
-  return flavorId.replace(/\//g, '-');
-}
+// flavor id → file-name part (web/base → web-base): the one slug of image-ref.ts
+export { slug } from '../config/image-ref.js';
 
 /** Older cache entries named `<prefix>-<key>` (newest first by mtime), for pruning. */
 export function entriesWithPrefix(dir: string, prefix: string): string[] {

@@ -5,16 +5,14 @@
  */
 import { InputError } from '../config/errors.js';
 import type { Project } from '../config/project.js';
-import { describeOrigin, readArgsFile, type Origin } from '../config/sources.js';
-import type { Arch } from '../config/tags.js';
+import { describeOrigin, lookupLayered, type Candidate } from '../config/layered.js';
+import { ARCHS, type Arch } from '../config/platform.js';
+import { argCandidates, readArgsFile } from '../config/sources.js';
 
 export type BaseKind = 'debian' | 'cloud';
 
-export interface Setting {
-  key: string;
-  value: string;
-  origin: Origin;
-}
+/** A QEMU setting as its winning source gave it. */
+export type Setting = Candidate;
 
 export interface QemuSettings {
   base: BaseKind;
@@ -41,17 +39,9 @@ export const DEFAULTS = {
 
 /** The winning value of KEY for a flavor (or the project when flavorId is undefined), with its origin. */
 export function lookup(project: Project, key: string, flavorId?: string): Setting | undefined {
-  const { layered } = project;
-  let found: Setting | undefined;
-  const files = [layered.base, layered.profile?.entries ?? []];
   const flavor = flavorId ? project.catalog.flavors.get(flavorId) : undefined;
-  if (flavor?.argsFile) files.push(readArgsFile(project.root, flavor.argsFile));
-  for (const entries of files) {
-    for (const e of entries) if (e.key === key) found = { key, value: e.value, origin: { kind: 'file', file: e.file, line: e.line } };
-  }
-  for (const e of layered.env) if (e.key === key) found = { key, value: e.value, origin: { kind: 'env', name: e.name } };
-  for (const s of layered.sets) if (s.key === key) found = { key, value: s.value, origin: { kind: 'flag', flag: `--set ${key}` } };
-  return found;
+  const found = lookupLayered(argCandidates(project.layered, flavor?.argsFile ? readArgsFile(project.root, flavor.argsFile) : []), key);
+  return found && { key, value: found.value, origin: found.origin };
 }
 
 /** `file:line` of a setting (for InputError locations); undefined for env/flags/defaults. */
@@ -104,7 +94,7 @@ export function qemuSettings(project: Project, flavorId: string, baseFlag?: stri
     throw new InputError(`${sizeSetting ? describe(sizeSetting) : `QEMU_DISK_SIZE=${diskSize}`}: expected a size of at least 1G such as 8G or 8192M`, locationOf(sizeSetting), 'set QEMU_DISK_SIZE=8G (in .dockerargs, or per flavor in flavors/<f>/<v>/.dockerargs)');
   }
   const cloud: QemuSettings['cloud'] = {};
-  for (const arch of ['amd64', 'arm64'] as const) {
+  for (const arch of ARCHS) {
     const url = get(`QEMU_CLOUD_IMAGE_URL_${arch.toUpperCase()}`);
     const sha256 = get(`QEMU_CLOUD_IMAGE_SHA256_${arch.toUpperCase()}`);
     cloud[arch] = { ...(url ? { url } : {}), ...(sha256 ? { sha256 } : {}) };

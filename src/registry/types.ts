@@ -43,49 +43,8 @@ export interface ImageConfig {
   config?: { Labels?: Record<string, string> | null };
 }
 
-/** `registry/repo/path:tag` or `…@sha256:…` split into its parts. */
-export interface ParsedRef {
-  registry: string;
-  repository: string;
-  reference: string;
-}
-
-export function parseRef(ref: string): ParsedRef {
-  const at = ref.indexOf('@');
-  let name: string;
-  let reference: string;
-  if (at >= 0) {
-    name = ref.slice(0, at);
-    reference = ref.slice(at + 1);
-  } else {
-    const colon = ref.lastIndexOf(':');
-    if (colon > ref.lastIndexOf('/')) {
-      name = ref.slice(0, colon);
-      reference = ref.slice(colon + 1);
-    } else {
-      name = ref;
-      reference = 'latest';
-    }
-  }
-  const slash = name.indexOf('/');
-  const first = slash < 0 ? '' : name.slice(0, slash);
-  if (slash < 0 || (!first.includes('.') && !first.includes(':') && first !== 'localhost')) {
-    return { registry: 'docker.io', repository: slash < 0 ? `library/${name}` : name, reference };
-  }
-  return { registry: first, repository: name.slice(slash + 1), reference };
-}
-
-/**
- * Docker's "familiar" form of a reference, as BuildKit's Dockerfile frontend looks a `FROM` up among named contexts:
- * no `docker.io/`, no `library/`, no `:latest` (`docker.io/library/debian:latest` → `debian`). Other registries
- * keep their host.
- */
-export function familiarName(ref: string): string {
-  const { registry, repository, reference } = parseRef(ref);
-  const separator = reference.includes(':') ? '@' : ':';
-  const name = registry === 'docker.io' || registry === 'index.docker.io' ? repository.replace(/^library\/(?=[^/]+$)/, '') : `${registry}/${repository}`;
-  return separator === ':' && reference === 'latest' ? name : `${name}${separator}${reference}`;
-}
+// references are parsed where they are made (config/image-ref.ts); re-exported for the registry's modules
+export { familiarName, parseRef, type ParsedRef } from '../config/image-ref.js';
 
 /** docker.io is served by registry-1.docker.io; everything else by its own host. */
 export function registryHost(registry: string): string {

@@ -1,10 +1,10 @@
 /** What to test: catalog flavors × platforms (their per-arch tags), or an image given by reference. */
-import { arch as hostArch } from 'node:os';
 import { platformsOf, servicesOf } from '../config/catalog.js';
 import { commandsOf } from '../config/commands.js';
 import type { Catalog, LayerCommand, Platform, ServiceCheck } from '../config/model.js';
 import type { Project } from '../config/project.js';
-import { archOf, imageRef } from '../config/tags.js';
+import { HOST_ARCH, archOf, platformOf, type Arch } from '../config/platform.js';
+import { imageRef } from '../config/tags.js';
 import type { ImageFacts, Subject, VerifyService } from './types.js';
 
 const KINDS: readonly ServiceCheck[] = ['http', 'coder', 'jupyter', 'vnc', 'ssh', 'dind', 'terminal', 'none'];
@@ -71,9 +71,9 @@ export function commandsFromMetadata(meta: ImageFacts['metadata']): { commands?:
   return commandsField(listed.map((c) => ({ name: c.name, layer: String(c.layer ?? '?'), run: c.run, ...(typeof c.expect === 'string' ? { expect: c.expect } : {}) })));
 }
 
-/** The platform this machine runs without emulation. */
-export function nativePlatform(arch: string = hostArch()): Platform {
-  return arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+/** The platform this machine runs without emulation (amd64 on a host that is neither: tests then run emulated). */
+export function nativePlatform(host: Arch | null = HOST_ARCH ?? null): Platform {
+  return platformOf(host ?? 'amd64');
 }
 
 /**

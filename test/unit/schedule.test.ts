@@ -42,10 +42,14 @@ describe('build scheduling', () => {
     const order = startOrder(criticalPath(plan.targets, estimateCosts(project, plan, { nativeArchs: new Set(['amd64']), history })));
     assert.equal(order[0], 'desk/base@linux/amd64');
   });
-  it('an architecture with an engine of its own counts as native', () => {
-    assert.ok(nativeArchs({ 'linux/arm64': 'ssh://arm-host' }).has('arm64'));
-    const host = process.arch === 'x64' ? 'amd64' : 'arm64';
-    assert.deepEqual([...nativeArchs({})], [host]);
+  it("the host's architecture is native, and one with an engine of its own", () => {
+    assert.deepEqual([...nativeArchs({}, 'amd64')], ['amd64']);
+    assert.deepEqual([...nativeArchs({}, 'arm64')], ['arm64']);
+    assert.deepEqual([...nativeArchs({ 'linux/arm64': 'ssh://arm-host' }, 'amd64')], ['amd64', 'arm64']);
+    assert.deepEqual([...nativeArchs({ 'linux/amd64': 'ssh://x86-host' }, 'arm64')], ['arm64', 'amd64']);
+    // a host that is neither builds everything emulated, unless given an engine
+    assert.deepEqual([...nativeArchs({}, null)], []);
+    assert.deepEqual([...nativeArchs({ 'linux/amd64': 'ssh://x86-host', 'linux/arm64': 'ssh://arm-host' }, null)], ['amd64', 'arm64']);
   });
   it('only full builds are recorded; a damaged record is ignored', () => {
     const root = mkdtempSync(join(tmpdir(), 'idekube-times-'));

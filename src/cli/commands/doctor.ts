@@ -1,8 +1,7 @@
 /** `idekube doctor`: checks what builds need and says how to fix each problem. */
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
-import { arch as hostArch } from 'node:os';
 import { RunError } from '../../config/errors.js';
-import { PLATFORMS } from '../../config/schema.js';
+import { ARCH_NAMES, HOST_ARCH, PLATFORMS, archOf, isPlatform } from '../../config/platform.js';
 import { credentialsFor } from '../../registry/credentials.js';
 import { printJson, style, type Context } from '../context.js';
 
@@ -12,11 +11,6 @@ interface Check {
   detail: string;
   fix?: string;
 }
-
-const BINFMT: Record<string, { name: string; hostArch: string }> = {
-  'linux/amd64': { name: 'qemu-x86_64', hostArch: 'x64' },
-  'linux/arm64': { name: 'qemu-aarch64', hostArch: 'arm64' },
-};
 
 
 export async function doctor(ctx: Context, opts: { platform?: string }): Promise<void> {
@@ -56,9 +50,10 @@ export async function doctor(ctx: Context, opts: { platform?: string }): Promise
   // emulation for foreign platforms
   const wanted = (opts.platform ?? PLATFORMS.join(',')).split(',');
   for (const p of wanted) {
-    const b = BINFMT[p];
-    if (!b) continue;
-    if (b.hostArch === hostArch()) {
+    if (!isPlatform(p)) continue;
+    const arch = archOf(p);
+    const b = { name: `qemu-${ARCH_NAMES[arch].qemu}` };
+    if (arch === HOST_ARCH) {
       add({ name: `platform ${p}`, status: 'ok', detail: 'native' });
       continue;
     }
