@@ -5,7 +5,8 @@
 import { existsSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, addErrors, listSome, throwCollected } from './errors.js';
-import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Service } from './model.js';
+import type { FlavorManifest, LayerManifest, ManifestScalar, ProgramManifest } from './manifest-types.js';
+import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Program, type Service } from './model.js';
 import { PLATFORMS, flavorSchema, layerSchema } from './schema.js';
 import { fingerprint, readCached, writeCached } from './catalog-cache.js';
 import { argRefs } from './resolve.js';
@@ -92,24 +93,23 @@ function loadLayers(root: string, out: Map<string, LayerDef>, errors: InputError
     }
     collect(errors, () => {
       const yaml = loadYamlFile(join(root, file), file);
-      validateAgainst(layerSchema, yaml, 'a layer');
-      out.set(name, toLayer(root, name, file, yaml, errors));
+      const manifest = validateAgainst<LayerManifest>(layerSchema, yaml, 'a layer');
+      out.set(name, toLayer(root, name, file, manifest, yaml, errors));
     });
   }
 }
 
-function toLayer(root: string, name: string, file: string, yaml: YamlFile, errors: InputError[]): LayerDef {
-  const d = yaml.data as Record<string, any>;
+function toLayer(root: string, name: string, file: string, d: LayerManifest, yaml: YamlFile, errors: InputError[]): LayerDef {
   const artifactsDir = `artifacts/layers/${name}`;
   if (d.run !== undefined && !existsSync(join(root, artifactsDir, d.run))) {
     errors.push(new InputError(`script ${artifactsDir}/${d.run} does not exist`, yaml.locate(['run']), `create it, or fix run: in ${file}`));
   }
-  for (const [i, c] of ((d.copy ?? []) as Array<{ src: string }>).entries()) {
+  for (const [i, c] of (d.copy ?? []).entries()) {
     if (!existsSync(join(root, artifactsDir, c.src))) {
       errors.push(new InputError(`copy source ${artifactsDir}/${c.src} does not exist`, yaml.locate(['copy', i, 'src']), 'create it, or fix the path (relative to the layer folder)'));
     }
   }
-  const services: Service[] = Object.entries((d.services ?? {}) as Record<string, any>).map(([sname, s]) => ({
+  const services: Service[] = Object.entries(d.services ?? {}).map(([sname, s]) => ({
     name: sname,
     layer: name,
     ...(s.description ? { description: s.description } : {}),
@@ -118,7 +118,7 @@ function toLayer(root: string, name: string, file: string, yaml: YamlFile, error
     ...(s.check ? { check: s.check } : {}),
     ...(s.main === true ? { main: true } : {}),
   }));
-  const commands = Object.entries((d.commands ?? {}) as Record<string, { run: string; expect?: string }>).map(([cname, c]) => {
+  const commands = Object.entries(d.commands ?? {}).map(([cname, c]) => {
     for (const k of ['run', 'expect'] as const) {
       // resolved with this layer's args, as its build step saw them
       const unknown = argRefs(c[k] ?? '').filter((a) => !(a in (d.args ?? {})));
@@ -177,8 +177,7 @@ function loadFlavors(root: string, out: Map<string, FlavorDef>, errors: InputErr
       }
       collect(errors, () => {
         const yaml = loadYamlFile(join(root, file), file);
-        validateAgainst(flavorSchema, yaml, 'a flavor manifest');
-        const d = yaml.data as Record<string, any>;
+        const d = validateAgainst<FlavorManifest>(flavorSchema, yaml, 'a flavor manifest');
         // lstat: a dangling link is kept, so that reading it says what is wrong instead of ignoring it
         const argsFile = present(join(root, dir, '.dockerargs')) ? `${dir}/.dockerargs` : undefined;
         out.set(`${flavor}/${variant}`, {
@@ -479,21 +478,21 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
   }
 }
 
-function stringifyArgs(m: unknown): Record<string, string | null> {
+function stringifyArgs(m: Record<string, ManifestScalar | null> = {}): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries((m ?? {}) as Record<string, unknown>)) out[k] = v === null ? null : String(v);
+  for (const [k, v] of Object.entries(m)) out[k] = v === null ? null : String(v);
   return out;
 }
 
-function stringifyMap(m: unknown): Record<string, string> {
+function stringifyMap(m: Record<string, ManifestScalar> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries((m ?? {}) as Record<string, unknown>)) out[k] = String(v);
+  for (const [k, v] of Object.entries(m)) out[k] = String(v);
   return out;
 }
 
-function stringifyPrograms(m: Record<string, any>): Record<string, any> {
-  const out: Record<string, any> = {};
-  for (const [k, v] of Object.entries(m)) out[k] = v.environment ? { ...v, environment: stringifyMap(v.environment) } : v;
+function stringifyPrograms(m: Record<string, ProgramManifest>): Record<string, Program> {
+  const out: Record<string, Program> = {};
+  for (const [k, { environment, ...rest }] of Object.entries(m)) out[k] = environment ? { ...rest, environment: stringifyMap(environment) } : rest;
   return out;
 }
 

@@ -6,27 +6,31 @@ import { preview, ruleForPattern, ruleProblem } from './schema.js';
 import type { YamlFile } from './yamlfile.js';
 
 let ajv: Ajv | undefined;
-const compiled = new Map<object, ValidateFunction>();
 
-function validatorFor(schema: object): ValidateFunction {
-  let v = compiled.get(schema);
-  if (!v) {
-    // loaded on first use: a cached catalog is not validated again
-    const AjvClass = (createRequire(import.meta.url)('ajv') as { Ajv: typeof import('ajv').Ajv }).Ajv;
-    ajv ??= new AjvClass({ allErrors: true, strict: false });
-    v = ajv.compile(schema);
-    compiled.set(schema, v);
-  }
-  return v;
+/** ajv caches each compiled schema by its object: compiling again returns the same function. */
+function validatorFor<T>(schema: object): ValidateFunction<T> {
+  // loaded on first use: a cached catalog is not validated again
+  const AjvClass = (createRequire(import.meta.url)('ajv') as { Ajv: typeof import('ajv').Ajv }).Ajv;
+  ajv ??= new AjvClass({ allErrors: true, strict: false });
+  return ajv.compile<T>(schema);
 }
 
-export function validateAgainst(schema: object, yaml: YamlFile, what: string): void {
-  const validate = validatorFor(schema);
-  const errors = validate(yaml.data) ? [] : simplify(validate.errors ?? [], schema).map((e) => toInputError(e, yaml, schema, what));
+/**
+ * The file's data as `T` (the type written to match `schema`, see manifest-types.ts), or every error at once. ajv's
+ * validate function is the type guard.
+ */
+export function validateAgainst<T>(schema: object, yaml: YamlFile, what: string): T {
+  const validate = validatorFor<T>(schema);
+  const data = yaml.data;
+  const valid = validate(data);
+  const errors = valid ? [] : simplify(validate.errors ?? [], schema).map((e) => toInputError(e, yaml, schema, what));
   // Numbers and booleans are fine where the schema wants one, but where text is meant YAML must not have rewritten it.
   const typed = new Set(errors.map((e) => e.location.path ?? ''));
   for (const e of lossyScalars(schema, yaml)) if (!typed.has(e.location.path ?? '')) errors.push(e);
   throwCollected(errors);
+  if (valid) return data;
+  // every ajv error was noise (see simplify): none of our schemas fails that way
+  throw new InputError(`${what} does not match its schema`, { file: yaml.file }, 'see `idekube schema`');
 }
 
 /**
