@@ -3,7 +3,7 @@
  * unix socket, tcp:// or ssh:// (DOCKER_HOST style).
  */
 import type Dockerode from 'dockerode';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 
 export type Engine = Dockerode;
 
@@ -44,7 +44,7 @@ export async function connectEngine(host?: string, timeoutMs = 10_000): Promise<
       new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs).unref()),
     ]);
   } catch (e) {
-    throw new RunError(`Docker Engine not reachable at ${endpoint}: ${(e as Error).message}`, {
+    throw new RunError(`Docker Engine not reachable at ${endpoint}: ${messageOf(e)}`, {
       fix: 'start dockerd (e.g. `sudo systemctl start docker`), or point DOCKER_HOST / --engine at a running engine',
       cause: e,
     });

@@ -15,7 +15,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { isAbsolute } from 'node:path';
 import { Duplex } from 'node:stream';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import type { Engine } from './connect.js';
 
 export interface BuildSession {
@@ -184,7 +184,7 @@ async function answer(secrets: Record<string, string>, path: string, body: Buffe
     if (path === HEALTH_CHECK) return { status: GrpcStatus.OK, body: grpcFrame(HEALTH_SERVING) };
     return { status: GrpcStatus.UNIMPLEMENTED, message: `unknown method ${path}` };
   } catch (e) {
-    return { status: GrpcStatus.UNKNOWN, message: (e as Error).message };
+    return { status: GrpcStatus.UNKNOWN, message: messageOf(e) };
   }
 }
 

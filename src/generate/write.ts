@@ -11,7 +11,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
-import { InputError } from '../config/errors.js';
+import { InputError, messageOf } from '../config/errors.js';
 import { SafeTree, checkComponents, isInside, outputRefusal, shown, sourceRefusal, walkFiles, type Refuse } from '../fs/boundary.js';
 import type { ContextFile, GeneratedFlavor } from './flavor.js';
 
@@ -65,7 +65,7 @@ function openOutput(root: string, out: string, refuse: Refuse): SafeTree {
   } catch (e) {
     if (e instanceof InputError) throw e;
     // a file among the folders above it (ENOTDIR), no permission (EACCES): the -o flag is wrong, not the run
-    throw new InputError(`cannot create the output folder: ${(e as Error).message}`, { file: shown(root, out) }, 'choose a folder you can write, with -o');
+    throw new InputError(`cannot create the output folder: ${messageOf(e)}`, { file: shown(root, out) }, 'choose a folder you can write, with -o');
   }
   return new SafeTree(out, refuse);
 }

@@ -101,7 +101,7 @@ export class RegistryClient {
           return r;
         }
       } catch (e) {
-        if ((e as Error).name === 'AbortError' && this.opts.signal?.aborted) throw e;
+        if (e instanceof Error && e.name === 'AbortError' && this.opts.signal?.aborted) throw e;
         lastError = e;
       }
       if (attempt < retries) {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import type { Engine } from '../engine/connect.js';
 import { within } from './wait.js';
 
@@ -118,7 +118,7 @@ export class TestContainer {
     try {
       await within(this.handle.start(), 60_000, `${this.name} did not start within 60 s`);
     } catch (e) {
-      throw new RunError(`cannot start test container ${this.name} (${this.spec.image}): ${(e as Error).message}`, { cause: e });
+      throw new RunError(`cannot start test container ${this.name} (${this.spec.image}): ${messageOf(e)}`, { cause: e });
     }
     await this.readPort();
   }
@@ -144,7 +144,7 @@ export class TestContainer {
 
   /** The last lines of the logs, for failure messages. */
   async logTail(lines = 15): Promise<string> {
-    const text = await this.logs().catch((e) => `(logs unavailable: ${(e as Error).message})`);
+    const text = await this.logs().catch((e) => `(logs unavailable: ${messageOf(e)})`);
     return text.trimEnd().split('\n').slice(-lines).join('\n');
   }
 
@@ -189,7 +189,7 @@ export class TestContainer {
 
   async stop(timeoutS = 10): Promise<void> {
     await within(this.handle.stop({ t: timeoutS }), (timeoutS + 60) * 1000, `${this.name} did not stop within ${timeoutS + 60} s`).catch((e) => {
-      if (!/not running|304/i.test(String((e as Error).message))) throw e;
+      if (!/not running|304/i.test(String(messageOf(e)))) throw e;
     });
   }
 
@@ -272,7 +272,7 @@ export class TestSession {
     try {
       handle = await this.engine.createContainer(createOptions(full));
     } catch (e) {
-      throw new RunError(`cannot create test container ${full.name} from ${full.image}: ${(e as Error).message}`, { cause: e });
+      throw new RunError(`cannot create test container ${full.name} from ${full.image}: ${messageOf(e)}`, { cause: e });
     }
     const c = new TestContainer(this.engine, full, handle);
     this.containers.push(c);

@@ -3,6 +3,7 @@ import { describeAnswer, getFollowing, httpGet, upstreamDown } from '../http.js'
 import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
 import { mainRoute } from './coder.js';
+import { messageOf } from '../../config/errors.js';
 
 export async function checkJupyter(port: number, service: VerifyService, timeoutMs = 15_000): Promise<string> {
   const route = mainRoute(service);
@@ -11,7 +12,7 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
   try {
     page = await getFollowing(port, base, timeoutMs);
   } catch (e) {
-    fail(`GET ${base} failed: ${(e as Error).message}`);
+    fail(`GET ${base} failed: ${messageOf(e)}`);
   }
   const a = page.answer;
   if (upstreamDown(a.status)) fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach Jupyter on 127.0.0.1:${route.port}`);
@@ -24,7 +25,7 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
   try {
     st = await httpGet(port, statusPath, timeoutMs);
   } catch (e) {
-    fail(`GET ${statusPath} failed: ${(e as Error).message}`);
+    fail(`GET ${statusPath} failed: ${messageOf(e)}`);
   }
   if (st.status !== 200) fail(`GET ${statusPath} answered ${describeAnswer(st)}, expected 200 with JSON: Jupyter's API is not reachable under ${base}`);
   let status: Record<string, unknown>;

@@ -8,6 +8,7 @@ import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
 import { describeFailedUpgrade, printable, wsProbe, wsStream } from '../websocket.js';
 import { within } from '../wait.js';
+import { messageOf } from '../../config/errors.js';
 
 export function sshRoute(service: VerifyService): Route {
   const r = service.routes.find((x) => x.websocket) ?? service.routes[0];
@@ -99,7 +100,7 @@ export async function checkSshLogin(port: number, service: VerifyService, user: 
   try {
     r = await sshRun(port, path, user, key, 'id -un', timeoutMs);
   } catch (e) {
-    const msg = (e as Error).message;
+    const msg = messageOf(e);
     if (/authentication methods failed|All configured authentication/i.test(msg)) {
       fail(`SSH login as ${user} through ${path} was refused with the key given in IDEKUBE_AUTHORIZED_KEYS: the key did not reach ~/.ssh/authorized_keys, or sshd does not read it`);
     }

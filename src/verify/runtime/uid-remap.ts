@@ -10,6 +10,7 @@ import { inside, type Exec } from '../exec.js';
 import { describeReadiness, waitReady } from '../ready.js';
 import { CheckFailed, fail, type CheckResult, type ImageFacts, type VerifyService } from '../types.js';
 import { needsPrivilege, routesOf, type ScenarioEnv } from './scenario.js';
+import { messageOf } from '../../config/errors.js';
 
 export const PROBE_FILE = 'idekube-uid-probe';
 export const PLANTED_FILE = 'idekube-test-planted';
@@ -98,7 +99,7 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
       const m = await fn();
       if (typeof m === 'string') slot.message = m;
     } catch (e) {
-      slot.error = (e as Error).message;
+      slot.error = messageOf(e);
     }
   };
   const volume = await session.volume(env.base, 'volume-home');
@@ -150,7 +151,7 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
       }
     }
   } catch (e) {
-    for (const s of open()) s.error = e instanceof CheckFailed ? e.message : (e as Error).message;
+    for (const s of open()) s.error = e instanceof CheckFailed ? e.message : messageOf(e);
   }
   return slots.map((s) => ({ name: s.name, status: s.error === undefined && s.message !== undefined ? 'pass' : 'fail', message: s.error ?? s.message ?? 'not run', durationMs: Date.now() - s.t0 }));
 }
