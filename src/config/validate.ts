@@ -33,6 +33,23 @@ export function validateAgainst<T>(schema: object, yaml: YamlFile, what: string)
   throw new InputError(`${what} does not match its schema`, { file: yaml.file }, 'see `idekube schema`');
 }
 
+/** A JSON Schema object, or a YAML mapping, walked key by key. */
+type SchemaNode = Record<string, unknown>;
+
+function isNode(v: unknown): v is SchemaNode {
+  return typeof v === 'object' && v !== null;
+}
+
+/** A parameter of an ajv error (ajv types its params as a record of `any`: each reader narrows). */
+function param(e: ErrorObject, name: string): unknown {
+  return e.params[name];
+}
+
+function listParam(e: ErrorObject, name: string): unknown[] {
+  const v = param(e, name);
+  return Array.isArray(v) ? v : [];
+}
+
 /**
  * Drop the noise ajv adds around a real error (e.g. "must match a schema in anyOf" next to the specific one). An
  * anyOf whose holder has a description is one rule ("a layer must do something"): its branches' errors go, it stays.
@@ -49,7 +66,7 @@ function simplify(errors: ErrorObject[], schema: object): ErrorObject[] {
     if (e.keyword === 'anyOf' && !described.includes(`${e.schemaPath}/`)) continue;
     if (e.keyword === 'if' || e.keyword === 'oneOf') continue;
     // propertyNames reports twice (the name's own error, then "property name must be valid"); keep the first.
-    if (e.keyword === 'propertyNames' && names.has(`${e.instancePath}|${(e.params as { propertyName: string }).propertyName}`)) continue;
+    if (e.keyword === 'propertyNames' && names.has(`${e.instancePath}|${String(param(e, 'propertyName'))}`)) continue;
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}|${e.propertyName ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -59,20 +76,20 @@ function simplify(errors: ErrorObject[], schema: object): ErrorObject[] {
 }
 
 /** The schema that applies at a data path (properties, additionalProperties, items; enough for our schemas). */
-function schemaFor(schema: unknown, path: Array<string | number>): Record<string, unknown> | undefined {
-  let node = schema as Record<string, unknown> | undefined;
+function schemaFor(schema: unknown, path: Array<string | number>): SchemaNode | undefined {
+  let node = schema;
   for (const step of path) {
-    if (!node || typeof node !== 'object') return undefined;
-    const props = node.properties as Record<string, unknown> | undefined;
-    if (typeof step === 'number' && node.items && typeof node.items === 'object') node = node.items as Record<string, unknown>;
-    else if (props && Object.hasOwn(props, String(step))) node = props[String(step)] as Record<string, unknown>;
-    else if (node.additionalProperties && typeof node.additionalProperties === 'object') node = node.additionalProperties as Record<string, unknown>;
+    if (!isNode(node)) return undefined;
+    const props = node.properties;
+    if (typeof step === 'number' && isNode(node.items)) node = node.items;
+    else if (isNode(props) && Object.hasOwn(props, String(step))) node = props[String(step)];
+    else if (isNode(node.additionalProperties)) node = node.additionalProperties;
     else return undefined;
   }
-  return node;
+  return isNode(node) ? node : undefined;
 }
 
-function allowsString(node: Record<string, unknown> | undefined): boolean {
+function allowsString(node: SchemaNode | undefined): boolean {
   const t = node?.type;
   return t === 'string' || (Array.isArray(t) && t.includes('string'));
 }
@@ -103,25 +120,25 @@ function splitPointer(p: string): Array<string | number> {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function schemaAt(schema: object, schemaPath: string): Record<string, unknown> | undefined {
+function schemaAt(schema: object, schemaPath: string): SchemaNode | undefined {
   // "#/properties/from/additionalProperties" → the object holding the failing keyword
   const parts = schemaPath.replace(/^#\//, '').split('/');
   parts.pop();
   let node: unknown = schema;
   for (const p of parts) {
-    if (node && typeof node === 'object') node = (node as Record<string, unknown>)[p.replace(/~1/g, '/')];
+    if (isNode(node)) node = node[p.replace(/~1/g, '/')];
     else return undefined;
   }
-  return node as Record<string, unknown> | undefined;
+  return isNode(node) ? node : undefined;
 }
 
 function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: string): InputError {
   const path = splitPointer(e.instancePath);
   const parent = schemaAt(schema, e.schemaPath);
-  const allowedKeys = parent && typeof parent.properties === 'object' ? Object.keys(parent.properties as object) : [];
+  const allowedKeys = isNode(parent?.properties) ? Object.keys(parent.properties) : [];
   switch (e.keyword) {
     case 'additionalProperties': {
-      const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+      const prop = String(param(e, 'additionalProperty'));
       return new InputError(
         `unknown key ${preview(prop)} in ${what}`,
         yaml.locate([...path, prop], true),
@@ -129,12 +146,12 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       );
     }
     case 'required': {
-      const prop = (e.params as { missingProperty: string }).missingProperty;
+      const prop = String(param(e, 'missingProperty'));
       return new InputError(`missing required key ${JSON.stringify(prop)} in ${what}`, yaml.locate(path), `add ${prop}:`);
     }
     case 'type': {
-      const type = (e.params as { type: string | string[] }).type;
-      const types = Array.isArray(type) ? type : String(type).split(',');
+      const type = param(e, 'type');
+      const types = Array.isArray(type) ? type.map(String) : String(type).split(',');
       const v = valueAt(yaml.data, path);
       if (types.includes('string') && (typeof v === 'number' || typeof v === 'boolean')) {
         // a number or boolean where text is meant: say how to write it as text, as it was written
@@ -147,10 +164,10 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       return new InputError(
         `${preview(valueAt(yaml.data, path))} is not allowed`,
         yaml.locate(path),
-        `use one of: ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`,
+        `use one of: ${listParam(e, 'allowedValues').join(', ')}`,
       );
     case 'pattern': {
-      const pattern = (e.params as { pattern?: string }).pattern ?? '';
+      const pattern = String(param(e, 'pattern') ?? '');
       const rule = ruleForPattern(pattern);
       if (e.propertyName !== undefined) {
         const at = yaml.locate([...path, e.propertyName], true);
@@ -162,7 +179,7 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       return new InputError(`${preview(v)} is not a valid value`, yaml.locate(path), describeExpected(parent) ?? `it must match ${pattern}`);
     }
     case 'propertyNames': {
-      const prop = (e.params as { propertyName: string }).propertyName;
+      const prop = String(param(e, 'propertyName'));
       return new InputError(`invalid name ${preview(prop)}`, yaml.locate([...path, prop], true), 'names are letters, digits, - or _ (see `idekube schema`)');
     }
     case 'anyOf': {
@@ -174,7 +191,7 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       return new InputError('list has duplicate entries', yaml.locate(path), 'list each entry once');
     case 'minProperties':
     case 'maxProperties': {
-      const { limit } = e.params as { limit: number };
+      const limit = Number(param(e, 'limit'));
       const bound = e.keyword === 'maxProperties' ? 'at most' : 'at least';
       return new InputError(`must have ${bound} ${limit} key${limit === 1 ? '' : 's'}`, yaml.locate(path), describeExpected(parent) ?? 'see `idekube schema`');
     }
@@ -188,13 +205,13 @@ function article(type: string): string {
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 
-function describeExpected(schemaNode: Record<string, unknown> | undefined): string | undefined {
+function describeExpected(schemaNode: SchemaNode | undefined): string | undefined {
   const d = schemaNode?.description;
   return typeof d === 'string' ? d : undefined;
 }
 
 function valueAt(data: unknown, path: Array<string | number>): unknown {
   let v = data;
-  for (const p of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  for (const p of path) v = isNode(v) ? v[p] : undefined;
   return v;
 }
