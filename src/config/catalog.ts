@@ -5,6 +5,7 @@
 import { existsSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, addErrors, listSome, throwCollected } from './errors.js';
+import { known } from './guards.js';
 import type { FlavorManifest, LayerManifest, ManifestScalar, ProgramManifest } from './manifest-types.js';
 import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Program, type Service } from './model.js';
 import { PLATFORMS, flavorSchema, layerSchema } from './schema.js';
@@ -217,7 +218,7 @@ function present(path: string): boolean {
 function checkTagCollisions(flavors: Map<string, FlavorDef>, errors: InputError[]): void {
   const byTag = new Map<string, FlavorDef>();
   for (const id of [...flavors.keys()].sort()) {
-    const f = flavors.get(id)!;
+    const f = known(flavors, id);
     const tag = id.replace('/', '-');
     const other = byTag.get(tag);
     if (!other) {
@@ -287,7 +288,7 @@ function topoOrder(flavors: Map<string, FlavorDef>, errors: InputError[]): strin
         const key = [...cycle].sort().join();
         if (!reported.has(key)) {
           reported.add(key);
-          errors.push(new InputError(`dependency cycle: ${cycle.join(' → ')}`, flavors.get(id)!.yaml.locate(['from', 'parent']), 'a flavor cannot (indirectly) be its own parent; point one of them at an image'));
+          errors.push(new InputError(`dependency cycle: ${cycle.join(' → ')}`, known(flavors, id).yaml.locate(['from', 'parent']), 'a flavor cannot (indirectly) be its own parent; point one of them at an image'));
         }
         break;
       }
@@ -356,7 +357,7 @@ export function lineage(catalog: Pick<Catalog, 'flavors'>, id: string): FlavorDe
 /** Every layer in the image, inherited ones first. */
 export function allLayers(catalog: Catalog, id: string): LayerDef[] {
   const out: LayerDef[] = [];
-  for (const f of lineage(catalog, id)) for (const l of f.layers) out.push(catalog.layers.get(l)!);
+  for (const f of lineage(catalog, id)) for (const l of f.layers) out.push(known(catalog.layers, l));
   return out;
 }
 
@@ -396,7 +397,7 @@ function checkFlavors(order: string[], flavors: Map<string, FlavorDef>, layers: 
   const children = new Map<string, string[]>();
   const roots: string[] = [];
   for (const id of order) {
-    const p = parentOf(flavors.get(id)!);
+    const p = parentOf(known(flavors, id));
     if (p === undefined) roots.push(id);
     else {
       let c = children.get(p);
@@ -408,7 +409,7 @@ function checkFlavors(order: string[], flavors: Map<string, FlavorDef>, layers: 
   const onPath = new Set<string>();
   type Frame = { id: string; added: string[]; next: number };
   const enter = (id: string): Frame => {
-    const f = flavors.get(id)!;
+    const f = known(flavors, id);
     const mine: InputError[] = [];
     checkFlavor(f, flavors, layers, onPath, mine);
     if (mine.length) found.set(id, mine);
@@ -440,21 +441,22 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
     const parentPlatforms = platformsOf(catalog, p);
     f.declaredPlatforms.forEach((pl, i) => {
       if (!parentPlatforms.includes(pl)) {
-        errors.push(new InputError(`platform ${pl} is not built by the parent ${p} (it builds ${parentPlatforms.join(', ')})`, f.yaml.locate(['platforms', i]), `remove ${pl}, or add it to ${flavors.get(p)!.file}`));
+        errors.push(new InputError(`platform ${pl} is not built by the parent ${p} (it builds ${parentPlatforms.join(', ')})`, f.yaml.locate(['platforms', i]), `remove ${pl}, or add it to ${known(flavors, p).file}`));
       }
     });
   }
   const ownSoFar = new Set<string>();
   f.layers.forEach((name, i) => {
-    const layer = layers.get(name)!;
+    const layer = known(layers, name);
     const at = f.yaml.locate(['layers', i]);
     if (inherited.has(name)) {
       errors.push(new InputError(`layer ${name} is already installed by the parent ${p}`, at, `remove ${name} from this flavor`));
     }
-    if (layer.platforms) {
-      const missing = platforms.filter((pl) => !layer.platforms!.includes(pl));
+    const supported = layer.platforms;
+    if (supported) {
+      const missing = platforms.filter((pl) => !supported.includes(pl));
       if (missing.length) {
-        errors.push(new InputError(`layer ${name} does not support ${missing.join(', ')} (it supports ${layer.platforms.join(', ')})`, at, `set platforms: [${layer.platforms.join(', ')}] in this manifest, or drop the layer`));
+        errors.push(new InputError(`layer ${name} does not support ${missing.join(', ')} (it supports ${supported.join(', ')})`, at, `set platforms: [${supported.join(', ')}] in this manifest, or drop the layer`));
       }
     }
     for (const req of layer.requires) {
@@ -468,10 +470,10 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
     }
     ownSoFar.add(name);
   });
-  const lastSeen = f.layers.findIndex((n) => layers.get(n)!.last);
+  const lastSeen = f.layers.findIndex((n) => known(layers, n).last);
   if (lastSeen >= 0) {
     f.layers.slice(lastSeen).forEach((n, k) => {
-      if (!layers.get(n)!.last) {
+      if (!known(layers, n).last) {
         errors.push(new InputError(`layer ${n} comes after ${f.layers[lastSeen]}, which must be last`, f.yaml.locate(['layers', lastSeen + k]), `move ${n} above ${f.layers[lastSeen]}`));
       }
     });

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { InputError, throwCollected } from './errors.js';
 import { preview, ruleForPattern, ruleProblem } from './schema.js';
+import { isRecord } from './guards.js';
 import type { YamlFile } from './yamlfile.js';
 
 let ajv: Ajv | undefined;
@@ -35,10 +36,7 @@ export function validateAgainst<T>(schema: object, yaml: YamlFile, what: string)
 
 /** A JSON Schema object, or a YAML mapping, walked key by key. */
 type SchemaNode = Record<string, unknown>;
-
-function isNode(v: unknown): v is SchemaNode {
-  return typeof v === 'object' && v !== null;
-}
+const isNode = isRecord;
 
 /** A parameter of an ajv error (ajv types its params as a record of `any`: each reader narrows). */
 function param(e: ErrorObject, name: string): unknown {

@@ -50,6 +50,7 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
     Privileged: Boolean(spec.privileged),
     ...(spec.capAdd?.length ? { CapAdd: spec.capAdd } : {}),
     ...(spec.securityOpt?.length ? { SecurityOpt: spec.securityOpt } : {}),
+    // the Engine API makes every VolumeOptions field optional; @types/dockerode requires Labels and DriverConfig
     Mounts: spec.mounts.map((m) => ({ Type: 'volume', Source: m.volume, Target: m.target, ...(m.nocopy ? { VolumeOptions: { NoCopy: true } } : {}) }) as Dockerode.MountSettings),
     ...(spec.publish ? { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
     ...(spec.gpus ? { DeviceRequests: [{ Driver: '', Count: -1, DeviceIDs: [], Capabilities: [['gpu']], Options: {} }] } : {}),
@@ -63,7 +64,7 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
     ...(spec.publish ? { ExposedPorts: { '80/tcp': {} } } : {}),
     HostConfig: host,
     platform: spec.platform,
-  } as Dockerode.ContainerCreateOptions;
+  };
 }
 
 /** Docker container/volume names: lower-case letters, digits, `.`, `_`, `-`. */
@@ -138,7 +139,7 @@ export class TestContainer {
   }
 
   async logs(): Promise<string> {
-    const buf = (await within(this.handle.logs({ stdout: true, stderr: true, follow: false }), 30_000, `reading the logs of ${this.name} took longer than 30 s`)) as unknown as Buffer;
+    const buf = (await within(this.handle.logs({ stdout: true, stderr: true, follow: false }), 30_000, `reading the logs of ${this.name} took longer than 30 s`));
     return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
   }
 
@@ -157,7 +158,7 @@ export class TestContainer {
       ...(opts.user ? { User: opts.user } : {}),
       ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
     }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`);
-    const stream = (await within(ex.start({ hijack: true, stdin: false }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`)) as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const stream = (await within(ex.start({ hijack: true, stdin: false }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`));
     const out = new PassThrough();
     const err = new PassThrough();
     let stdout = '';

@@ -105,11 +105,11 @@ export async function probeImage(engine: Engine, ref: string, platform: string, 
     NetworkDisabled: true,
     HostConfig: { AutoRemove: false },
     platform,
-  } as Dockerode.ContainerCreateOptions);
+  });
   try {
     await within(c.start(), 60_000, `the probe container of ${ref} did not start within 60 s`);
     const r = (await within(c.wait(), timeoutMs, `the probe container of ${ref} did not finish within ${Math.round(timeoutMs / 1000)} s`)) as { StatusCode: number };
-    const out = demuxLogs((await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the probe\'s output took longer than 30 s')) as unknown as Buffer);
+    const out = demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the probe\'s output took longer than 30 s'));
     if (!out.includes('--- end')) throw new RunError(`cannot look inside ${ref} (probe exit ${r.StatusCode}): ${out.trim().split('\n').slice(-3).join(' | ') || 'no output'}`, { fix: 'the image needs /bin/sh' });
     return {
       id: info.Id,

@@ -4,6 +4,7 @@ import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
 import { mainRoute } from './coder.js';
 import { messageOf } from '../../config/errors.js';
+import { isRecord, prop } from '../../config/guards.js';
 
 export async function checkJupyter(port: number, service: VerifyService, timeoutMs = 15_000): Promise<string> {
   const route = mainRoute(service);
@@ -28,19 +29,19 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
     fail(`GET ${statusPath} failed: ${messageOf(e)}`);
   }
   if (st.status !== 200) fail(`GET ${statusPath} answered ${describeAnswer(st)}, expected 200 with JSON: Jupyter's API is not reachable under ${base}`);
-  let status: Record<string, unknown>;
+  let status: unknown;
   try {
-    status = JSON.parse(st.body) as Record<string, unknown>;
+    status = JSON.parse(st.body);
   } catch {
     fail(`GET ${statusPath} answered 200 but not with JSON (${JSON.stringify(st.body.slice(0, 60))})`);
   }
-  if (typeof status !== 'object' || status === null || !('started' in status || 'kernels' in status || 'last_activity' in status)) {
+  if (!isRecord(status) || !('started' in status || 'kernels' in status || 'last_activity' in status)) {
     fail(`GET ${statusPath} answered JSON without Jupyter's status fields (started, kernels, last_activity)`);
   }
   let version = '';
   try {
     const v = await httpGet(port, `${base}api`, timeoutMs);
-    version = (JSON.parse(v.body) as { version?: string }).version ?? '';
+    version = String(prop(JSON.parse(v.body), 'version') ?? '');
   } catch {
     /* the version is only for the message */
   }

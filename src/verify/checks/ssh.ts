@@ -9,6 +9,7 @@ import type { VerifyService } from '../types.js';
 import { describeFailedUpgrade, printable, wsProbe, wsStream } from '../websocket.js';
 import { within } from '../wait.js';
 import { messageOf } from '../../config/errors.js';
+import { prop } from '../../config/guards.js';
 
 export function sshRoute(service: VerifyService): Route {
   const r = service.routes.find((x) => x.websocket) ?? service.routes[0];
@@ -79,7 +80,8 @@ export async function sshRun(port: number, path: string, user: string, key: KeyP
             let out = '';
             ch.on('data', (d: Buffer) => (out += d.toString('utf8')));
             ch.stderr.on('data', () => {});
-            ch.on('close', (code: number | null) => resolve({ stdout: out, code, serverVersion: (conn as unknown as { _remoteVer?: string })._remoteVer ?? '' }));
+            // ssh2 keeps the server's identification line on a private field: no public API hands it out
+            ch.on('close', (code: number | null) => resolve({ stdout: out, code, serverVersion: String(prop(conn, '_remoteVer') ?? '') }));
           });
         });
         conn.on('error', reject);

@@ -53,13 +53,13 @@ async function verifyCopy(env: ScenarioEnv, volume: string, timeoutMs: number): 
     Cmd: [],
     User: '0',
     NetworkDisabled: true,
-    HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/rootfs', ReadOnly: true }] as Dockerode.MountSettings[] },
+    HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/rootfs', ReadOnly: true }] },
     platform: env.subject.platform,
-  } as Dockerode.ContainerCreateOptions);
+  });
   try {
     await within(c.start(), 60_000, 'the helper container did not start within 60 s');
     await within(c.wait(), timeoutMs, `verifying the copy did not finish within ${Math.round(timeoutMs / 1000)} s`);
-    return copyVerdict(parseCopy(demuxLogs((await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the helper\'s output took longer than 30 s')) as unknown as Buffer)));
+    return copyVerdict(parseCopy(demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the helper\'s output took longer than 30 s'))));
   } finally {
     await c.remove({ force: true }).catch(() => {});
   }

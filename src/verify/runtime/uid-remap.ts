@@ -8,7 +8,7 @@ import { describeTerminalRun, terminalEval, terminalTarget, terminalWait } from 
 import type { TestContainer } from '../container.js';
 import { inside, type Exec } from '../exec.js';
 import { describeReadiness, waitReady } from '../ready.js';
-import { CheckFailed, fail, type CheckResult, type ImageFacts, type VerifyService } from '../types.js';
+import { CheckFailed, fail, type CheckResult, type VerifyService } from '../types.js';
 import { needsPrivilege, routesOf, type ScenarioEnv } from './scenario.js';
 import { messageOf } from '../../config/errors.js';
 
@@ -86,7 +86,9 @@ interface Slot {
  */
 export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: VerifyService; key: boolean }): Promise<CheckResult[]> {
   const { session, subject, facts } = env;
-  const user = facts.user as NonNullable<ImageFacts['user']>;
+  const user = facts.user;
+  // planned only for an image with a user (subject.ts): without one there is nothing to remap or keep
+  if (!user) fail('the image has no user: the home volume checks need one');
   const ids = remapIds(user);
   const slots: Slot[] = [];
   const remap: Slot | undefined = want.remap ? { name: 'uid remap', t0: Date.now() } : undefined;
