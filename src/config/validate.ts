@@ -10,7 +10,7 @@ let ajv: Ajv | undefined;
 
 /** ajv caches each compiled schema by its object: compiling again returns the same function. */
 function validatorFor<T>(schema: object): ValidateFunction<T> {
-  // loaded on first use: a cached catalog is not validated again
+  // loaded on first use: a cached catalog is not validated again (require is untyped: the type comes from the import)
   const AjvClass = (createRequire(import.meta.url)('ajv') as { Ajv: typeof import('ajv').Ajv }).Ajv;
   ajv ??= new AjvClass({ allErrors: true, strict: false });
   return ajv.compile<T>(schema);

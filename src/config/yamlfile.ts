@@ -52,7 +52,8 @@ function decodeUtf8(bytes: Buffer, file: string): string {
   }
 }
 
-// `yaml` is loaded on first parse: a cached catalog (see catalog-cache.ts) never needs it.
+// `yaml` is loaded on first parse: a cached catalog (see catalog-cache.ts) never needs it. require is untyped: the
+// type comes from the import.
 let yamlLib: typeof import('yaml') | undefined;
 function lib(): typeof import('yaml') {
   yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');

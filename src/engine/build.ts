@@ -125,6 +125,7 @@ type PrepareContext = (file: BuildContext, next: (tar: NodeJS.ReadableStream) =>
  * same path, same query, same context tar (dockerode's own packer, .dockerignore included).
  */
 async function postBuild(engine: Engine, context: BuildContext, options: EngineBuildOptions, signal?: AbortSignal): Promise<BuildStream> {
+  // an internal module of dockerode (no types): the one function used, as dockerode calls it
   const { prepareBuildContext } = createRequire(import.meta.url)('dockerode/lib/util.js') as { prepareBuildContext: PrepareContext };
   const file = await new Promise<NodeJS.ReadableStream>((resolve) => prepareBuildContext(context, resolve));
   return new Promise((resolve, reject) => {
