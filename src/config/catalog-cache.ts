@@ -38,16 +38,16 @@ export function fingerprint(root: string): string {
 
 export function readCached(root: string, fp: string): Catalog | undefined {
   try {
-    const c = JSON.parse(cacheTree(root).read(CACHE_FILE)!.toString('utf8')) as CacheFile;
+    const raw = cacheTree(root).read(CACHE_FILE);
+    if (!raw) return undefined;
+    // our own file, written below; a version or fingerprint that differs means it is not read further
+    const c = JSON.parse(raw.toString('utf8')) as CacheFile;
     if (c.version !== VERSION || c.fingerprint !== fp) return undefined;
-    const revive = <T extends { file: string }>(x: Stored<T>): T => {
-      const { yamlData, ...rest } = x;
-      return { ...(rest as unknown as T), yaml: lazyYamlFile(join(root, x.file), x.file, yamlData) };
-    };
+    const lazy = (file: string, data: unknown) => lazyYamlFile(join(root, file), file, data);
     return {
       root,
-      flavors: new Map(c.flavors.map((f) => [f.id, revive<FlavorDef>(f)])),
-      layers: new Map(c.layers.map((l) => [l.name, revive<LayerDef>(l)])),
+      flavors: new Map(c.flavors.map(({ yamlData, ...f }): [string, FlavorDef] => [f.id, { ...f, yaml: lazy(f.file, yamlData) }])),
+      layers: new Map(c.layers.map(({ yamlData, ...l }): [string, LayerDef] => [l.name, { ...l, yaml: lazy(l.file, yamlData) }])),
       order: c.order,
     };
   } catch {
@@ -58,7 +58,7 @@ export function readCached(root: string, fp: string): Catalog | undefined {
 export function writeCached(root: string, fp: string, catalog: Catalog): void {
   const strip = <T extends { yaml: { data: unknown } }>(x: T): Stored<T> => {
     const { yaml, ...rest } = x;
-    return { ...(rest as Omit<T, 'yaml'>), yamlData: yaml.data } as Stored<T>;
+    return { ...rest, yamlData: yaml.data };
   };
   const data: CacheFile = { version: VERSION, fingerprint: fp, flavors: [...catalog.flavors.values()].map(strip), layers: [...catalog.layers.values()].map(strip), order: catalog.order };
   try {

@@ -5,7 +5,9 @@
 import { existsSync, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, addErrors, listSome, throwCollected } from './errors.js';
-import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Service } from './model.js';
+import { known } from './guards.js';
+import type { FlavorManifest, LayerManifest, ManifestScalar, ProgramManifest } from './manifest-types.js';
+import { parentOf, type Catalog, type FlavorDef, type LayerDef, type Platform, type Program, type Service } from './model.js';
 import { PLATFORMS, flavorSchema, layerSchema } from './schema.js';
 import { fingerprint, readCached, writeCached } from './catalog-cache.js';
 import { slug } from './image-ref.js';
@@ -93,24 +95,23 @@ function loadLayers(root: string, out: Map<string, LayerDef>, errors: InputError
     }
     collect(errors, () => {
       const yaml = loadYamlFile(join(root, file), file);
-      validateAgainst(layerSchema, yaml, 'a layer');
-      out.set(name, toLayer(root, name, file, yaml, errors));
+      const manifest = validateAgainst<LayerManifest>(layerSchema, yaml, 'a layer');
+      out.set(name, toLayer(root, name, file, manifest, yaml, errors));
     });
   }
 }
 
-function toLayer(root: string, name: string, file: string, yaml: YamlFile, errors: InputError[]): LayerDef {
-  const d = yaml.data as Record<string, any>;
+function toLayer(root: string, name: string, file: string, d: LayerManifest, yaml: YamlFile, errors: InputError[]): LayerDef {
   const artifactsDir = `artifacts/layers/${name}`;
   if (d.run !== undefined && !existsSync(join(root, artifactsDir, d.run))) {
     errors.push(new InputError(`script ${artifactsDir}/${d.run} does not exist`, yaml.locate(['run']), `create it, or fix run: in ${file}`));
   }
-  for (const [i, c] of ((d.copy ?? []) as Array<{ src: string }>).entries()) {
+  for (const [i, c] of (d.copy ?? []).entries()) {
     if (!existsSync(join(root, artifactsDir, c.src))) {
       errors.push(new InputError(`copy source ${artifactsDir}/${c.src} does not exist`, yaml.locate(['copy', i, 'src']), 'create it, or fix the path (relative to the layer folder)'));
     }
   }
-  const services: Service[] = Object.entries((d.services ?? {}) as Record<string, any>).map(([sname, s]) => ({
+  const services: Service[] = Object.entries(d.services ?? {}).map(([sname, s]) => ({
     name: sname,
     layer: name,
     ...(s.description ? { description: s.description } : {}),
@@ -119,7 +120,7 @@ function toLayer(root: string, name: string, file: string, yaml: YamlFile, error
     ...(s.check ? { check: s.check } : {}),
     ...(s.main === true ? { main: true } : {}),
   }));
-  const commands = Object.entries((d.commands ?? {}) as Record<string, { run: string; expect?: string }>).map(([cname, c]) => {
+  const commands = Object.entries(d.commands ?? {}).map(([cname, c]) => {
     for (const k of ['run', 'expect'] as const) {
       // resolved with this layer's args, as its build step saw them
       const unknown = argRefs(c[k] ?? '').filter((a) => !(a in (d.args ?? {})));
@@ -178,8 +179,7 @@ function loadFlavors(root: string, out: Map<string, FlavorDef>, errors: InputErr
       }
       collect(errors, () => {
         const yaml = loadYamlFile(join(root, file), file);
-        validateAgainst(flavorSchema, yaml, 'a flavor manifest');
-        const d = yaml.data as Record<string, any>;
+        const d = validateAgainst<FlavorManifest>(flavorSchema, yaml, 'a flavor manifest');
         // lstat: a dangling link is kept, so that reading it says what is wrong instead of ignoring it
         const argsFile = present(join(root, dir, '.dockerargs')) ? `${dir}/.dockerargs` : undefined;
         out.set(`${flavor}/${variant}`, {
@@ -219,7 +219,7 @@ function present(path: string): boolean {
 function checkTagCollisions(flavors: Map<string, FlavorDef>, errors: InputError[]): void {
   const byTag = new Map<string, FlavorDef>();
   for (const id of [...flavors.keys()].sort()) {
-    const f = flavors.get(id)!;
+    const f = known(flavors, id);
     const tag = slug(id);
     const other = byTag.get(tag);
     if (!other) {
@@ -289,7 +289,7 @@ function topoOrder(flavors: Map<string, FlavorDef>, errors: InputError[]): strin
         const key = [...cycle].sort().join();
         if (!reported.has(key)) {
           reported.add(key);
-          errors.push(new InputError(`dependency cycle: ${cycle.join(' → ')}`, flavors.get(id)!.yaml.locate(['from', 'parent']), 'a flavor cannot (indirectly) be its own parent; point one of them at an image'));
+          errors.push(new InputError(`dependency cycle: ${cycle.join(' → ')}`, known(flavors, id).yaml.locate(['from', 'parent']), 'a flavor cannot (indirectly) be its own parent; point one of them at an image'));
         }
         break;
       }
@@ -358,7 +358,7 @@ export function lineage(catalog: Pick<Catalog, 'flavors'>, id: string): FlavorDe
 /** Every layer in the image, inherited ones first. */
 export function allLayers(catalog: Catalog, id: string): LayerDef[] {
   const out: LayerDef[] = [];
-  for (const f of lineage(catalog, id)) for (const l of f.layers) out.push(catalog.layers.get(l)!);
+  for (const f of lineage(catalog, id)) for (const l of f.layers) out.push(known(catalog.layers, l));
   return out;
 }
 
@@ -398,7 +398,7 @@ function checkFlavors(order: string[], flavors: Map<string, FlavorDef>, layers: 
   const children = new Map<string, string[]>();
   const roots: string[] = [];
   for (const id of order) {
-    const p = parentOf(flavors.get(id)!);
+    const p = parentOf(known(flavors, id));
     if (p === undefined) roots.push(id);
     else {
       let c = children.get(p);
@@ -410,7 +410,7 @@ function checkFlavors(order: string[], flavors: Map<string, FlavorDef>, layers: 
   const onPath = new Set<string>();
   type Frame = { id: string; added: string[]; next: number };
   const enter = (id: string): Frame => {
-    const f = flavors.get(id)!;
+    const f = known(flavors, id);
     const mine: InputError[] = [];
     checkFlavor(f, flavors, layers, onPath, mine);
     if (mine.length) found.set(id, mine);
@@ -442,21 +442,22 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
     const parentPlatforms = platformsOf(catalog, p);
     f.declaredPlatforms.forEach((pl, i) => {
       if (!parentPlatforms.includes(pl)) {
-        errors.push(new InputError(`platform ${pl} is not built by the parent ${p} (it builds ${parentPlatforms.join(', ')})`, f.yaml.locate(['platforms', i]), `remove ${pl}, or add it to ${flavors.get(p)!.file}`));
+        errors.push(new InputError(`platform ${pl} is not built by the parent ${p} (it builds ${parentPlatforms.join(', ')})`, f.yaml.locate(['platforms', i]), `remove ${pl}, or add it to ${known(flavors, p).file}`));
       }
     });
   }
   const ownSoFar = new Set<string>();
   f.layers.forEach((name, i) => {
-    const layer = layers.get(name)!;
+    const layer = known(layers, name);
     const at = f.yaml.locate(['layers', i]);
     if (inherited.has(name)) {
       errors.push(new InputError(`layer ${name} is already installed by the parent ${p}`, at, `remove ${name} from this flavor`));
     }
-    if (layer.platforms) {
-      const missing = platforms.filter((pl) => !layer.platforms!.includes(pl));
+    const supported = layer.platforms;
+    if (supported) {
+      const missing = platforms.filter((pl) => !supported.includes(pl));
       if (missing.length) {
-        errors.push(new InputError(`layer ${name} does not support ${missing.join(', ')} (it supports ${layer.platforms.join(', ')})`, at, `set platforms: [${layer.platforms.join(', ')}] in this manifest, or drop the layer`));
+        errors.push(new InputError(`layer ${name} does not support ${missing.join(', ')} (it supports ${supported.join(', ')})`, at, `set platforms: [${supported.join(', ')}] in this manifest, or drop the layer`));
       }
     }
     for (const req of layer.requires) {
@@ -470,31 +471,31 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
     }
     ownSoFar.add(name);
   });
-  const lastSeen = f.layers.findIndex((n) => layers.get(n)!.last);
+  const lastSeen = f.layers.findIndex((n) => known(layers, n).last);
   if (lastSeen >= 0) {
     f.layers.slice(lastSeen).forEach((n, k) => {
-      if (!layers.get(n)!.last) {
+      if (!known(layers, n).last) {
         errors.push(new InputError(`layer ${n} comes after ${f.layers[lastSeen]}, which must be last`, f.yaml.locate(['layers', lastSeen + k]), `move ${n} above ${f.layers[lastSeen]}`));
       }
     });
   }
 }
 
-function stringifyArgs(m: unknown): Record<string, string | null> {
+function stringifyArgs(m: Record<string, ManifestScalar | null> = {}): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries((m ?? {}) as Record<string, unknown>)) out[k] = v === null ? null : String(v);
+  for (const [k, v] of Object.entries(m)) out[k] = v === null ? null : String(v);
   return out;
 }
 
-function stringifyMap(m: unknown): Record<string, string> {
+function stringifyMap(m: Record<string, ManifestScalar> = {}): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries((m ?? {}) as Record<string, unknown>)) out[k] = String(v);
+  for (const [k, v] of Object.entries(m)) out[k] = String(v);
   return out;
 }
 
-function stringifyPrograms(m: Record<string, any>): Record<string, any> {
-  const out: Record<string, any> = {};
-  for (const [k, v] of Object.entries(m)) out[k] = v.environment ? { ...v, environment: stringifyMap(v.environment) } : v;
+function stringifyPrograms(m: Record<string, ProgramManifest>): Record<string, Program> {
+  const out: Record<string, Program> = {};
+  for (const [k, { environment, ...rest }] of Object.entries(m)) out[k] = environment ? { ...rest, environment: stringifyMap(environment) } : rest;
   return out;
 }
 

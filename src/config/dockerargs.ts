@@ -2,7 +2,7 @@
  * `.dockerargs` files: one `KEY=VALUE` per line (upstream-compatible), plus what the upstream parser lacked:
  * comments, blank lines, optional quotes, CRLF, a last line without newline, and errors that name file:line.
  */
-import { ErrorList, InputError } from './errors.js';
+import { ErrorList, InputError, messageOf } from './errors.js';
 
 export interface ArgEntry {
   key: string;
@@ -71,7 +71,7 @@ export function parseDockerargs(text: string, file: string): ArgEntry[] {
     try {
       value = parseValue(body.slice(eq + 1));
     } catch (e) {
-      errors.add(new InputError(`${(e as Error).message} in the value of ${shortKey(key)}`, { file, line }, 'close the quote, or drop the quotes (a value is taken verbatim)'));
+      errors.add(new InputError(`${messageOf(e)} in the value of ${shortKey(key)}`, { file, line }, 'close the quote, or drop the quotes (a value is taken verbatim)'));
       continue;
     }
     if (key === SENTINEL && value === SENTINEL) continue;

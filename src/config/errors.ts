@@ -160,3 +160,9 @@ export function listSome(items: readonly string[], max = 12): string {
   if (items.length <= max) return items.join(', ');
   return `${items.slice(0, max).join(', ')}, … (${items.length} in all)`;
 }
+
+/** The message of something thrown: an Error's (from any realm), anything else as text. */
+export function messageOf(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string') return e.message;
+  return String(e);
+}

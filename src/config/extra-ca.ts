@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { ArgEntry } from './dockerargs.js';
-import { InputError, quoteShort, type Location } from './errors.js';
+import { InputError, type Location, messageOf, quoteShort } from './errors.js';
 
 export const EXTRA_CA_KEY = 'IDEKUBE_EXTRA_CA_CERTS';
 
@@ -50,7 +50,7 @@ function check(given: string, relativeTo: string, from: string, location?: Locat
   try {
     text = readFileSync(path, 'latin1');
   } catch (e) {
-    throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: cannot be read: ${(e as Error).message}`, location, 'make the file readable by the user running idekube');
+    throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: cannot be read: ${messageOf(e)}`, location, 'make the file readable by the user running idekube');
   }
   const certificates = (text.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
   if (!certificates) throw new InputError(`extra CA certificates ${quoteShort(given)}${where}: no PEM certificate in it`, location, fix);

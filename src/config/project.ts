@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadCatalog, platformsOf } from './catalog.js';
 import { shortKey, type ArgEntry } from './dockerargs.js';
 import { InputError, listSome, quoteShort, type Location } from './errors.js';
+import { isOneOf } from './guards.js';
 import { IDEKUBE_KEYS } from './known-keys.js';
 import type { Catalog, FlavorDef, LayerDef, Platform } from './model.js';
 import { v08NamingProblem } from './naming-v08.js';
@@ -177,7 +178,7 @@ function warnUnreadKeys(catalog: Catalog, layered: Layered): void {
   for (const f of catalog.flavors.values()) {
     if (f.argsFile) {
       const entries = readArgsFile(catalog.root, f.argsFile);
-      files.push(entries.filter((e) => !(SETTING_KEYS as readonly string[]).includes(e.key)));
+      files.push(entries.filter((e) => !isOneOf(SETTING_KEYS, e.key)));
     }
   }
   // the same for IDEKUBE_ARG_<KEY> and --set KEY=…: where it came from instead of file:line

@@ -5,6 +5,7 @@
  */
 import type { ArgEntry } from './dockerargs.js';
 import { InputError, quoteShort, type Location } from './errors.js';
+import { isOneOf } from './guards.js';
 
 export const SCHEMES = ['v0.4', 'v0.8'] as const;
 export type Scheme = (typeof SCHEMES)[number];
@@ -20,7 +21,7 @@ export interface SchemeChoice {
 }
 
 function parse(value: string, from: string, location?: Location): Scheme {
-  if ((SCHEMES as readonly string[]).includes(value)) return value as Scheme;
+  if (isOneOf(SCHEMES, value)) return value;
   // `0.8` and `v08` are the usual slips; say which one was meant
   const near = SCHEMES.find((s) => s.replace(/[v.]/g, '') === value.replace(/[v.]/g, ''));
   throw new InputError(`unknown tag scheme ${quoteShort(value)}${location ? '' : ` (from ${from})`}`, location, `use ${near ? `${near} (did you mean it?)` : `one of: ${SCHEMES.join(', ')}`}`);

@@ -5,6 +5,7 @@
  */
 import { InputError } from './errors.js';
 import { platformsOf } from './catalog.js';
+import { known } from './guards.js';
 import { LINEUP_KEY, lineupFlavors, missingNote, selectLineups, type Lineup } from './lineups.js';
 import type { Platform } from './model.js';
 import { selectFlavors, type Project } from './project.js';
@@ -70,20 +71,20 @@ export async function selectParts(base: Project, load: ProfileLoader, inputs: Se
       placed.set(id, listing.length ? listing : lineups);
     }
   }
-  const buildable = (id: string, l: Lineup) => platformsOf(base.catalog, id).some((p) => platformsOfLineup.get(l)!.includes(p));
+  const buildable = (id: string, l: Lineup) => platformsOf(base.catalog, id).some((p) => known(platformsOfLineup, l).includes(p));
   for (const id of named) {
     if (inputs.all) break;
-    const where = placed.get(id)!;
+    const where = known(placed, id);
     if (where.some((l) => buildable(id, l))) continue;
     const flavorBuilds = platformsOf(base.catalog, id).join(', ');
     throw new InputError(
-      `${id} builds ${flavorBuilds} only, and ${where.map((l) => `lineup ${l.name} ${inputs.platforms ? `(with ${inputs.platformsVia ?? '--platform'}) ` : ''}builds ${platformsOfLineup.get(l)!.join(', ') || 'nothing'}`).join('; ')}`,
+      `${id} builds ${flavorBuilds} only, and ${where.map((l) => `lineup ${l.name} ${inputs.platforms ? `(with ${inputs.platformsVia ?? '--platform'}) ` : ''}builds ${known(platformsOfLineup, l).join(', ') || 'nothing'}`).join('; ')}`,
       undefined,
       `select a lineup that builds ${flavorBuilds}, or leave ${id} out`,
     );
   }
   for (const lineup of lineups) {
-    const platforms = platformsOfLineup.get(lineup)!;
+    const platforms = known(platformsOfLineup, lineup);
     if (!platforms.length) {
       note(`lineup ${lineup.name}: skipped, it builds ${lineup.platforms.join(', ')} only and ${inputs.platformsVia ?? '--platform'} asks for ${inputs.platforms!.join(', ')}`);
       continue;
@@ -94,10 +95,10 @@ export async function selectParts(base: Project, load: ProfileLoader, inputs: Se
       if (missing.length) note(missingNote(lineup, missing));
       flavors = present;
     } else {
-      flavors = named.filter((id) => placed.get(id)!.includes(lineup) && buildable(id, lineup));
-      for (const id of named.filter((x) => placed.get(x)!.includes(lineup) && !buildable(x, lineup))) note(`${id}: not built in lineup ${lineup.name} (it builds ${platformsOf(base.catalog, id).join(', ')}, the lineup ${platforms.join(', ')})`);
+      flavors = named.filter((id) => known(placed, id).includes(lineup) && buildable(id, lineup));
+      for (const id of named.filter((x) => known(placed, x).includes(lineup) && !buildable(x, lineup))) note(`${id}: not built in lineup ${lineup.name} (it builds ${platformsOf(base.catalog, id).join(', ')}, the lineup ${platforms.join(', ')})`);
     }
-    if (flavors.length) parts.push({ lineup, project: projects.get(lineup)!, flavors, platforms });
+    if (flavors.length) parts.push({ lineup, project: known(projects, lineup), flavors, platforms });
   }
   return { parts, qualify: lineups.length > 1 };
 }

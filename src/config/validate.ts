@@ -3,30 +3,49 @@ import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { InputError, throwCollected } from './errors.js';
 import { preview, ruleForPattern, ruleProblem } from './schema.js';
+import { isRecord } from './guards.js';
 import type { YamlFile } from './yamlfile.js';
 
 let ajv: Ajv | undefined;
-const compiled = new Map<object, ValidateFunction>();
 
-function validatorFor(schema: object): ValidateFunction {
-  let v = compiled.get(schema);
-  if (!v) {
-    // loaded on first use: a cached catalog is not validated again
-    const AjvClass = (createRequire(import.meta.url)('ajv') as { Ajv: typeof import('ajv').Ajv }).Ajv;
-    ajv ??= new AjvClass({ allErrors: true, strict: false });
-    v = ajv.compile(schema);
-    compiled.set(schema, v);
-  }
-  return v;
+/** ajv caches each compiled schema by its object: compiling again returns the same function. */
+function validatorFor<T>(schema: object): ValidateFunction<T> {
+  // loaded on first use: a cached catalog is not validated again (require is untyped: the type comes from the import)
+  const AjvClass = (createRequire(import.meta.url)('ajv') as { Ajv: typeof import('ajv').Ajv }).Ajv;
+  ajv ??= new AjvClass({ allErrors: true, strict: false });
+  return ajv.compile<T>(schema);
 }
 
-export function validateAgainst(schema: object, yaml: YamlFile, what: string): void {
-  const validate = validatorFor(schema);
-  const errors = validate(yaml.data) ? [] : simplify(validate.errors ?? [], schema).map((e) => toInputError(e, yaml, schema, what));
+/**
+ * The file's data as `T` (the type written to match `schema`, see manifest-types.ts), or every error at once. ajv's
+ * validate function is the type guard.
+ */
+export function validateAgainst<T>(schema: object, yaml: YamlFile, what: string): T {
+  const validate = validatorFor<T>(schema);
+  const data = yaml.data;
+  const valid = validate(data);
+  const errors = valid ? [] : simplify(validate.errors ?? [], schema).map((e) => toInputError(e, yaml, schema, what));
   // Numbers and booleans are fine where the schema wants one, but where text is meant YAML must not have rewritten it.
   const typed = new Set(errors.map((e) => e.location.path ?? ''));
   for (const e of lossyScalars(schema, yaml)) if (!typed.has(e.location.path ?? '')) errors.push(e);
   throwCollected(errors);
+  if (valid) return data;
+  // every ajv error was noise (see simplify): none of our schemas fails that way
+  throw new InputError(`${what} does not match its schema`, { file: yaml.file }, 'see `idekube schema`');
+}
+
+/** A JSON Schema object, or a YAML mapping, walked key by key. */
+type SchemaNode = Record<string, unknown>;
+const isNode = isRecord;
+
+/** A parameter of an ajv error (ajv types its params as a record of `any`: each reader narrows). */
+function param(e: ErrorObject, name: string): unknown {
+  return e.params[name];
+}
+
+function listParam(e: ErrorObject, name: string): unknown[] {
+  const v = param(e, name);
+  return Array.isArray(v) ? v : [];
 }
 
 /**
@@ -45,7 +64,7 @@ function simplify(errors: ErrorObject[], schema: object): ErrorObject[] {
     if (e.keyword === 'anyOf' && !described.includes(`${e.schemaPath}/`)) continue;
     if (e.keyword === 'if' || e.keyword === 'oneOf') continue;
     // propertyNames reports twice (the name's own error, then "property name must be valid"); keep the first.
-    if (e.keyword === 'propertyNames' && names.has(`${e.instancePath}|${(e.params as { propertyName: string }).propertyName}`)) continue;
+    if (e.keyword === 'propertyNames' && names.has(`${e.instancePath}|${String(param(e, 'propertyName'))}`)) continue;
     const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}|${e.propertyName ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -55,20 +74,20 @@ function simplify(errors: ErrorObject[], schema: object): ErrorObject[] {
 }
 
 /** The schema that applies at a data path (properties, additionalProperties, items; enough for our schemas). */
-function schemaFor(schema: unknown, path: Array<string | number>): Record<string, unknown> | undefined {
-  let node = schema as Record<string, unknown> | undefined;
+function schemaFor(schema: unknown, path: Array<string | number>): SchemaNode | undefined {
+  let node = schema;
   for (const step of path) {
-    if (!node || typeof node !== 'object') return undefined;
-    const props = node.properties as Record<string, unknown> | undefined;
-    if (typeof step === 'number' && node.items && typeof node.items === 'object') node = node.items as Record<string, unknown>;
-    else if (props && Object.hasOwn(props, String(step))) node = props[String(step)] as Record<string, unknown>;
-    else if (node.additionalProperties && typeof node.additionalProperties === 'object') node = node.additionalProperties as Record<string, unknown>;
+    if (!isNode(node)) return undefined;
+    const props = node.properties;
+    if (typeof step === 'number' && isNode(node.items)) node = node.items;
+    else if (isNode(props) && Object.hasOwn(props, String(step))) node = props[String(step)];
+    else if (isNode(node.additionalProperties)) node = node.additionalProperties;
     else return undefined;
   }
-  return node;
+  return isNode(node) ? node : undefined;
 }
 
-function allowsString(node: Record<string, unknown> | undefined): boolean {
+function allowsString(node: SchemaNode | undefined): boolean {
   const t = node?.type;
   return t === 'string' || (Array.isArray(t) && t.includes('string'));
 }
@@ -99,25 +118,25 @@ function splitPointer(p: string): Array<string | number> {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function schemaAt(schema: object, schemaPath: string): Record<string, unknown> | undefined {
+function schemaAt(schema: object, schemaPath: string): SchemaNode | undefined {
   // "#/properties/from/additionalProperties" → the object holding the failing keyword
   const parts = schemaPath.replace(/^#\//, '').split('/');
   parts.pop();
   let node: unknown = schema;
   for (const p of parts) {
-    if (node && typeof node === 'object') node = (node as Record<string, unknown>)[p.replace(/~1/g, '/')];
+    if (isNode(node)) node = node[p.replace(/~1/g, '/')];
     else return undefined;
   }
-  return node as Record<string, unknown> | undefined;
+  return isNode(node) ? node : undefined;
 }
 
 function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: string): InputError {
   const path = splitPointer(e.instancePath);
   const parent = schemaAt(schema, e.schemaPath);
-  const allowedKeys = parent && typeof parent.properties === 'object' ? Object.keys(parent.properties as object) : [];
+  const allowedKeys = isNode(parent?.properties) ? Object.keys(parent.properties) : [];
   switch (e.keyword) {
     case 'additionalProperties': {
-      const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+      const prop = String(param(e, 'additionalProperty'));
       return new InputError(
         `unknown key ${preview(prop)} in ${what}`,
         yaml.locate([...path, prop], true),
@@ -125,12 +144,12 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       );
     }
     case 'required': {
-      const prop = (e.params as { missingProperty: string }).missingProperty;
+      const prop = String(param(e, 'missingProperty'));
       return new InputError(`missing required key ${JSON.stringify(prop)} in ${what}`, yaml.locate(path), `add ${prop}:`);
     }
     case 'type': {
-      const type = (e.params as { type: string | string[] }).type;
-      const types = Array.isArray(type) ? type : String(type).split(',');
+      const type = param(e, 'type');
+      const types = Array.isArray(type) ? type.map(String) : String(type).split(',');
       const v = valueAt(yaml.data, path);
       if (types.includes('string') && (typeof v === 'number' || typeof v === 'boolean')) {
         // a number or boolean where text is meant: say how to write it as text, as it was written
@@ -143,10 +162,10 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       return new InputError(
         `${preview(valueAt(yaml.data, path))} is not allowed`,
         yaml.locate(path),
-        `use one of: ${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')}`,
+        `use one of: ${listParam(e, 'allowedValues').join(', ')}`,
       );
     case 'pattern': {
-      const pattern = (e.params as { pattern?: string }).pattern ?? '';
+      const pattern = String(param(e, 'pattern') ?? '');
       const rule = ruleForPattern(pattern);
       if (e.propertyName !== undefined) {
         const at = yaml.locate([...path, e.propertyName], true);
@@ -158,7 +177,7 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       return new InputError(`${preview(v)} is not a valid value`, yaml.locate(path), describeExpected(parent) ?? `it must match ${pattern}`);
     }
     case 'propertyNames': {
-      const prop = (e.params as { propertyName: string }).propertyName;
+      const prop = String(param(e, 'propertyName'));
       return new InputError(`invalid name ${preview(prop)}`, yaml.locate([...path, prop], true), 'names are letters, digits, - or _ (see `idekube schema`)');
     }
     case 'anyOf': {
@@ -170,7 +189,7 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       return new InputError('list has duplicate entries', yaml.locate(path), 'list each entry once');
     case 'minProperties':
     case 'maxProperties': {
-      const { limit } = e.params as { limit: number };
+      const limit = Number(param(e, 'limit'));
       const bound = e.keyword === 'maxProperties' ? 'at most' : 'at least';
       return new InputError(`must have ${bound} ${limit} key${limit === 1 ? '' : 's'}`, yaml.locate(path), describeExpected(parent) ?? 'see `idekube schema`');
     }
@@ -184,13 +203,13 @@ function article(type: string): string {
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 
-function describeExpected(schemaNode: Record<string, unknown> | undefined): string | undefined {
+function describeExpected(schemaNode: SchemaNode | undefined): string | undefined {
   const d = schemaNode?.description;
   return typeof d === 'string' ? d : undefined;
 }
 
 function valueAt(data: unknown, path: Array<string | number>): unknown {
   let v = data;
-  for (const p of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  for (const p of path) v = isNode(v) ? v[p] : undefined;
   return v;
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Document, Node } from 'yaml';
-import { InputError, throwCollected, type Location } from './errors.js';
+import { InputError, type Location, messageOf, throwCollected } from './errors.js';
 import { describeChar, preview } from './schema.js';
 
 export interface YamlFile {
@@ -27,7 +27,7 @@ export function loadYamlFile(file: string, displayFile = file): YamlFile {
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new InputError(`cannot read: ${(e as Error).message}`, { file: displayFile });
+    throw new InputError(`cannot read: ${messageOf(e)}`, { file: displayFile });
   }
   return parseYaml(decodeUtf8(bytes, displayFile), displayFile);
 }
@@ -52,7 +52,8 @@ function decodeUtf8(bytes: Buffer, file: string): string {
   }
 }
 
-// `yaml` is loaded on first parse: a cached catalog (see catalog-cache.ts) never needs it.
+// `yaml` is loaded on first parse: a cached catalog (see catalog-cache.ts) never needs it. require is untyped: the
+// type comes from the import.
 let yamlLib: typeof import('yaml') | undefined;
 function lib(): typeof import('yaml') {
   yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
@@ -83,7 +84,7 @@ export function parseYaml(text: string, file: string): YamlFile {
   try {
     doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   } catch (e) {
-    throw new InputError(`invalid YAML: ${(e as Error).message.split('\n')[0]!.slice(0, 200)}`, { file }, 'fix the YAML syntax');
+    throw new InputError(`invalid YAML: ${messageOf(e).split('\n')[0]!.slice(0, 200)}`, { file }, 'fix the YAML syntax');
   }
   const errors = doc.errors.map((err) => {
     const pos = lineCounter.linePos(err.pos[0]);
@@ -106,24 +107,23 @@ export function parseYaml(text: string, file: string): YamlFile {
     if (e instanceof ReferenceError && first) {
       throw new InputError('too many YAML alias expansions (an alias bomb?)', at(first.range?.[0]), 'write the values out instead of repeating anchors (&name) through aliases (*name)');
     }
-    throw new InputError(`invalid YAML: ${(e as Error).message.split('\n')[0]!.slice(0, 200)}`, isAlias(first) ? at(first.range?.[0]) : { file }, 'fix the YAML syntax');
+    throw new InputError(`invalid YAML: ${messageOf(e).split('\n')[0]!.slice(0, 200)}`, isAlias(first) ? at(first.range?.[0]) : { file }, 'fix the YAML syntax');
   }
   return {
     file,
     data,
     locate(path, key = false) {
       // an empty document has no node at all: its errors point at line 1
-      const loc = { ...at(nodeFor(doc, path, key)?.range?.[0] ?? 0), path: formatPath(path) };
-      if (!loc.path) delete (loc as Location).path;
-      return loc;
+      const loc = at(nodeFor(doc, path, key)?.range?.[0] ?? 0);
+      const shown = formatPath(path);
+      return shown ? { ...loc, path: shown } : loc;
     },
     source(path) {
       const { isAlias, isScalar } = lib();
       let node: unknown = exactNode(doc, path);
       if (isAlias(node)) node = node.resolve(doc);
       if (!isScalar(node)) return undefined;
-      const src = (node as { source?: unknown }).source;
-      if (typeof src === 'string' && (node.type === 'PLAIN' || node.type === undefined)) return src;
+      if (typeof node.source === 'string' && (node.type === 'PLAIN' || node.type === undefined)) return node.source;
       return node.range ? text.slice(node.range[0], node.range[1]) : undefined;
     },
   };
@@ -142,13 +142,13 @@ function badCharacters(doc: Document, at: (offset: number | undefined) => Locati
         for (let i = 0; i < chain.length - 1; i++) {
           const a = chain[i];
           if (isPair(a) && isScalar(a.key) && chain[i + 1] !== a.key) path.push(String(a.key.value));
-          else if (isSeq(a)) path.push(a.items.indexOf(chain[i + 1] as never));
+          else if (isSeq(a)) path.push(a.items.indexOf(chain[i + 1]));
         }
         return { ...at(node.range?.[0]), ...(path.length ? { path: formatPath(path) } : {}) };
       };
       if (typeof node.value !== 'string') {
         // a key is always text: a key YAML reads as a number or boolean must keep what was written (1.10, not 1.1)
-        const src = (node as { source?: unknown }).source;
+        const src = node.source;
         if (key === 'key' && typeof src === 'string' && src !== String(node.value)) {
           errors.push(new InputError(`YAML reads the key ${preview(src).slice(1, -1)} as ${String(node.value)}`, where(), `quote it: ${preview(src)}`));
         }
@@ -183,22 +183,22 @@ function exactNode(doc: Document, path: ReadonlyArray<string | number>): unknown
 
 /** The deepest node that exists along `path` (the key node when `key` is set and the last step is a map key). */
 function nodeFor(doc: Document, path: ReadonlyArray<string | number>, key: boolean): Node | undefined {
-  const { isMap, isPair, isScalar } = lib();
+  const { isMap, isNode, isPair, isScalar, isSeq } = lib();
   let node: unknown = doc.contents;
-  let found = node as Node | undefined;
+  let found = isNode(node) ? node : undefined;
   for (let i = 0; i < path.length; i++) {
     const step = path[i]!;
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step));
       if (!pair) return found;
-      if (key && i === path.length - 1) return pair.key as Node;
+      if (key && i === path.length - 1) return isNode(pair.key) ? pair.key : found;
       node = pair.value;
-    } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items)) {
-      node = (node as { items: unknown[] }).items[Number(step)];
+    } else if (isSeq(node)) {
+      node = node.items[Number(step)];
     } else {
       return found;
     }
-    if (node && typeof node === 'object' && 'range' in node) found = node as Node;
+    if (isNode(node)) found = node;
   }
   return found;
 }

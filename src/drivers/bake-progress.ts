@@ -7,6 +7,7 @@
  * BuildKit shares identical vertexes between sessions (even lending one session's name to another). So every
  * (digest, bake target) pair is kept apart, and a pair is dropped when an ancestor target also reported the digest.
  */
+import type { Platform } from '../config/model.js';
 import { isUserStep } from '../engine/build.js';
 import type { Emit, TargetResult } from './events.js';
 
@@ -15,7 +16,7 @@ export interface BakeTargetInfo {
   flavor: string;
   /** The image's id in the plan when it is not the flavor (several lineups: `ascend:featured/base`). */
   key?: string;
-  platforms: string[];
+  platforms: Platform[];
   /** The parent's bakeName (bake `contexts` target:<parent>). */
   parent?: string;
   /** Per-arch tag by platform, copied into TargetResult.tag. */
@@ -51,7 +52,7 @@ interface Seen {
 interface Unit {
   id: string;
   info: BakeTargetInfo;
-  platform: string;
+  platform: Platform;
   startEmitted: boolean;
   tail: string[];
 }

@@ -1,4 +1,5 @@
 /** What a driver reports while it executes a plan; renderers (TTY, plain, JSON) turn these into output. */
+import type { Platform } from '../config/model.js';
 
 export type TargetStatus = 'built' | 'cached' | 'failed' | 'skipped' | 'cancelled';
 
@@ -9,7 +10,7 @@ export type BuildEvent =
   | { type: 'log'; target: string; line: string }
   | { type: 'target-end'; target: string; status: TargetStatus; durationMs: number; imageId?: string; executed?: number; cachedSteps?: number; ran?: string[]; error?: string; log?: string[]; reason?: string }
   | { type: 'push'; ref: string; status: 'start' | 'done' | 'failed'; digest?: string; error?: string }
-  | { type: 'list'; ref: string; status: 'done' | 'skipped' | 'failed'; digest?: string; platforms?: string[]; reason?: string }
+  | { type: 'list'; ref: string; status: 'done' | 'skipped' | 'failed'; digest?: string; platforms?: Platform[]; reason?: string }
   | { type: 'note'; message: string };
 
 export type Emit = (e: BuildEvent) => void;
@@ -17,7 +18,7 @@ export type Emit = (e: BuildEvent) => void;
 export interface TargetResult {
   id: string;
   flavor: string;
-  platform: string;
+  platform: Platform;
   tag: string;
   status: TargetStatus;
   durationMs: number;
@@ -37,7 +38,7 @@ export interface ImageResult {
   ref: string;
   status: 'published' | 'built' | 'failed' | 'skipped';
   digest?: string;
-  platforms: string[];
+  platforms: Platform[];
   aliases: string[];
   reason?: string;
 }

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { RunError } from '../config/errors.js';
 import { decodeStatus, type Vertex } from './buildkit-status.js';
+import type { ImageBuildOptions } from 'dockerode';
 import type { Engine } from './connect.js';
 import { canOpenSession, openBuildSession } from './session.js';
 
@@ -85,6 +86,37 @@ export async function buildImage(engine: Engine, req: BuildRequest): Promise<Bui
 }
 
 type BuildContext = { context: string; src: string[] };
+
+/**
+ * The query of the Engine API's `POST /build` ("Build an image"), where @types/dockerode's ImageBuildOptions is
+ * narrower than the API: `t` may be given once per tag (docker-modem writes an array as repeated keys), `pull` is a
+ * string in the API ('' is no), and `session` (the BuildKit session id, as the docker CLI sends it) is missing.
+ * Optional like dockerode's own fields, so that the one cast below (to dockerode's type) is a plain narrowing.
+ */
+interface EngineBuildOptions extends Omit<ImageBuildOptions, 't' | 'pull'> {
+  t?: string | string[];
+  pull?: string | boolean;
+  session?: string;
+}
+
+/** dockerode's buildImage with the Engine API's options: dockerode hands the object to the query as it is. */
+function dockerodeBuild(engine: Engine, context: BuildContext, options: EngineBuildOptions): Promise<NodeJS.ReadableStream> {
+  // @types/dockerode's `t` is one string, where the API repeats it per tag (see EngineBuildOptions)
+  return engine.buildImage(context, options as ImageBuildOptions);
+}
+
+/** What dockerode's buildImage and the modem answer with: an HTTP response, which can be destroyed to cancel. */
+type BuildStream = NodeJS.ReadableStream & { destroy(): void };
+
+function isBuildStream(s: unknown): s is BuildStream {
+  return typeof s === 'object' && s !== null && 'on' in s && 'destroy' in s && typeof s.destroy === 'function';
+}
+
+function asBuildStream(s: unknown): BuildStream {
+  if (!isBuildStream(s)) throw new RunError('the engine answered the build without a stream');
+  return s;
+}
+
 type PrepareContext = (file: BuildContext, next: (tar: NodeJS.ReadableStream) => void) => void;
 
 /**
@@ -92,7 +124,8 @@ type PrepareContext = (file: BuildContext, next: (tar: NodeJS.ReadableStream) =>
  * `session` option with its id, so a build that needs ours is posted through the modem, as dockerode would post it:
  * same path, same query, same context tar (dockerode's own packer, .dockerignore included).
  */
-async function postBuild(engine: Engine, context: BuildContext, options: Record<string, unknown>, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
+async function postBuild(engine: Engine, context: BuildContext, options: EngineBuildOptions, signal?: AbortSignal): Promise<BuildStream> {
+  // an internal module of dockerode (no types): the one function used, as dockerode calls it
   const { prepareBuildContext } = createRequire(import.meta.url)('dockerode/lib/util.js') as { prepareBuildContext: PrepareContext };
   const file = await new Promise<NodeJS.ReadableStream>((resolve) => prepareBuildContext(context, resolve));
   return new Promise((resolve, reject) => {
@@ -106,9 +139,19 @@ async function postBuild(engine: Engine, context: BuildContext, options: Record<
         isStream: true,
         statusCodes: { 200: true, 500: 'server error' },
       },
-      (err, res) => (err ? reject(err) : resolve(res as NodeJS.ReadableStream)),
+      (err, res) => (err ? reject(err) : resolve(asBuildStream(res))),
     );
   });
+}
+
+/** One line of the build's answer (the Engine API's JSONMessage), as far as it is read here. */
+interface BuildMessage {
+  id?: string;
+  stream?: unknown;
+  error?: string;
+  errorDetail?: { message?: string };
+  /** `{ ID }` for the image id; for `moby.buildkit.trace`, a base64 BuildKit status. */
+  aux?: unknown;
 }
 
 async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string): Promise<BuildResult> {
@@ -116,7 +159,7 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
   let imageId = '';
   let failure: string | undefined;
   const context = { context: req.contextDir, src: req.files ?? listFiles(req.contextDir) };
-  const options = {
+  const options: EngineBuildOptions = {
     version: '2',
     ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}),
     t: req.tags,
@@ -130,9 +173,7 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
     ...(sessionId ? { session: sessionId } : {}),
     ...(req.signal ? { abortSignal: req.signal } : {}),
   };
-  const stream = (sessionId ? await postBuild(engine, context, options, req.signal) : await engine.buildImage(context, options as never)) as unknown as NodeJS.ReadableStream & {
-    destroy(): void;
-  };
+  const stream = sessionId ? await postBuild(engine, context, options, req.signal) : asBuildStream(await dockerodeBuild(engine, context, options));
   await new Promise<void>((resolve, reject) => {
     let buffer = '';
     let settled = false;
@@ -144,21 +185,22 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
       else resolve();
     };
     const onAbort = () => {
-      (stream as unknown as { destroy: () => void }).destroy();
+      stream.destroy();
       finish(new RunError('build cancelled'));
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
     const handle = (line: string) => {
       if (!line.trim()) return;
-      let ev: any;
+      let ev: BuildMessage;
       try {
         ev = JSON.parse(line);
       } catch {
         return;
       }
       if (ev.error || ev.errorDetail) failure = ev.errorDetail?.message ?? ev.error;
-      if (ev.id === 'moby.image.id' && ev.aux?.ID) imageId = ev.aux.ID;
-      if (ev.aux?.ID && !ev.id) imageId = ev.aux.ID;
+      const auxId = typeof ev.aux === 'object' && ev.aux !== null && 'ID' in ev.aux && typeof ev.aux.ID === 'string' ? ev.aux.ID : '';
+      if (ev.id === 'moby.image.id' && auxId) imageId = auxId;
+      if (auxId && !ev.id) imageId = auxId;
       if (typeof ev.stream === 'string' && ev.stream.trim()) req.onLog?.(ev.stream.trimEnd());
       if (ev.id === 'moby.buildkit.trace' && typeof ev.aux === 'string') {
         const status = decodeStatus(ev.aux);

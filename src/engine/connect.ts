@@ -3,7 +3,7 @@
  * unix socket, tcp:// or ssh:// (DOCKER_HOST style).
  */
 import type Dockerode from 'dockerode';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 
 export type Engine = Dockerode;
 
@@ -17,7 +17,7 @@ function optionsFor(host: string | undefined): Dockerode.DockerOptions {
   const u = new URL(h);
   if (u.protocol === 'tcp:' || u.protocol === 'http:') return { host: u.hostname, port: Number(u.port || 2375), protocol: 'http' };
   if (u.protocol === 'https:') return { host: u.hostname, port: Number(u.port || 2376), protocol: 'https' };
-  if (u.protocol === 'ssh:') return { host: u.hostname, port: Number(u.port || 22), protocol: 'ssh', ...(u.username ? { username: u.username } : {}) } as Dockerode.DockerOptions;
+  if (u.protocol === 'ssh:') return { host: u.hostname, port: Number(u.port || 22), protocol: 'ssh', ...(u.username ? { username: u.username } : {}) };
   throw new RunError(`unsupported engine address ${h}`, { fix: 'use unix:///path, tcp://host:port or ssh://user@host' });
 }
 
@@ -44,7 +44,7 @@ export async function connectEngine(host?: string, timeoutMs = 10_000): Promise<
       new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs).unref()),
     ]);
   } catch (e) {
-    throw new RunError(`Docker Engine not reachable at ${endpoint}: ${(e as Error).message}`, {
+    throw new RunError(`Docker Engine not reachable at ${endpoint}: ${messageOf(e)}`, {
       fix: 'start dockerd (e.g. `sudo systemctl start docker`), or point DOCKER_HOST / --engine at a running engine',
       cause: e,
     });

@@ -15,7 +15,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { isAbsolute } from 'node:path';
 import { Duplex } from 'node:stream';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import type { Engine } from './connect.js';
 
 export interface BuildSession {
@@ -184,7 +184,7 @@ async function answer(secrets: Record<string, string>, path: string, body: Buffe
     if (path === HEALTH_CHECK) return { status: GrpcStatus.OK, body: grpcFrame(HEALTH_SERVING) };
     return { status: GrpcStatus.UNIMPLEMENTED, message: `unknown method ${path}` };
   } catch (e) {
-    return { status: GrpcStatus.UNKNOWN, message: (e as Error).message };
+    return { status: GrpcStatus.UNKNOWN, message: messageOf(e) };
   }
 }
 
@@ -234,11 +234,16 @@ interface Modem {
   key?: string | Buffer | Array<string | Buffer>;
 }
 
+/** docker-modem keeps its constructor options on itself; @types/docker-modem declares none of them as fields. */
+function modemOf(engine: Engine): Modem {
+  return engine.modem as Modem;
+}
+
 type Target = { kind: 'unix'; socketPath: string } | { kind: 'http' | 'https'; host: string; port: number };
 
 /** Whether this engine endpoint can carry our session (unix socket, tcp, https; not ssh). */
 export function canOpenSession(engine: Engine): boolean {
-  const modem = engine.modem as Modem;
+  const modem = modemOf(engine);
   const protocol = modem.protocol ?? 'http';
   return Boolean(modem.socketPath) || (Boolean(modem.host) && (protocol === 'http' || protocol === 'https'));
 }
@@ -380,7 +385,7 @@ function closer(h2: () => http2.ServerHttp2Session | undefined, socket: Duplex):
  * its id. Close it after the build; it holds no reference on the event loop meanwhile.
  */
 export async function openBuildSession(engine: Engine, secrets: Record<string, string>, opts: SessionOptions = {}): Promise<BuildSession> {
-  const modem = engine.modem as Modem;
+  const modem = modemOf(engine);
   const target = await targetOf(modem);
   await checkSecrets(secrets);
   const id = randomBytes(16).toString('hex');
@@ -397,7 +402,8 @@ export async function openBuildSession(engine: Engine, secrets: Record<string, s
   server.on('stream', (stream, headers) => onStream(table, stream, headers));
   socket.on('error', () => {});
   // The daemon speaks first (HTTP/2 prior knowledge): hand the socket to an unbound HTTP/2 server.
-  server.emit('connection', (socket as Duplex & { encrypted?: boolean }).encrypted ? plainStream(socket) : socket);
-  (socket as Duplex & { unref?: () => void }).unref?.();
+  // a TLS socket (https endpoint) says so; a plain one may let go of the event loop
+  server.emit('connection', 'encrypted' in socket && socket.encrypted ? plainStream(socket) : socket);
+  if ('unref' in socket && typeof socket.unref === 'function') socket.unref();
   return { id, close: closer(() => session, socket) };
 }

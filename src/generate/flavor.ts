@@ -84,13 +84,13 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
   ];
   const declared = new Set<string>();
   // Extra stages first (a layer that copies from another image, e.g. Isaac Sim).
-  const stages = own.filter((l) => l.copyFrom);
+  const stages = own.filter((l): l is LayerDef & Required<Pick<LayerDef, 'copyFrom'>> => l.copyFrom !== undefined);
   const globalArgs = new Set<string>();
-  for (const l of stages) for (const k of argRefs(l.copyFrom!.image)) globalArgs.add(k);
+  for (const l of stages) for (const k of argRefs(l.copyFrom.image)) globalArgs.add(k);
   if ('image' in flavor.from) for (const k of argRefs(flavor.from.image)) globalArgs.add(k);
   for (const k of [...globalArgs].sort()) df.push(argInstruction(k, args[k]!));
   if (parentRef) df.push(`ARG ${PARENT_ARG}=${argValue(parentRef)}`);
-  for (const l of stages) df.push(`FROM ${checked(RULES.imageRef, l.copyFrom!.image, () => l.yaml.locate(['copyFrom', 'image']))} AS ${stageName(l)}`);
+  for (const l of stages) df.push(`FROM ${checked(RULES.imageRef, l.copyFrom.image, () => l.yaml.locate(['copyFrom', 'image']))} AS ${stageName(l)}`);
   df.push('');
   if ('image' in flavor.from) {
     const image = checked(RULES.imageRef, flavor.from.image, () => flavor.yaml.locate(['from', 'image']));
@@ -185,9 +185,9 @@ function argInstruction(key: string, value: string, yaml?: YamlFile, path?: Arra
 }
 
 function envInstruction(env: Record<string, string>, yaml: YamlFile): string {
-  const entries = Object.keys(env).map((k) => {
+  const entries = Object.entries(env).map(([k, v]) => {
     const where = () => yaml.locate(['env', k]);
-    return `${checked(RULES.envName, k, where, 'variable name')}=${envValue(checked(RULES.value, env[k]!, where), `env ${k}`, where)}`;
+    return `${checked(RULES.envName, k, where, 'variable name')}=${envValue(checked(RULES.value, v, where), `env ${k}`, where)}`;
   });
   return `ENV ${entries.join(' \\\n    ')}`;
 }
@@ -195,9 +195,9 @@ function envInstruction(env: Record<string, string>, yaml: YamlFile): string {
 /** idekube's own labels (io.idekube.*, reserved), then the flavor's. Keys are bare words, values quoted. */
 function labelInstruction(id: string, services: Service[], flavor: FlavorDef): string {
   const own = [`io.idekube.flavor=${envValue(id)}`, `io.idekube.services=${envValue(services.map((s) => s.name).join(','))}`];
-  const theirs = Object.keys(flavor.labels).map((k) => {
+  const theirs = Object.entries(flavor.labels).map(([k, v]) => {
     const where = () => flavor.yaml.locate(['labels', k]);
-    return `${checked(RULES.labelKey, k, () => flavor.yaml.locate(['labels', k], true))}=${envValue(checked(RULES.value, flavor.labels[k]!, where), `label ${k}`, where)}`;
+    return `${checked(RULES.labelKey, k, () => flavor.yaml.locate(['labels', k], true))}=${envValue(checked(RULES.value, v, where), `label ${k}`, where)}`;
   });
   return `LABEL ${[...own, ...theirs].join(' \\\n      ')}`;
 }

@@ -11,7 +11,8 @@
  */
 import { lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
-import { InputError } from '../config/errors.js';
+import { InputError, messageOf } from '../config/errors.js';
+import { prop } from '../config/guards.js';
 import { SafeTree, checkComponents, isInside, outputRefusal, shown, sourceRefusal, walkFiles, type Refuse } from '../fs/boundary.js';
 import type { ContextFile, GeneratedFlavor } from './flavor.js';
 
@@ -65,7 +66,7 @@ function openOutput(root: string, out: string, refuse: Refuse): SafeTree {
   } catch (e) {
     if (e instanceof InputError) throw e;
     // a file among the folders above it (ENOTDIR), no permission (EACCES): the -o flag is wrong, not the run
-    throw new InputError(`cannot create the output folder: ${(e as Error).message}`, { file: shown(root, out) }, 'choose a folder you can write, with -o');
+    throw new InputError(`cannot create the output folder: ${messageOf(e)}`, { file: shown(root, out) }, 'choose a folder you can write, with -o');
   }
   return new SafeTree(out, refuse);
 }
@@ -96,12 +97,12 @@ function parseRecord(text: string, file: string): string[] {
   } catch {
     data = undefined;
   }
-  const files = (data as { files?: unknown } | undefined)?.files;
-  const valid = (p: unknown) => typeof p === 'string' && p !== '' && !isAbsolute(p) && posix.normalize(p) === p && !p.split('/').includes('..') && p !== RECORD;
+  const files = prop(data, 'files');
+  const valid = (p: unknown): p is string => typeof p === 'string' && p !== '' && !isAbsolute(p) && posix.normalize(p) === p && !p.split('/').includes('..') && p !== RECORD;
   if (!Array.isArray(files) || !files.every(valid)) {
     throw new InputError('is not a record written by idekube (a JSON list of relative paths)', { file }, 'delete the output folder (or this file and what it lists) and generate again');
   }
-  return files as string[];
+  return files;
 }
 
 function saveRecord(tree: SafeTree, files: string[]): void {

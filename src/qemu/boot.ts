@@ -4,7 +4,7 @@
  * and a clean power-off (the guest shuts itself down; QEMU exits by itself thanks to -no-reboot).
  */
 import { join } from 'node:path';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import type { Arch } from '../config/tags.js';
 import { freePorts } from './ports.js';
 import { sshRun, waitForSsh, type SshTarget } from './ssh.js';
@@ -105,7 +105,7 @@ export async function waitForHttp(port: number, timeoutMs: number, path = '/'): 
       await res.arrayBuffer();
       return { status: res.status, server: res.headers.get('server') ?? '' };
     } catch (e) {
-      last = (e as Error).message;
+      last = messageOf(e);
     }
     await new Promise((r) => setTimeout(r, 1000));
   }

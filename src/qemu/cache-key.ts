@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { isRecord } from '../config/guards.js';
 
 /** Bump when the TypeScript side of the disk recipe changes in a way that changes disks. */
 export const QEMU_CODE_VERSION = 1;
@@ -17,10 +18,10 @@ export function canonicalJson(value: unknown): string {
 
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
-  if (v && typeof v === 'object') {
+  if (isRecord(v)) {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as object).sort()) {
-      const x = (v as Record<string, unknown>)[k];
+    for (const k of Object.keys(v).sort()) {
+      const x = v[k];
       if (x !== undefined) out[k] = sortDeep(x);
     }
     return out;

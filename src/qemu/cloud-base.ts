@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { InputError, RunError } from '../config/errors.js';
+import { InputError, messageOf, RunError } from '../config/errors.js';
 import type { Arch } from '../config/tags.js';
 import { hashFile } from './cache-key.js';
 import { runTool } from './exec.js';
@@ -60,10 +60,10 @@ async function download(url: string, to: string, timeoutMs: number, signal?: Abo
   try {
     const res = await fetch(url, { signal: ctl.signal, redirect: 'follow' });
     if (!res.ok || !res.body) throw new RunError(`download of ${url} failed: HTTP ${res.status}`);
-    await pipeline(Readable.fromWeb(res.body as never), createWriteStream(to));
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(to));
   } catch (e) {
     if (e instanceof RunError) throw e;
-    throw new RunError(`download of ${url} failed: ${ctl.signal.aborted ? (signal?.aborted ? 'cancelled' : `no end within ${timeoutMs / 60_000} min`) : (e as Error).message}`, { cause: e });
+    throw new RunError(`download of ${url} failed: ${ctl.signal.aborted ? (signal?.aborted ? 'cancelled' : `no end within ${timeoutMs / 60_000} min`) : messageOf(e)}`, { cause: e });
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);

@@ -8,6 +8,7 @@
  *     walk does not define (e.g. ${PATH}) stay for the login shell to expand.
  */
 import { lineage } from '../config/catalog.js';
+import { known } from '../config/guards.js';
 import type { Catalog, FlavorDef, LayerDef } from '../config/model.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -72,7 +73,7 @@ export function walkEnv(catalog: Catalog, flavorId: string, args: Record<string,
   for (const f of lineage(catalog, flavorId)) {
     const declared: Record<string, string> = {};
     for (const name of f.layers) {
-      const layer = catalog.layers.get(name)!;
+      const layer = known(catalog.layers, name);
       for (const k of Object.keys(layer.args)) if (args[k] !== undefined) declared[k] = args[k]!;
       visit?.({ flavor: f, layer, declared: { ...declared }, env: { ...st.values } });
       for (const [k, v] of Object.entries(layer.env)) set(k, expandOne(v, st, declared));

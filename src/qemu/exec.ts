@@ -4,6 +4,7 @@
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import { RunError } from '../config/errors.js';
+import { prop } from '../config/guards.js';
 
 /** Debian package that provides each tool (for "not installed" errors). */
 export const TOOL_PACKAGES: Record<string, string> = {
@@ -79,7 +80,8 @@ export async function runTool(cmd: string, args: string[], o: ToolOptions): Prom
   const output = typeof r.all === 'string' ? r.all : '';
   const result: ToolResult = { exitCode: r.exitCode ?? -1, stdout: typeof r.stdout === 'string' ? r.stdout : '', stderr: typeof r.stderr === 'string' ? r.stderr : '', output };
   const logHint = o.logFile ? ` (log: ${o.logFile})` : '';
-  if ((r as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String((r as { originalMessage?: string }).originalMessage ?? ''))) {
+  // execa's failure (reject: false) carries the spawn error's code and message
+  if (prop(r, 'code') === 'ENOENT' || /ENOENT/.test(String(prop(r, 'originalMessage') ?? ''))) {
     const pkg = TOOL_PACKAGES[cmd];
     throw new RunError(`${o.what}: ${cmd} is not installed`, { fix: pkg ? `apt-get install ${pkg}` : `install ${cmd}` });
   }

@@ -2,6 +2,13 @@
 import { createServer, type Server } from 'node:net';
 import { InputError } from '../config/errors.js';
 
+/** The port a server listens on (a TCP server: its address is never a pipe path). */
+function portOf(s: Server): number {
+  const a = s.address();
+  if (a === null || typeof a === 'string') throw new Error(`not a TCP server: ${String(a)}`);
+  return a.port;
+}
+
 /** `n` distinct ports that were free a moment ago (QEMU may still lose a race: callers retry on a bind error). */
 export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
@@ -14,7 +21,7 @@ export async function freePorts(n: number): Promise<number[]> {
       });
       servers.push(s);
     }
-    return servers.map((s) => (s.address() as { port: number }).port);
+    return servers.map(portOf);
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }

@@ -3,7 +3,7 @@
  * with spaces), so remote commands are restricted to plain words: anything with a space, quote or shell
  * character is refused here, and data travels in files (uploaded tarballs), never in command strings.
  */
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import { runTool, type ToolOptions, type ToolResult } from './exec.js';
 import { describeExit, type Vm } from './vm.js';
 
@@ -68,7 +68,7 @@ export async function waitForSsh(vm: Vm, t: SshTarget, timeoutMs: number, opts: 
       await sshRun(t, ['true'], { what: 'ssh probe', timeoutMs: Math.min(20_000, Math.max(left, 1000)), connectTimeoutS: 5, ...(opts.signal ? { signal: opts.signal } : {}) });
       return Date.now() - t0;
     } catch (e) {
-      lastError = (e as Error).message.split('\n').slice(-1)[0] ?? '';
+      lastError = messageOf(e).split('\n').slice(-1)[0] ?? '';
     }
     await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(0, timeoutMs - (Date.now() - t0)))));
   }

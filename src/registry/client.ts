@@ -3,8 +3,9 @@
  * retries with backoff on network errors and 5xx/429. Loopback registries are spoken to over HTTP, like dockerd does.
  */
 import { RunError } from '../config/errors.js';
+import { prop } from '../config/guards.js';
 import { credentialsFor, type Credentials } from './credentials.js';
-import { ACCEPT_ANY, registryHost } from './types.js';
+import { ACCEPT_ANY, registryHost, type FetchedManifest } from './types.js';
 
 export interface ClientOptions {
   /** Registries reached over plain HTTP (loopback ones always are). */
@@ -40,12 +41,13 @@ export class RegistryClient {
     this.creds = credentialsFor(registry, opts.env);
   }
 
-  async getManifest(repo: string, reference: string): Promise<{ mediaType: string; digest: string; body: Buffer; json: any } | undefined> {
+  async getManifest(repo: string, reference: string): Promise<{ mediaType: string; digest: string; body: Buffer; json: FetchedManifest } | undefined> {
     const r = await this.request('GET', `/v2/${repo}/manifests/${reference}`, repo, { accept: ACCEPT_ANY });
     if (r.status === 404) return undefined;
     this.expect(r, 200, `GET manifest ${repo}:${reference}`);
-    const json = JSON.parse(r.body.toString('utf8'));
-    return { mediaType: r.headers.get('content-type') ?? json.mediaType, digest: r.headers.get('docker-content-digest') ?? '', body: r.body, json };
+    // the shape the distribution spec gives a manifest; readers check the fields they use
+    const json = JSON.parse(r.body.toString('utf8')) as FetchedManifest;
+    return { mediaType: r.headers.get('content-type') ?? json.mediaType ?? '', digest: r.headers.get('docker-content-digest') ?? '', body: r.body, json };
   }
 
   async putManifest(repo: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
@@ -101,7 +103,7 @@ export class RegistryClient {
           return r;
         }
       } catch (e) {
-        if ((e as Error).name === 'AbortError' && this.opts.signal?.aborted) throw e;
+        if (e instanceof Error && e.name === 'AbortError' && this.opts.signal?.aborted) throw e;
         lastError = e;
       }
       if (attempt < retries) {
@@ -157,9 +159,9 @@ export class RegistryClient {
     if (basic) headers.authorization = basic;
     const r = await fetch(url, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
     if (!r.ok) return undefined;
-    const j = (await r.json()) as { token?: string; access_token?: string };
-    const t = j.token ?? j.access_token;
-    return t ? `Bearer ${t}` : undefined;
+    const j: unknown = await r.json();
+    const t = prop(j, 'token') ?? prop(j, 'access_token');
+    return typeof t === 'string' && t ? `Bearer ${t}` : undefined;
   }
 }
 
@@ -174,6 +176,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function describe(e: unknown): string {
-  const err = e as { message?: string; cause?: { code?: string; message?: string } };
-  return [err?.message, err?.cause?.code ?? err?.cause?.message].filter(Boolean).join(': ') || String(e);
+  const cause = prop(e, 'cause');
+  return [prop(e, 'message'), prop(cause, 'code') ?? prop(cause, 'message')].filter(Boolean).join(': ') || String(e);
 }

@@ -35,7 +35,7 @@ export async function describePerArch(client: RegistryClient, img: PerArchImage)
   if (!m) throw new RunError(`${img.ref} is not in the registry`, { fix: 'push the per-arch image first (idekube build --push)' });
   const want = platformSpec(img.platform);
   if (!m.json.manifests) return [await checkedImage(client, img, repository, { mediaType: m.mediaType, digest: m.digest, size: m.body.length }, m.json, want)];
-  const entries = m.json.manifests as Descriptor[];
+  const entries = m.json.manifests;
   const images = entries.filter((e) => !isAttestation(e));
   if (images.length !== 1) throw new RunError(`${img.ref} is already a multi-platform list (${images.map((e) => (e.platform ? platformOf(e.platform) : e.digest)).join(', ')}), expected a ${img.platform} image`);
   const manifest = await client.getManifest(repository, images[0]!.digest);
@@ -97,11 +97,13 @@ export async function verifyList(client: RegistryClient, listRef: string, platfo
   const { repository, reference } = parseRef(listRef);
   const m = await client.getManifest(repository, reference);
   if (!m) throw new RunError(`${listRef} was not found in the registry after pushing it`);
-  const entries = (m.json.manifests ?? []) as Descriptor[];
+  const entries = m.json.manifests ?? [];
   const found: string[] = [];
   for (const e of entries) {
     if (!e.platform || e.platform.os === 'unknown') continue; // attestation manifests
-    const config = await client.getBlobJson<ImageConfig>(repository, (await client.getManifest(repository, e.digest))!.json.config.digest);
+    const image = await client.getManifest(repository, e.digest);
+    if (!image?.json.config) throw new RunError(`${listRef}: entry ${platformOf(e.platform)} (${e.digest}) is not an image manifest in the registry`);
+    const config = await client.getBlobJson<ImageConfig>(repository, image.json.config.digest);
     if (config.os !== e.platform.os || config.architecture !== e.platform.architecture) {
       throw new RunError(`${listRef}: entry ${platformOf(e.platform)} points at a ${config.os}/${config.architecture} image`);
     }

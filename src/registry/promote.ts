@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { RunError } from '../config/errors.js';
 import type { RegistryClient } from './client.js';
 import { platformSpec } from './manifest-list.js';
-import { parseRef, platformOf, type Descriptor, type ImageConfig } from './types.js';
+import { parseRef, platformOf, type Descriptor, type ImageConfig, type PlatformDescriptor } from './types.js';
 
 export interface PromotionRequest {
   /** The published list (version or staging tag). */
@@ -44,7 +44,7 @@ async function perArchImageDigest(client: RegistryClient, ref: string): Promise<
   const m = await client.getManifest(repository, reference);
   if (!m) return undefined;
   if (!m.json.manifests) return m.digest || digestOf(m.body);
-  const images = (m.json.manifests as Descriptor[]).filter((d) => !isAttestation(d));
+  const images = m.json.manifests.filter((d) => !isAttestation(d));
   if (images.length !== 1) throw new RunError(`${ref} is a list of ${images.length} images, not one platform's image`, { fix: 'push per-arch tags with idekube publish (or build --push --arch-only)' });
   return images[0]!.digest;
 }
@@ -62,14 +62,14 @@ export async function checkPromotion(client: RegistryClient, req: PromotionReque
   const m = await client.getManifest(repository, reference);
   if (!m) throw new RunError(`${req.source} is not in the registry`, { fix: 'publish it first (idekube publish …, with the same --git-tag/--staging), then promote' });
   if (!m.json.manifests) throw new RunError(`${req.source} is a single image, not a manifest list`, { fix: 'promote what idekube publish wrote (its list), or write the list with idekube manifest' });
-  const entries = (m.json.manifests as Descriptor[]).filter((d) => !isAttestation(d) && d.platform);
+  const entries = m.json.manifests.filter((d): d is PlatformDescriptor => !isAttestation(d) && d.platform !== undefined);
   const checks: PlatformCheck[] = [];
   const problems: string[] = [];
   for (const { platform, perArch } of req.platforms) {
     const want = platformSpec(platform);
-    const entry = entries.find((e) => e.platform!.os === want.os && e.platform!.architecture === want.architecture);
+    const entry = entries.find((e) => e.platform.os === want.os && e.platform.architecture === want.architecture);
     if (!entry) {
-      problems.push(`it lacks ${platform} (has ${entries.map((e) => platformOf(e.platform!)).join(', ') || 'nothing'})`);
+      problems.push(`it lacks ${platform} (has ${entries.map((e) => platformOf(e.platform)).join(', ') || 'nothing'})`);
       continue;
     }
     // the entry's image really is that platform (as publishing checks before writing a list)

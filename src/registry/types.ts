@@ -36,6 +36,18 @@ export interface ManifestList {
   manifests: Descriptor[];
 }
 
+/** A manifest as a registry answers it: an image manifest (`config`, `layers`) or a list (`manifests`). */
+export interface FetchedManifest {
+  schemaVersion?: number;
+  mediaType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+}
+
+/** A list entry that names its platform (attestation entries name `unknown/unknown`). */
+export type PlatformDescriptor = Descriptor & { platform: PlatformSpec };
+
 export interface ImageConfig {
   os: string;
   architecture: string;

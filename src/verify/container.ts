@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import type { Engine } from '../engine/connect.js';
 import { within } from './wait.js';
 
@@ -50,6 +50,7 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
     Privileged: Boolean(spec.privileged),
     ...(spec.capAdd?.length ? { CapAdd: spec.capAdd } : {}),
     ...(spec.securityOpt?.length ? { SecurityOpt: spec.securityOpt } : {}),
+    // the Engine API makes every VolumeOptions field optional; @types/dockerode requires Labels and DriverConfig
     Mounts: spec.mounts.map((m) => ({ Type: 'volume', Source: m.volume, Target: m.target, ...(m.nocopy ? { VolumeOptions: { NoCopy: true } } : {}) }) as Dockerode.MountSettings),
     ...(spec.publish ? { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
     ...(spec.gpus ? { DeviceRequests: [{ Driver: '', Count: -1, DeviceIDs: [], Capabilities: [['gpu']], Options: {} }] } : {}),
@@ -63,7 +64,7 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
     ...(spec.publish ? { ExposedPorts: { '80/tcp': {} } } : {}),
     HostConfig: host,
     platform: spec.platform,
-  } as Dockerode.ContainerCreateOptions;
+  };
 }
 
 /** Docker container/volume names: lower-case letters, digits, `.`, `_`, `-`. */
@@ -118,7 +119,7 @@ export class TestContainer {
     try {
       await within(this.handle.start(), 60_000, `${this.name} did not start within 60 s`);
     } catch (e) {
-      throw new RunError(`cannot start test container ${this.name} (${this.spec.image}): ${(e as Error).message}`, { cause: e });
+      throw new RunError(`cannot start test container ${this.name} (${this.spec.image}): ${messageOf(e)}`, { cause: e });
     }
     await this.readPort();
   }
@@ -138,13 +139,13 @@ export class TestContainer {
   }
 
   async logs(): Promise<string> {
-    const buf = (await within(this.handle.logs({ stdout: true, stderr: true, follow: false }), 30_000, `reading the logs of ${this.name} took longer than 30 s`)) as unknown as Buffer;
+    const buf = (await within(this.handle.logs({ stdout: true, stderr: true, follow: false }), 30_000, `reading the logs of ${this.name} took longer than 30 s`));
     return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
   }
 
   /** The last lines of the logs, for failure messages. */
   async logTail(lines = 15): Promise<string> {
-    const text = await this.logs().catch((e) => `(logs unavailable: ${(e as Error).message})`);
+    const text = await this.logs().catch((e) => `(logs unavailable: ${messageOf(e)})`);
     return text.trimEnd().split('\n').slice(-lines).join('\n');
   }
 
@@ -157,7 +158,7 @@ export class TestContainer {
       ...(opts.user ? { User: opts.user } : {}),
       ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
     }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`);
-    const stream = (await within(ex.start({ hijack: true, stdin: false }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`)) as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const stream = (await within(ex.start({ hijack: true, stdin: false }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`));
     const out = new PassThrough();
     const err = new PassThrough();
     let stdout = '';
@@ -189,7 +190,7 @@ export class TestContainer {
 
   async stop(timeoutS = 10): Promise<void> {
     await within(this.handle.stop({ t: timeoutS }), (timeoutS + 60) * 1000, `${this.name} did not stop within ${timeoutS + 60} s`).catch((e) => {
-      if (!/not running|304/i.test(String((e as Error).message))) throw e;
+      if (!/not running|304/i.test(String(messageOf(e)))) throw e;
     });
   }
 
@@ -272,7 +273,7 @@ export class TestSession {
     try {
       handle = await this.engine.createContainer(createOptions(full));
     } catch (e) {
-      throw new RunError(`cannot create test container ${full.name} from ${full.image}: ${(e as Error).message}`, { cause: e });
+      throw new RunError(`cannot create test container ${full.name} from ${full.image}: ${messageOf(e)}`, { cause: e });
     }
     const c = new TestContainer(this.engine, full, handle);
     this.containers.push(c);

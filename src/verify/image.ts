@@ -4,7 +4,7 @@
  * container (no network, removed at once).
  */
 import type Dockerode from 'dockerode';
-import { RunError } from '../config/errors.js';
+import { messageOf, RunError } from '../config/errors.js';
 import type { Engine } from '../engine/connect.js';
 import { demuxLogs, slug } from './container.js';
 import type { ImageFacts } from './types.js';
@@ -14,7 +14,7 @@ export async function ensureImage(engine: Engine, ref: string, timeoutMs: number
   try {
     return await engine.getImage(ref).inspect();
   } catch (e) {
-    if (!/no such image|404/i.test((e as Error).message)) throw new RunError(`cannot inspect ${ref}: ${(e as Error).message}`, { cause: e });
+    if (!/no such image|404/i.test(messageOf(e))) throw new RunError(`cannot inspect ${ref}: ${messageOf(e)}`, { cause: e });
   }
   try {
     await within(
@@ -29,7 +29,7 @@ export async function ensureImage(engine: Engine, ref: string, timeoutMs: number
     );
     return await engine.getImage(ref).inspect();
   } catch (e) {
-    throw new RunError(`image ${ref} is neither in the local engine nor pullable: ${(e as Error).message.split('\n')[0]}`, {
+    throw new RunError(`image ${ref} is neither in the local engine nor pullable: ${messageOf(e).split('\n')[0]}`, {
       fix: 'build it first (idekube build <flavor> --platform …), or pass --image with a reference that exists',
     });
   }
@@ -105,11 +105,12 @@ export async function probeImage(engine: Engine, ref: string, platform: string, 
     NetworkDisabled: true,
     HostConfig: { AutoRemove: false },
     platform,
-  } as Dockerode.ContainerCreateOptions);
+  });
   try {
     await within(c.start(), 60_000, `the probe container of ${ref} did not start within 60 s`);
+    // @types/dockerode types the wait answer as any; the Engine API's is { StatusCode, Error? }
     const r = (await within(c.wait(), timeoutMs, `the probe container of ${ref} did not finish within ${Math.round(timeoutMs / 1000)} s`)) as { StatusCode: number };
-    const out = demuxLogs((await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the probe\'s output took longer than 30 s')) as unknown as Buffer);
+    const out = demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the probe\'s output took longer than 30 s'));
     if (!out.includes('--- end')) throw new RunError(`cannot look inside ${ref} (probe exit ${r.StatusCode}): ${out.trim().split('\n').slice(-3).join(' | ') || 'no output'}`, { fix: 'the image needs /bin/sh' });
     return {
       id: info.Id,

@@ -1,5 +1,6 @@
 /** Running checks: one named result per check (pass, fail or skipped, with its message and time), a few at once. */
 import { CheckFailed, CheckSkipped, type CheckResult } from './types.js';
+import { messageOf } from '../config/errors.js';
 
 /** Runs `fn` as check `name`: its message on success, CheckFailed → fail, CheckSkipped → skipped. */
 export async function measure(name: string, fn: () => Promise<string>): Promise<CheckResult> {
@@ -9,7 +10,7 @@ export async function measure(name: string, fn: () => Promise<string>): Promise<
     return { name, status: 'pass', message, durationMs: Date.now() - t0 };
   } catch (e) {
     const status = e instanceof CheckSkipped ? 'skipped' : 'fail';
-    const message = e instanceof CheckFailed || e instanceof CheckSkipped ? e.message : `${(e as Error).message}`;
+    const message = e instanceof CheckFailed || e instanceof CheckSkipped ? e.message : `${messageOf(e)}`;
     return { name, status, message, durationMs: Date.now() - t0 };
   }
 }

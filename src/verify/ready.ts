@@ -9,6 +9,7 @@ import type { Exec } from './exec.js';
 import { httpGet, upstreamDown } from './http.js';
 import { programStates } from './checks/programs.js';
 import { sleep } from './wait.js';
+import { messageOf } from '../config/errors.js';
 
 export interface Readiness {
   /** nginx answered on port 80 at least once. */
@@ -60,7 +61,7 @@ export async function waitReady(c: TestContainer, routes: Route[], opts: ReadyOp
         answered = nginx = true;
         lastError = undefined;
       } catch (e) {
-        lastError = (e as Error).message;
+        lastError = messageOf(e);
       }
       if (answered) {
         const still: string[] = [];

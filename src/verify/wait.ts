@@ -1,4 +1,5 @@
 /** Bounded waiting: every wait in `idekube test` has a deadline and says what it waited for when it runs out. */
+import { messageOf } from '../config/errors.js';
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -31,7 +32,7 @@ export async function poll<T>(probe: () => Promise<T | undefined>, opts: PollOpt
       const v = await probe();
       if (v !== undefined) return { value: v, waitedMs: Date.now() - started };
     } catch (e) {
-      lastError = (e as Error).message;
+      lastError = messageOf(e);
     }
     const left = deadline - Date.now();
     if (left <= 0) break;

@@ -2,6 +2,7 @@
  * Live task tree on a terminal (listr2): one task per build target showing its current step, one per image
  * publish. Events arrive from the driver; each task waits for its target's end.
  */
+import type { ListrTask } from 'listr2';
 import type { BuildEvent } from '../../drivers/events.js';
 import type { Plan } from '../../plan/types.js';
 
@@ -24,9 +25,9 @@ export async function ttyRenderer(plan: Plan): Promise<{ emit: (e: BuildEvent) =
     }
     return w;
   };
-  const tasks = plan.targets.map((t) => ({
+  const tasks: ListrTask[] = plan.targets.map((t) => ({
     title: t.id,
-    task: async (_: unknown, task: any) => {
+    task: async (_, task) => {
       const w = waiter(t.id);
       w.output = (s: string) => (task.output = s);
       const end = (await w.promise) as Extract<BuildEvent, { type: 'target-end' }>;
@@ -40,7 +41,7 @@ export async function ttyRenderer(plan: Plan): Promise<{ emit: (e: BuildEvent) =
     for (const i of plan.images) {
       tasks.push({
         title: `publish ${i.ref}`,
-        task: async (_: unknown, task: any) => {
+        task: async (_, task) => {
           const w = waiter(`list:${i.ref}`);
           w.output = (s: string) => (task.output = s);
           const end = (await w.promise) as Extract<BuildEvent, { type: 'list' }>;
@@ -51,7 +52,7 @@ export async function ttyRenderer(plan: Plan): Promise<{ emit: (e: BuildEvent) =
       });
     }
   }
-  const list = new Listr(tasks, { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } } as never);
+  const list = new Listr(tasks, { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } });
   const done = list.run().then(() => undefined, () => undefined);
   const emit = (e: BuildEvent) => {
     if (e.type === 'step' && !e.completed && !e.cached) waiters.get(e.target)?.output?.(e.name.replace(/\s+/g, ' ').slice(0, 100));

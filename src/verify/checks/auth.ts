@@ -13,6 +13,7 @@ import { describeFailedUpgrade, wsProbe, type WsProbe } from '../websocket.js';
 import { mainRoute } from './coder.js';
 import { sshPaths } from './ssh.js';
 import { terminalTarget } from './terminal.js';
+import { messageOf } from '../../config/errors.js';
 
 export const TOKEN_PARAM = 'idekube-container-access-token';
 export const TOKEN_COOKIE = 'idekube_container_access_token';
@@ -73,7 +74,7 @@ async function get(port: number, path: string, headers: Record<string, string>, 
   try {
     return await httpGet(port, path, timeoutMs, headers);
   } catch (e) {
-    fail(redact(`GET ${path} failed: ${(e as Error).message}`, token));
+    fail(redact(`GET ${path} failed: ${messageOf(e)}`, token));
   }
 }
 

@@ -5,6 +5,7 @@ import { describeAnswer, getFollowing, upstreamDown } from '../http.js';
 import { fail } from '../types.js';
 import { describeFailedUpgrade, wsProbe } from '../websocket.js';
 import type { VerifyService } from '../types.js';
+import { messageOf } from '../../config/errors.js';
 
 export function mainRoute(service: VerifyService): Route {
   const r = service.routes.find((x) => !x.exact) ?? service.routes[0];
@@ -19,7 +20,7 @@ export async function checkCoder(port: number, service: VerifyService, timeoutMs
   try {
     page = await getFollowing(port, base, timeoutMs);
   } catch (e) {
-    fail(`GET ${base} failed: ${(e as Error).message}`);
+    fail(`GET ${base} failed: ${messageOf(e)}`);
   }
   const a = page.answer;
   if (upstreamDown(a.status)) fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach code-server on 127.0.0.1:${route.port}`);

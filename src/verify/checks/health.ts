@@ -29,7 +29,7 @@ export async function getHealth(port: number, timeoutMs = 10_000, headers: Recor
   const ms = Date.now() - t0;
   let doc: HealthDoc | undefined;
   try {
-    const parsed = JSON.parse(answer.body) as unknown;
+    const parsed: unknown = JSON.parse(answer.body);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) doc = parsed as HealthDoc;
   } catch {
     /* not JSON: nginx's own page (no /health route, or the health server down) */

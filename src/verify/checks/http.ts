@@ -3,6 +3,7 @@ import type { Route } from '../../config/model.js';
 import { describeAnswer, httpGet, upstreamDown } from '../http.js';
 import { fail } from '../types.js';
 import { describeFailedUpgrade, wsProbe } from '../websocket.js';
+import { messageOf } from '../../config/errors.js';
 
 /** The path a plain GET probes for a route (`/ssh` exact → `/ssh`, prefix `/web/` → `/web/`). */
 export function probePath(route: Route): string {
@@ -21,7 +22,7 @@ export async function checkRoute(port: number, route: Route, timeoutMs = 10_000)
   try {
     a = await httpGet(port, path, timeoutMs);
   } catch (e) {
-    fail(`GET ${path} failed: ${(e as Error).message}`);
+    fail(`GET ${path} failed: ${messageOf(e)}`);
   }
   if (upstreamDown(a.status)) fail(`GET ${path} answered ${describeAnswer(a)}: nginx cannot reach the service on 127.0.0.1:${route.port} (not running, or listening on another port)`);
   if (a.status >= 500) fail(`GET ${path} answered ${describeAnswer(a)}: the service failed`);

@@ -3,6 +3,8 @@ import { describeAnswer, getFollowing, httpGet, upstreamDown } from '../http.js'
 import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
 import { mainRoute } from './coder.js';
+import { messageOf } from '../../config/errors.js';
+import { isRecord, prop } from '../../config/guards.js';
 
 export async function checkJupyter(port: number, service: VerifyService, timeoutMs = 15_000): Promise<string> {
   const route = mainRoute(service);
@@ -11,7 +13,7 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
   try {
     page = await getFollowing(port, base, timeoutMs);
   } catch (e) {
-    fail(`GET ${base} failed: ${(e as Error).message}`);
+    fail(`GET ${base} failed: ${messageOf(e)}`);
   }
   const a = page.answer;
   if (upstreamDown(a.status)) fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach Jupyter on 127.0.0.1:${route.port}`);
@@ -24,22 +26,22 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
   try {
     st = await httpGet(port, statusPath, timeoutMs);
   } catch (e) {
-    fail(`GET ${statusPath} failed: ${(e as Error).message}`);
+    fail(`GET ${statusPath} failed: ${messageOf(e)}`);
   }
   if (st.status !== 200) fail(`GET ${statusPath} answered ${describeAnswer(st)}, expected 200 with JSON: Jupyter's API is not reachable under ${base}`);
-  let status: Record<string, unknown>;
+  let status: unknown;
   try {
-    status = JSON.parse(st.body) as Record<string, unknown>;
+    status = JSON.parse(st.body);
   } catch {
     fail(`GET ${statusPath} answered 200 but not with JSON (${JSON.stringify(st.body.slice(0, 60))})`);
   }
-  if (typeof status !== 'object' || status === null || !('started' in status || 'kernels' in status || 'last_activity' in status)) {
+  if (!isRecord(status) || !('started' in status || 'kernels' in status || 'last_activity' in status)) {
     fail(`GET ${statusPath} answered JSON without Jupyter's status fields (started, kernels, last_activity)`);
   }
   let version = '';
   try {
     const v = await httpGet(port, `${base}api`, timeoutMs);
-    version = (JSON.parse(v.body) as { version?: string }).version ?? '';
+    version = String(prop(JSON.parse(v.body), 'version') ?? '');
   } catch {
     /* the version is only for the message */
   }

@@ -1,6 +1,7 @@
 /** nginx on port 80: it answers, and `/` is the landing page (200, text/html) nginx serves itself. */
 import { describeAnswer, httpGet, type HttpAnswer } from '../http.js';
 import { fail } from '../types.js';
+import { messageOf } from '../../config/errors.js';
 
 /** Why `/` is not the landing page, in words (undefined when it is). */
 export function landingProblem(a: HttpAnswer): string | undefined {
@@ -18,7 +19,7 @@ export async function checkNginx(port: number, timeoutMs = 10_000): Promise<stri
   try {
     a = await httpGet(port, '/', timeoutMs);
   } catch (e) {
-    fail(`nothing answers HTTP on port 80 (127.0.0.1:${port}): ${(e as Error).message}; is nginx running and listening on port 80?`);
+    fail(`nothing answers HTTP on port 80 (127.0.0.1:${port}): ${messageOf(e)}; is nginx running and listening on port 80?`);
   }
   const server = a.headers.server ?? '';
   const problem = landingProblem(a);

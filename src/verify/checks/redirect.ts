@@ -2,6 +2,7 @@
 import type { Route } from '../../config/model.js';
 import { describeAnswer, httpGet } from '../http.js';
 import { fail } from '../types.js';
+import { messageOf } from '../../config/errors.js';
 
 /** Routes that get a redirect: prefix routes ending in `/` (not exact, not `/` itself). */
 export function redirectingRoutes(routes: Route[]): Route[] {
@@ -14,7 +15,7 @@ export async function checkRedirect(port: number, route: Route, timeoutMs = 10_0
   try {
     a = await httpGet(port, from, timeoutMs);
   } catch (e) {
-    fail(`GET ${from} failed: ${(e as Error).message}`);
+    fail(`GET ${from} failed: ${messageOf(e)}`);
   }
   if (![301, 302, 307, 308].includes(a.status)) fail(`GET ${from} answered ${describeAnswer(a)}, expected a redirect to ${route.path}`);
   const location = a.headers.location ?? '';

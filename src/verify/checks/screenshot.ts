@@ -105,6 +105,7 @@ export async function takeScreenshot(input: ScreenshotInput): Promise<string> {
     let last: CanvasStats | undefined;
     let good = 0;
     const { value } = await poll(async () => {
+      // a string expression: playwright cannot know what it returns (CANVAS_STATS builds a CanvasStats)
       last = (await page.evaluate(CANVAS_STATS)) as CanvasStats;
       good = looksDrawn(last) ? good + 1 : 0;
       // Chromium aborts requests when network interfaces change (the engine adding a container's veth):

@@ -8,6 +8,8 @@ import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
 import { describeFailedUpgrade, printable, wsProbe, wsStream } from '../websocket.js';
 import { within } from '../wait.js';
+import { messageOf } from '../../config/errors.js';
+import { prop } from '../../config/guards.js';
 
 export function sshRoute(service: VerifyService): Route {
   const r = service.routes.find((x) => x.websocket) ?? service.routes[0];
@@ -78,7 +80,8 @@ export async function sshRun(port: number, path: string, user: string, key: KeyP
             let out = '';
             ch.on('data', (d: Buffer) => (out += d.toString('utf8')));
             ch.stderr.on('data', () => {});
-            ch.on('close', (code: number | null) => resolve({ stdout: out, code, serverVersion: (conn as unknown as { _remoteVer?: string })._remoteVer ?? '' }));
+            // ssh2 keeps the server's identification line on a private field: no public API hands it out
+            ch.on('close', (code: number | null) => resolve({ stdout: out, code, serverVersion: String(prop(conn, '_remoteVer') ?? '') }));
           });
         });
         conn.on('error', reject);
@@ -99,7 +102,7 @@ export async function checkSshLogin(port: number, service: VerifyService, user: 
   try {
     r = await sshRun(port, path, user, key, 'id -un', timeoutMs);
   } catch (e) {
-    const msg = (e as Error).message;
+    const msg = messageOf(e);
     if (/authentication methods failed|All configured authentication/i.test(msg)) {
       fail(`SSH login as ${user} through ${path} was refused with the key given in IDEKUBE_AUTHORIZED_KEYS: the key did not reach ~/.ssh/authorized_keys, or sshd does not read it`);
     }

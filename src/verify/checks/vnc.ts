@@ -7,6 +7,7 @@ import { describeAnswer, httpGet, upstreamDown } from '../http.js';
 import { fail } from '../types.js';
 import type { VerifyService } from '../types.js';
 import { describeFailedUpgrade, printable, wsProbe } from '../websocket.js';
+import { messageOf } from '../../config/errors.js';
 
 export function vncRoutes(service: VerifyService): { page: Route; socket: Route } {
   const page = service.routes.find((r) => !r.websocket) ?? service.routes.find((r) => !r.exact);
@@ -25,7 +26,7 @@ export async function checkVnc(port: number, service: VerifyService, timeoutMs =
   try {
     client = await httpGet(port, `${base}vnc.html`, timeoutMs);
   } catch (e) {
-    fail(`GET ${base}vnc.html failed: ${(e as Error).message}`);
+    fail(`GET ${base}vnc.html failed: ${messageOf(e)}`);
   }
   if (upstreamDown(client.status)) fail(`GET ${base}vnc.html answered ${describeAnswer(client)}: nginx cannot reach noVNC on 127.0.0.1:${page.port}`);
   if (client.status !== 200 || !/noVNC/.test(client.body)) fail(`GET ${base}vnc.html answered ${describeAnswer(client)}, expected the noVNC client`);

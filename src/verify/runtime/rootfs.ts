@@ -12,6 +12,7 @@ import { describeReadiness, waitReady } from '../ready.js';
 import { fail, type CheckResult } from '../types.js';
 import { within } from '../wait.js';
 import { routesOf, type ScenarioEnv } from './scenario.js';
+import { messageOf } from '../../config/errors.js';
 
 /**
  * Compares the copy with the image, run in a helper container with the volume read-only at /rootfs. Fixed
@@ -52,13 +53,13 @@ async function verifyCopy(env: ScenarioEnv, volume: string, timeoutMs: number): 
     Cmd: [],
     User: '0',
     NetworkDisabled: true,
-    HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/rootfs', ReadOnly: true }] as Dockerode.MountSettings[] },
+    HostConfig: { Mounts: [{ Type: 'volume', Source: volume, Target: '/rootfs', ReadOnly: true }] },
     platform: env.subject.platform,
-  } as Dockerode.ContainerCreateOptions);
+  });
   try {
     await within(c.start(), 60_000, 'the helper container did not start within 60 s');
     await within(c.wait(), timeoutMs, `verifying the copy did not finish within ${Math.round(timeoutMs / 1000)} s`);
-    return copyVerdict(parseCopy(demuxLogs((await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the helper\'s output took longer than 30 s')) as unknown as Buffer)));
+    return copyVerdict(parseCopy(demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the helper\'s output took longer than 30 s'))));
   } finally {
     await c.remove({ force: true }).catch(() => {});
   }
@@ -89,7 +90,7 @@ async function startChroot(env: ScenarioEnv, volume: string): Promise<{ c: TestC
     await c.start();
     return { c, how: 'privileged' };
   } catch (e) {
-    if (!CAPS_REFUSED.test((e as Error).message)) throw e;
+    if (!CAPS_REFUSED.test(messageOf(e))) throw e;
     await session.dispose(c, false);
   }
   // This engine cannot grant every capability (a nested or restricted host): the upstream's stage-2 settings.
@@ -122,7 +123,7 @@ export async function checkRootfs(env: ScenarioEnv, initTimeoutMs: number): Prom
       init = result('pass', `I_AM_INIT_CONTAINER=1 exited 0 after copying / into the volume: ${verdict}`, t0);
     }
   } catch (e) {
-    init = result('fail', (e as Error).message, t0);
+    init = result('fail', messageOf(e), t0);
   } finally {
     await session.dispose(ic, env.keep);
   }
@@ -143,7 +144,7 @@ export async function checkRootfs(env: ScenarioEnv, initTimeoutMs: number): Prom
     if (!mains.length) fail('no supervisord program is running in the persistent-root container');
     chroot = result('pass', `with /rootfs mounted (${started.how}) ${chrootVerdict(mains, procs)}; nginx answers`, t1);
   } catch (e) {
-    chroot = result('fail', (e as Error).message, t1);
+    chroot = result('fail', messageOf(e), t1);
   } finally {
     if (c) await session.dispose(c, env.keep);
   }

@@ -8,8 +8,9 @@ import { describeTerminalRun, terminalEval, terminalTarget, terminalWait } from 
 import type { TestContainer } from '../container.js';
 import { inside, type Exec } from '../exec.js';
 import { describeReadiness, waitReady } from '../ready.js';
-import { CheckFailed, fail, type CheckResult, type ImageFacts, type VerifyService } from '../types.js';
+import { CheckFailed, fail, type CheckResult, type VerifyService } from '../types.js';
 import { needsPrivilege, routesOf, type ScenarioEnv } from './scenario.js';
+import { messageOf } from '../../config/errors.js';
 
 export const PROBE_FILE = 'idekube-uid-probe';
 export const PLANTED_FILE = 'idekube-test-planted';
@@ -85,7 +86,9 @@ interface Slot {
  */
 export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: VerifyService; key: boolean }): Promise<CheckResult[]> {
   const { session, subject, facts } = env;
-  const user = facts.user as NonNullable<ImageFacts['user']>;
+  const user = facts.user;
+  // planned only for an image with a user (subject.ts): without one there is nothing to remap or keep
+  if (!user) fail('the image has no user: the home volume checks need one');
   const ids = remapIds(user);
   const slots: Slot[] = [];
   const remap: Slot | undefined = want.remap ? { name: 'uid remap', t0: Date.now() } : undefined;
@@ -98,7 +101,7 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
       const m = await fn();
       if (typeof m === 'string') slot.message = m;
     } catch (e) {
-      slot.error = (e as Error).message;
+      slot.error = messageOf(e);
     }
   };
   const volume = await session.volume(env.base, 'volume-home');
@@ -150,7 +153,7 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
       }
     }
   } catch (e) {
-    for (const s of open()) s.error = e instanceof CheckFailed ? e.message : (e as Error).message;
+    for (const s of open()) s.error = e instanceof CheckFailed ? e.message : messageOf(e);
   }
   return slots.map((s) => ({ name: s.name, status: s.error === undefined && s.message !== undefined ? 'pass' : 'fail', message: s.error ?? s.message ?? 'not run', durationMs: Date.now() - s.t0 }));
 }
