@@ -233,14 +233,17 @@ apt_build_deps() {
 # binaries) load; those are kept and marked as manually installed.
 apt_purge_build_deps() {
     [ "${#_IDEKUBE_BUILD_DEPS[@]}" -gt 0 ] || return 0
-    local f lib owner keep=() purge=() p k skip
-    for f in "$@"; do
+    local f lib owner keep=() purge=() p k skip libs=()
+    # each library once: a tree of native modules loads the same few many times over
+    mapfile -t libs < <(for f in "$@"; do
         [ -f "$f" ] || continue
-        while read -r lib; do
-            owner=$(_owner_of "$lib") || continue
-            keep+=("$owner")
-        done < <(ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }')
+        ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'
+    done | LC_ALL=C sort -u)
+    for lib in "${libs[@]}"; do
+        owner=$(_owner_of "$lib") || continue
+        keep+=("$owner")
     done
+    mapfile -t keep < <(printf '%s\n' "${keep[@]}" | LC_ALL=C sort -u | sed '/^$/d')
     for p in "${_IDEKUBE_BUILD_DEPS[@]}"; do
         skip=0
         for k in "${keep[@]}"; do
