@@ -4,12 +4,20 @@ import { generateFlavor } from '../../generate/flavor.js';
 import { writeOutput } from '../../generate/write.js';
 import { readBuildTimes, recordBuildTimes } from '../../plan/build-times.js';
 import { criticalPath, estimateCosts, nativeArchs } from '../../plan/schedule.js';
-import { resolveBuildFlags, type RawBuildFlags } from '../build-options.js';
+import type { Plan } from '../../plan/types.js';
+import { resolveBuildFlags, type BuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, type Context } from '../context.js';
 import { jsonRenderer, plainRenderer } from '../render/plain.js';
 import { printSummary } from '../render/summary.js';
 import { defaultOutDir } from './generate.js';
 import { computePlan, printPlan } from './plan.js';
+
+// relative to the project root, where bake runs
+const BAKE_FILE = '.idekube/bake.json';
+const METADATA_FILE = '.idekube/bake-metadata.json';
+
+type Verify = typeof import('../../verify/build-hook.js');
+type Project = Awaited<ReturnType<Context['project']>>;
 
 export async function build(ctx: Context, names: string[], raw: RawBuildFlags, mode: 'build' | 'publish'): Promise<void> {
   // --test: each per-arch image is tested (idekube test) before anything of it is pushed
@@ -24,25 +32,43 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
     out: defaultOutDir(part.project.root, part.project.layered.profile?.name),
     gens: plan.images.filter((i) => i.lineup === part.lineup?.name).map((i) => generateFlavor(part.project, i.flavor)),
   }));
-  // relative to the project root, where bake runs
-  const bakeFile = '.idekube/bake.json';
-  const metadataFile = '.idekube/bake-metadata.json';
-  if (flags.dryRun) {
-    if (plan.driver === 'buildx') {
-      const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
-      const bake = makeBake(plan, { attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load });
-      const argv = ['docker', ...bakeArgv(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, load: flags.load, progress: 'rawjson' })];
-      if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
-      ctx.io.out(JSON.stringify(bake, null, 2));
-      ctx.io.out(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
-      return;
-    }
-    if (ctx.opts.json) return printJson(ctx.io, { plan });
-    return printPlan(ctx, plan);
-  }
+  if (flags.dryRun) return printDryRun(ctx, plan, flags);
   for (const g of generated) writeOutput(project.root, g.out, g.gens);
 
   const controller = new AbortController();
+  const stopSignals = cancelOnSignal(ctx, controller);
+  const output = await progressOutput(ctx, plan, flags);
+  for (const n of plan.notes) output.emit({ type: 'note', message: n });
+  let result: RunResult;
+  try {
+    result = await runPlan(ctx, plan, flags, { project, verify, signal: controller.signal, emit: output.emit });
+  } finally {
+    stopSignals();
+  }
+  await output.rendered;
+  if (output.progress === 'json') ctx.io.out(JSON.stringify({ time: new Date().toISOString(), type: 'result', ...result }));
+  else if (ctx.opts.json) printJson(ctx.io, result);
+  else if (!ctx.opts.quiet) printSummary(ctx.io, result);
+  failOnResult(plan, result);
+}
+
+/** --dry-run: the plan (buildx: the bake file and argv), nothing built. */
+async function printDryRun(ctx: Context, plan: Plan, flags: BuildFlags): Promise<void> {
+  if (plan.driver === 'buildx') {
+    const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
+    const bake = makeBake(plan, { attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load });
+    const argv = ['docker', ...bakeArgv(plan, { bakeFile: BAKE_FILE, metadataFile: METADATA_FILE, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, load: flags.load, progress: 'rawjson' })];
+    if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
+    ctx.io.out(JSON.stringify(bake, null, 2));
+    ctx.io.out(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
+    return;
+  }
+  if (ctx.opts.json) return printJson(ctx.io, { plan });
+  return printPlan(ctx, plan);
+}
+
+/** The first SIGINT/SIGTERM cancels the builds, the second quits at once; returns what removes the handlers. */
+function cancelOnSignal(ctx: Context, controller: AbortController): () => void {
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
@@ -52,40 +78,40 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-
-  // --progress json: events as JSON lines on stdout, ending with the result; --json alone: the result as JSON.
-  const progress = flags.progress === 'auto' ? (ctx.io.isTTY && !ctx.opts.json ? 'tty' : 'plain') : flags.progress;
-  let emit: (e: BuildEvent) => void;
-  let rendered: Promise<void> | undefined;
-  if (progress === 'json') emit = jsonRenderer(ctx.io);
-  else if (progress === 'tty') {
-    const { ttyRenderer } = await import('../render/tty.js');
-    const r = await ttyRenderer(plan);
-    emit = r.emit;
-    rendered = r.done;
-  } else emit = plainRenderer(ctx.io, Boolean(ctx.opts.verbose));
-  for (const n of plan.notes) emit({ type: 'note', message: n });
-
-  let result: RunResult;
-  try {
-    if (plan.driver === 'buildx') {
-      const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
-      result = await runBuildxPlan(plan, { bakeFile, metadataFile, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load, noCache: flags.noCache, signal: controller.signal, emit });
-    } else {
-      const { runDockerPlan } = await import('../../drivers/docker.js');
-      const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });
-      const priority = criticalPath(plan.targets, estimateCosts(project, plan, { nativeArchs: nativeArchs(flags.engines), history: readBuildTimes(project.root) }));
-      result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal: controller.signal, emit, priority, ...(flags.noCache ? { noCache: true } : {}), ...(beforePublish ? { beforePublish } : {}) });
-      recordBuildTimes(project.root, result.targets);
-    }
-  } finally {
+  return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  };
+}
+
+/** --progress json: events as JSON lines on stdout, ending with the result; --json alone: the result as JSON. */
+async function progressOutput(ctx: Context, plan: Plan, flags: BuildFlags): Promise<{ progress: string; emit: (e: BuildEvent) => void; rendered?: Promise<void> }> {
+  const progress = flags.progress === 'auto' ? (ctx.io.isTTY && !ctx.opts.json ? 'tty' : 'plain') : flags.progress;
+  if (progress === 'json') return { progress, emit: jsonRenderer(ctx.io) };
+  if (progress === 'tty') {
+    const { ttyRenderer } = await import('../render/tty.js');
+    const r = await ttyRenderer(plan);
+    return { progress, emit: r.emit, rendered: r.done };
   }
-  await rendered;
-  if (progress === 'json') ctx.io.out(JSON.stringify({ time: new Date().toISOString(), type: 'result', ...result }));
-  else if (ctx.opts.json) printJson(ctx.io, result);
-  else if (!ctx.opts.quiet) printSummary(ctx.io, result);
+  return { progress, emit: plainRenderer(ctx.io, Boolean(ctx.opts.verbose)) };
+}
+
+/** Runs the plan with its driver (the docker driver: critical path first, build times recorded for next time). */
+async function runPlan(ctx: Context, plan: Plan, flags: BuildFlags, run: { project: Project; verify: Verify | undefined; signal: AbortSignal; emit: (e: BuildEvent) => void }): Promise<RunResult> {
+  const { project, verify, signal, emit } = run;
+  if (plan.driver === 'buildx') {
+    const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
+    return runBuildxPlan(plan, { bakeFile: BAKE_FILE, metadataFile: METADATA_FILE, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load, noCache: flags.noCache, signal, emit });
+  }
+  const { runDockerPlan } = await import('../../drivers/docker.js');
+  const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });
+  const priority = criticalPath(plan.targets, estimateCosts(project, plan, { nativeArchs: nativeArchs(flags.engines), history: readBuildTimes(project.root) }));
+  const result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal, emit, priority, ...(flags.noCache ? { noCache: true } : {}), ...(beforePublish ? { beforePublish } : {}) });
+  recordBuildTimes(project.root, result.targets);
+  return result;
+}
+
+function failOnResult(plan: Plan, result: RunResult): void {
   if (result.cancelled) throw new IdekubeError('cancelled: no manifest list was written after the interrupt', { exitCode: 130 });
   const failed = result.targets.filter((t) => t.status === 'failed' || t.status === 'skipped');
   const badImages = result.images.filter((i) => i.status === 'failed' || i.status === 'skipped');

@@ -75,40 +75,68 @@ export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestF
 export async function test(ctx: Context, names: string[], raw: RawTestFlags): Promise<void> {
   const started = Date.now();
   const flags = parseTestFlags(raw, ctx.env);
-  const { emulationFactor } = await import('../../verify/subject.js');
-  let subjects: Subject[];
-  let notes: string[] = [];
-  // with lineups: each subject's lineup; with several, labels carry it (`ascend:featured/base@linux/arm64`)
-  let lineupOf = new Map<Subject, string>();
-  let qualify = false;
-  const imageOnly = flags.image !== undefined && !names.length && !flags.all && !ctx.env.BRANCH;
-  if (imageOnly) {
-    if (flags.platforms && flags.platforms.length > 1) throw new InputError('--image tests one image: give at most one --platform', undefined, 'e.g. --platform linux/arm64');
-    subjects = [{ flavor: null, image: flags.image!, platform: flags.platforms?.[0] ?? '', services: [], source: 'image' }];
-  } else {
-    ({ subjects, notes, lineupOf, qualify } = await testSubjects(ctx, names, flags));
-    if (flags.image !== undefined && subjects.length > 1) throw new InputError('--image tests one image: give the one --platform it is built for', undefined, 'e.g. --platform linux/amd64');
-  }
-  for (const n of notes) ctx.io.err(`note: ${n}`);
+  const chosen = await chooseSubjects(ctx, names, flags);
+  const { subjects } = chosen;
+  for (const n of chosen.notes) ctx.io.err(`note: ${n}`);
   if (!subjects.length) throw new InputError('nothing to test', undefined, 'choose platforms the flavors build with --platform (default: this machine\'s)');
 
   const { connectEngine } = await import('../../engine/connect.js');
   const engine = await connectEngine();
-  if (imageOnly && !subjects[0]!.platform) {
+  if (chosen.imageOnly && !subjects[0]!.platform) {
     const { ensureImage } = await import('../../verify/image.js');
     const info = await ensureImage(engine, flags.image!, 300_000);
     subjects[0]!.platform = `linux/${info.Architecture}`;
   }
-  let gpus = flags.gpus === 'all';
-  if (flags.gpus === 'auto') {
-    const { within } = await import('../../verify/wait.js');
-    const info = (await within(engine.info(), 15_000, 'no answer').catch(() => ({}))) as { Runtimes?: Record<string, unknown> };
-    gpus = Boolean(info.Runtimes && 'nvidia' in info.Runtimes);
-  }
+  const gpus = await useGpus(engine, flags);
+  const reports = await testAll(ctx, engine, flags, chosen, gpus);
+  const { makeReport } = await import('../../verify/report.js');
+  const report = makeReport(reports, started);
+  // --json: each image's lineup, when lineups are selected (its flavor stays the catalog's id)
+  const { lineupOf } = chosen;
+  if (ctx.opts.json) printJson(ctx.io, lineupOf.size ? { ...report, images: report.images.map((r, i) => (lineupOf.has(subjects[i]!) ? { ...r, lineup: lineupOf.get(subjects[i]!) } : r)) } : report);
+  if (!report.passed) await failed(report, chosen);
+}
 
+/** The subjects of one run, and how to label them. */
+interface Chosen {
+  subjects: Subject[];
+  notes: string[];
+  // with lineups: each subject's lineup; with several, labels carry it (`ascend:featured/base@linux/arm64`)
+  lineupOf: Map<Subject, string>;
+  qualify: boolean;
+  /** --image alone: the image is all there is to test (no flavor). */
+  imageOnly: boolean;
+}
+
+async function chooseSubjects(ctx: Context, names: string[], flags: TestFlags): Promise<Chosen> {
+  const imageOnly = flags.image !== undefined && !names.length && !flags.all && !ctx.env.BRANCH;
+  if (imageOnly) {
+    if (flags.platforms && flags.platforms.length > 1) throw new InputError('--image tests one image: give at most one --platform', undefined, 'e.g. --platform linux/arm64');
+    return { subjects: [{ flavor: null, image: flags.image!, platform: flags.platforms?.[0] ?? '', services: [], source: 'image' }], notes: [], lineupOf: new Map(), qualify: false, imageOnly };
+  }
+  const chosen = await testSubjects(ctx, names, flags);
+  if (flags.image !== undefined && chosen.subjects.length > 1) throw new InputError('--image tests one image: give the one --platform it is built for', undefined, 'e.g. --platform linux/amd64');
+  return { ...chosen, imageOnly };
+}
+
+/** --gpus auto: when the engine has the nvidia runtime. */
+async function useGpus(engine: Engine, flags: TestFlags): Promise<boolean> {
+  if (flags.gpus !== 'auto') return flags.gpus === 'all';
+  const { within } = await import('../../verify/wait.js');
+  const info = (await within(engine.info(), 15_000, 'no answer').catch(() => ({}))) as { Runtimes?: Record<string, unknown> };
+  return Boolean(info.Runtimes && 'nvidia' in info.Runtimes);
+}
+
+/** With several lineups, a flavor shows as `<lineup>:<flavor>`. */
+const shownAs = <T extends { flavor: string | null }>(chosen: Chosen, x: T, lineup: string | undefined): T => (chosen.qualify && lineup && x.flavor ? { ...x, flavor: `${lineup}:${x.flavor}` } : x);
+
+/** Tests the subjects, --jobs at once, printing each image's lines as it ends; a signal removes what the tests made. */
+async function testAll(ctx: Context, engine: Engine, flags: TestFlags, chosen: Chosen, gpus: boolean): Promise<ImageReport[]> {
   const { activeSessions, errorReport, testImage } = await import('../../verify/run.js');
-  const { imageLines, makeReport, screenshotPath, subjectLabel } = await import('../../verify/report.js');
-  const shownAs = <T extends { flavor: string | null }>(x: T, lineup: string | undefined): T => (qualify && lineup && x.flavor ? { ...x, flavor: `${lineup}:${x.flavor}` } : x);
+  const { imageLines, screenshotPath, subjectLabel } = await import('../../verify/report.js');
+  const { emulationFactor } = await import('../../verify/subject.js');
+  const tools: Tools = { errorReport, testImage, imageLines, screenshotPath, subjectLabel, emulationFactor };
+  const { subjects } = chosen;
   const onSignal = (sig: NodeJS.Signals) => {
     ctx.io.err(`idekube: ${sig}: removing the test containers and volumes`);
     void Promise.all([...activeSessions].map((s) => s.cleanup())).finally(() => process.exit(130));
@@ -116,34 +144,12 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const desktops = subjects.filter((s) => s.source === 'image' || s.services.some((x) => x.check === 'vnc'));
-  const log = (l: string) => {
-    if (!ctx.opts.quiet) ctx.io.err(l);
-  };
-  const reports: Awaited<ReturnType<typeof testImage>>[] = new Array(subjects.length);
+  const reports: ImageReport[] = new Array(subjects.length);
   let next = 0;
   const worker = async () => {
     while (next < subjects.length) {
       const i = next++;
-      const s = subjects[i]!;
-      const lineup = lineupOf.get(s);
-      log(`testing ${subjectLabel(shownAs(s, lineup))}: ${s.image}`);
-      const factor = emulationFactor(s.platform);
-      const shot = flags.screenshot && desktops.includes(s) ? screenshotPath(flags.screenshot, subjectLabel(shownAs(s, lineup)), desktops.length > 1) : undefined;
-      try {
-        reports[i] = await testImage(engine, s, {
-          timeoutMs: flags.timeoutS * 1000 * factor,
-          keep: flags.keep,
-          ...(flags.only ? { only: flags.only } : {}),
-          ...(shot ? { screenshot: shot } : {}),
-          ...(flags.chromium ? { chromium: flags.chromium } : {}),
-          env: ctx.env,
-          gpus,
-          log,
-        });
-      } catch (e) {
-        reports[i] = errorReport(s, e);
-      }
-      if (!ctx.opts.json) for (const l of imageLines(shownAs(reports[i]!, lineup))) ctx.io.out(l);
+      reports[i] = await testOne(ctx, engine, flags, chosen, tools, { subject: subjects[i]!, desktops, gpus });
     }
   };
   try {
@@ -152,19 +158,61 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const report = makeReport(reports, started);
-  // --json: each image's lineup, when lineups are selected (its flavor stays the catalog's id)
-  if (ctx.opts.json) printJson(ctx.io, lineupOf.size ? { ...report, images: report.images.map((r, i) => (lineupOf.has(subjects[i]!) ? { ...r, lineup: lineupOf.get(subjects[i]!) } : r)) } : report);
-  if (!report.passed) {
-    const bad = report.images.map((r, i) => shownAs(r, lineupOf.get(subjects[i]!))).filter((i) => !i.passed);
-    const count = bad.reduce((n, i) => n + i.checks.filter((c) => c.status === 'fail').length, 0);
-    throw new RunError(`${count} check(s) failed on ${bad.length} of ${report.images.length} image(s): ${bad.map((i) => `${subjectLabel(i)} (${i.checks.filter((c) => c.status === 'fail').map((c) => c.name).join(', ')})`).join('; ')}`, {
-      fix: 'read the FAIL lines above; rerun with --keep to inspect the containers',
+  return reports;
+}
+
+/** The verify/ functions a test run uses, loaded once (verify/ loads only when a test runs). */
+interface Tools {
+  errorReport: typeof import('../../verify/run.js').errorReport;
+  testImage: typeof import('../../verify/run.js').testImage;
+  imageLines: typeof import('../../verify/report.js').imageLines;
+  screenshotPath: typeof import('../../verify/report.js').screenshotPath;
+  subjectLabel: typeof import('../../verify/report.js').subjectLabel;
+  emulationFactor: typeof import('../../verify/subject.js').emulationFactor;
+}
+
+async function testOne(ctx: Context, engine: Engine, flags: TestFlags, chosen: Chosen, tools: Tools, job: { subject: Subject; desktops: Subject[]; gpus: boolean }): Promise<ImageReport> {
+  const { errorReport, testImage, imageLines, screenshotPath, subjectLabel, emulationFactor } = tools;
+  const { subject: s, desktops } = job;
+  const log = (l: string) => {
+    if (!ctx.opts.quiet) ctx.io.err(l);
+  };
+  const lineup = chosen.lineupOf.get(s);
+  log(`testing ${subjectLabel(shownAs(chosen, s, lineup))}: ${s.image}`);
+  const factor = emulationFactor(s.platform);
+  const shot = flags.screenshot && desktops.includes(s) ? screenshotPath(flags.screenshot, subjectLabel(shownAs(chosen, s, lineup)), desktops.length > 1) : undefined;
+  let report: ImageReport;
+  try {
+    report = await testImage(engine, s, {
+      timeoutMs: flags.timeoutS * 1000 * factor,
+      keep: flags.keep,
+      ...(flags.only ? { only: flags.only } : {}),
+      ...(shot ? { screenshot: shot } : {}),
+      ...(flags.chromium ? { chromium: flags.chromium } : {}),
+      env: ctx.env,
+      gpus: job.gpus,
+      log,
     });
+  } catch (e) {
+    report = errorReport(s, e);
   }
+  if (!ctx.opts.json) for (const l of imageLines(shownAs(chosen, report, lineup))) ctx.io.out(l);
+  return report;
+}
+
+async function failed(report: TestReport, chosen: Chosen): Promise<never> {
+  const { subjectLabel } = await import('../../verify/report.js');
+  const bad = report.images.map((r, i) => shownAs(chosen, r, chosen.lineupOf.get(chosen.subjects[i]!))).filter((i) => !i.passed);
+  const count = bad.reduce((n, i) => n + i.checks.filter((c) => c.status === 'fail').length, 0);
+  throw new RunError(`${count} check(s) failed on ${bad.length} of ${report.images.length} image(s): ${bad.map((i) => `${subjectLabel(i)} (${i.checks.filter((c) => c.status === 'fail').map((c) => c.name).join(', ')})`).join('; ')}`, {
+    fix: 'read the FAIL lines above; rerun with --keep to inspect the containers',
+  });
 }
 
 type Subject = import('../../verify/types.js').Subject;
+type ImageReport = import('../../verify/types.js').ImageReport;
+type TestReport = import('../../verify/types.js').TestReport;
+type Engine = import('../../engine/connect.js').Engine;
 
 /**
  * What `idekube test` tests for the flavors named (or `--all`): without a lineup, each flavor on the platforms asked
