@@ -56,6 +56,7 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
     assert.deepEqual(JSON.parse(r.stdout).targets.map((t: { status: string }) => t.status), ['built', 'built']);
     for (const [arch, uname, other] of [['amd64', 'x86_64', 'arm64'], ['arm64', 'aarch64', 'amd64']] as const) {
       const ref = `${env.registry}/idekube-it/engines:e-base-${tag}-${arch}`;
+      await given[arch].engine.getImage(ref).inspect().catch((e: Error) => assert.fail(`${ref} is not on ${given[arch].name}: ${e.message}`));
       const out = await runOnce(given[arch].engine, ref, ['cat', '/stamp']);
       assert.deepEqual(out.output.trim().split('\n'), [uname, id], `${ref} on ${given[arch].name}`);
       await assert.rejects(given[other].engine.getImage(ref).inspect(), notFound, `${ref} must not be on ${given[other].name}`);
