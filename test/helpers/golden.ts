@@ -1,7 +1,11 @@
-/** Golden files under test/golden/: compared, or written with UPDATE_GOLDEN=1 (run only the test file that owns them). */
+/**
+ * Single golden files under test/golden/: compared, or written with UPDATE_GOLDEN=1. Each test writes only its own
+ * file, so a run filtered with --test-name-pattern leaves the others alone. `owner` names the test file (test/unit/<owner>.test.ts).
+ */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { updateGoldenCommand } from './catalog-golden.js';
 import { REPO_ROOT } from './project.js';
 
 export function golden(path: string, text: string, owner: string): void {
@@ -11,6 +15,6 @@ export function golden(path: string, text: string, owner: string): void {
     writeFileSync(file, text);
     return;
   }
-  assert.ok(existsSync(file), `missing ${file}: run UPDATE_GOLDEN=1 node --test dist/test/unit/${owner}.test.js`);
-  assert.equal(text, readFileSync(file, 'utf8'), `${path} differs from the golden file`);
+  assert.ok(existsSync(file), `missing ${file}: run ${updateGoldenCommand(owner)}`);
+  assert.equal(text, readFileSync(file, 'utf8'), `${path} differs from the golden file (run ${updateGoldenCommand(owner)} after reviewing the change)`);
 }
