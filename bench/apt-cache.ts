@@ -43,7 +43,17 @@ function upstream(url: URL, req: IncomingMessage, onResponse: (r: IncomingMessag
   delete headers['proxy-connection'];
   delete headers['proxy-authorization'];
   const target = via ? new URL(via) : url;
-  const out = request({ host: target.hostname, port: target.port || 80, method: req.method, path: via ? url.href : url.pathname + url.search, headers, timeout: 60_000 }, onResponse);
+  const out = request(
+    {
+      host: target.hostname,
+      port: target.port || 80,
+      method: req.method,
+      path: via ? url.href : url.pathname + url.search,
+      headers,
+      timeout: 60_000,
+    },
+    onResponse,
+  );
   out.on('timeout', () => out.destroy(new Error('upstream timed out')));
   out.on('error', onError);
   out.end();
@@ -59,7 +69,8 @@ async function serve(dir: string): Promise<void> {
   const server: Server = createServer((req, res) => {
     // the bench's own questions come as plain paths; proxy requests carry an absolute URL
     if (req.url === '/stats') return void res.end(JSON.stringify(stats));
-    if (req.url === '/reset') return void res.end(JSON.stringify(Object.assign(stats, { hits: 0, hitBytes: 0, misses: 0, missBytes: 0, passed: 0 })));
+    if (req.url === '/reset')
+      return void res.end(JSON.stringify(Object.assign(stats, { hits: 0, hitBytes: 0, misses: 0, missBytes: 0, passed: 0 })));
     let url: URL;
     try {
       url = new URL(req.url ?? '');
@@ -76,44 +87,49 @@ async function serve(dir: string): Promise<void> {
       createReadStream(file).pipe(res);
       return;
     }
-    upstream(url, req, (up) => {
-      const keep = req.method === 'GET' && up.statusCode === 200 && cacheable(url.pathname);
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      if (!keep) {
-        stats.passed++;
-        up.pipe(res);
-        return;
-      }
-      // written under a temporary name, renamed once complete: a cut download never becomes a hit
-      const part = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
-      const sink = createWriteStream(part);
-      let bytes = 0;
-      // the last chunk is held back until the file is in place: with a Content-Length the client is done on its
-      // last byte, and a request right after must be a hit
-      let held: Buffer | undefined;
-      up.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        sink.write(chunk);
-        if (held) res.write(held);
-        held = chunk;
-      });
-      up.on('end', () => {
-        sink.end(() => {
-          const expected = Number(up.headers['content-length'] ?? bytes);
-          if (up.complete && bytes === expected) {
-            renameSync(part, file);
-            stats.misses++;
-            stats.missBytes += bytes;
-          } else rmSync(part, { force: true });
-          res.end(held);
+    upstream(
+      url,
+      req,
+      (up) => {
+        const keep = req.method === 'GET' && up.statusCode === 200 && cacheable(url.pathname);
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        if (!keep) {
+          stats.passed++;
+          up.pipe(res);
+          return;
+        }
+        // written under a temporary name, renamed once complete: a cut download never becomes a hit
+        const part = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
+        const sink = createWriteStream(part);
+        let bytes = 0;
+        // the last chunk is held back until the file is in place: with a Content-Length the client is done on its
+        // last byte, and a request right after must be a hit
+        let held: Buffer | undefined;
+        up.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          sink.write(chunk);
+          if (held) res.write(held);
+          held = chunk;
         });
-      });
-      up.on('error', () => {
-        sink.destroy();
-        rmSync(part, { force: true });
-        res.destroy();
-      });
-    }, (e) => fail(res, 502, `upstream: ${e.message}`));
+        up.on('end', () => {
+          sink.end(() => {
+            const expected = Number(up.headers['content-length'] ?? bytes);
+            if (up.complete && bytes === expected) {
+              renameSync(part, file);
+              stats.misses++;
+              stats.missBytes += bytes;
+            } else rmSync(part, { force: true });
+            res.end(held);
+          });
+        });
+        up.on('error', () => {
+          sink.destroy();
+          rmSync(part, { force: true });
+          res.destroy();
+        });
+      },
+      (e) => fail(res, 502, `upstream: ${e.message}`),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
@@ -138,7 +154,8 @@ export async function startAptCache(dir: string, timeoutMs = 10_000): Promise<Ap
     child.on('exit', (code) => reject(new Error(`the apt cache exited (${code})`)));
   });
   process.on('exit', () => child.kill());
-  const ask = async (path: string) => (await fetch(`${url}${path}`, { signal: AbortSignal.timeout(timeoutMs) })).json() as Promise<AptCacheStats>;
+  const ask = async (path: string) =>
+    (await fetch(`${url}${path}`, { signal: AbortSignal.timeout(timeoutMs) })).json() as Promise<AptCacheStats>;
   return {
     url,
     stats: () => ask('/stats'),

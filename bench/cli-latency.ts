@@ -30,7 +30,10 @@ export function cliLatency(runs: number): { floorMs: number; rows: LatencyRow[] 
     for (const [name, args] of commands) times.get(name)!.push(timeOnce([process.execPath, CLI, '-C', ROOT, ...args]));
   }
   const floorMs = median(floor);
-  return { floorMs, rows: commands.map(([name]) => ({ command: name, medianMs: median(times.get(name)!), ratio: median(times.get(name)!) / floorMs })) };
+  return {
+    floorMs,
+    rows: commands.map(([name]) => ({ command: name, medianMs: median(times.get(name)!), ratio: median(times.get(name)!) / floorMs })),
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

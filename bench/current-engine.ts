@@ -45,12 +45,16 @@ export async function currentEngineSection(b: CurrentEngineBench): Promise<Measu
   const verdicts: Measured[] = [];
   // the bench's and the tests' images of this engine go (the Debian base and other repositories stay), then dangling
   // images and the whole build cache
-  const ours = (ref: string) => [`${b.registry}/idekube-bench-current/`, `${b.registry}/idekube-test/`, `${b.registry}/idekube-it/`].some((p) => ref.startsWith(p)) && !ref.startsWith(`${b.registry}/idekube-test/debian`);
+  const ours = (ref: string) =>
+    [`${b.registry}/idekube-bench-current/`, `${b.registry}/idekube-test/`, `${b.registry}/idekube-it/`].some((p) => ref.startsWith(p)) &&
+    !ref.startsWith(`${b.registry}/idekube-test/debian`);
   const coldStart = () => emptyEngine(engine, ours);
   try {
     say('## 8. buildx bake vs the docker driver on the current engine');
     say();
-    say(`Engine: dockerd ${version(['version', '--format', '{{.Server.Version}}'])} with the containerd image store, ${version(['buildx', 'version'])} (builder \`default\`, driver docker), the loopback registry, apt packages from the same local cache as section 2. Each run publishes the whole fixture catalog (6 targets, amd64 + arm64) under its own repository; cold: the engine's build cache and the bench's images removed first.`);
+    say(
+      `Engine: dockerd ${version(['version', '--format', '{{.Server.Version}}'])} with the containerd image store, ${version(['buildx', 'version'])} (builder \`default\`, driver docker), the loopback registry, apt packages from the same local cache as section 2. Each run publishes the whole fixture catalog (6 targets, amd64 + arm64) under its own repository; cold: the engine's build cache and the bench's images removed first.`,
+    );
     say();
     const name = (driver: Driver, what: string) => ({ NAME: `idekube-bench-current/${driver}-${what}-${b.tag}` });
     const publish = (driver: Driver, what: string, extra: string[] = []) =>
@@ -79,27 +83,43 @@ export async function currentEngineSection(b: CurrentEngineBench): Promise<Measu
     for (const [d, c, w] of rows) say(`| ${d} | ${c} | ${w} |`);
     say(`| **bake / docker** | **${(cold.buildx / cold.docker).toFixed(2)}×** | **${(warm.buildx / warm.docker).toFixed(2)}×** |`);
     say();
-    verdicts.push({ what: 'bake vs docker driver (dockerd 28)', measured: `cold ${(cold.buildx / cold.docker).toFixed(2)}×, warm ${(warm.buildx / warm.docker).toFixed(2)}×` });
+    verdicts.push({
+      what: 'bake vs docker driver (dockerd 28)',
+      measured: `cold ${(cold.buildx / cold.docker).toFixed(2)}×, warm ${(warm.buildx / warm.docker).toFixed(2)}×`,
+    });
 
     say('### A fresh CI runner: the registry cache');
     say();
-    say('First a publish with `--cache registry` fills the cache (buildx: `cache-to type=registry,mode=max` under `…:buildcache-<flavor>`; docker driver: inline cache in the images it pushes, also tagged `…:buildcache-<flavor>-<arch>`). Then, for each case, the engine is emptied as on a fresh runner and the catalog built for linux/amd64 (`build --all`, no push; amd64 alone keeps the section within its time) with `--cache registry` (cache imported from the registry) and without.');
+    say(
+      'First a publish with `--cache registry` fills the cache (buildx: `cache-to type=registry,mode=max` under `…:buildcache-<flavor>`; docker driver: inline cache in the images it pushes, also tagged `…:buildcache-<flavor>-<arch>`). Then, for each case, the engine is emptied as on a fresh runner and the catalog built for linux/amd64 (`build --all`, no push; amd64 alone keeps the section within its time) with `--cache registry` (cache imported from the registry) and without.',
+    );
     say();
     say('| driver | fresh runner, no cache | fresh runner, `--cache registry` | ratio | targets cached |');
     say('|---|---|---|---|---|');
     for (const driver of ['docker', 'buildx'] as const) {
       publish(driver, 'cache', ['--cache', 'registry']);
-      const build = (extra: string[]) => b.idekube(['--git-tag', b.tag, 'build', '--all', '--driver', driver, '--platform', 'linux/amd64', ...NET, ...extra], { ...env, ...name(driver, 'cache') });
+      const build = (extra: string[]) =>
+        b.idekube(['--git-tag', b.tag, 'build', '--all', '--driver', driver, '--platform', 'linux/amd64', ...NET, ...extra], {
+          ...env,
+          ...name(driver, 'cache'),
+        });
       await coldStart();
       const without = build([]);
       await coldStart();
       const withCache = build(['--cache', 'registry']);
       const cachedTargets = (withCache.result.targets as Array<{ status: string }>).filter((t) => t.status === 'cached').length;
-      say(`| ${driver} | ${fmtMs(without.ms)} | ${fmtMs(withCache.ms)} | ${(withCache.ms / without.ms).toFixed(2)}× | ${cachedTargets} of ${withCache.result.targets.length} |`);
-      verdicts.push({ what: `fresh runner, ${driver}`, measured: `--cache registry ${(withCache.ms / without.ms).toFixed(2)}× of no cache, ${cachedTargets} of ${withCache.result.targets.length} targets cached` });
+      say(
+        `| ${driver} | ${fmtMs(without.ms)} | ${fmtMs(withCache.ms)} | ${(withCache.ms / without.ms).toFixed(2)}× | ${cachedTargets} of ${withCache.result.targets.length} |`,
+      );
+      verdicts.push({
+        what: `fresh runner, ${driver}`,
+        measured: `--cache registry ${(withCache.ms / without.ms).toFixed(2)}× of no cache, ${cachedTargets} of ${withCache.result.targets.length} targets cached`,
+      });
     }
     say();
-    say('Without `--push` buildx exports nothing (`type=cacheonly`), while the docker driver always stores the image in the engine: compare each driver with itself here, and the two drivers in the publish table above.');
+    say(
+      'Without `--push` buildx exports nothing (`type=cacheonly`), while the docker driver always stores the image in the engine: compare each driver with itself here, and the two drivers in the publish table above.',
+    );
     say();
   } finally {
     await coldStart().catch(() => {});

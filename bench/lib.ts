@@ -35,7 +35,11 @@ export function fmtMs(ms: number): string {
 export async function coldStart(engine: Engine, ours: (ref: string) => boolean): Promise<void> {
   for (const img of await engine.listImages()) {
     const refs = [...(img.RepoTags ?? []), ...(img.RepoDigests ?? [])].filter((r) => !r.startsWith('<none>'));
-    if (refs.length && refs.every(ours)) await engine.getImage(img.Id).remove({ force: true }).catch(() => {});
+    if (refs.length && refs.every(ours))
+      await engine
+        .getImage(img.Id)
+        .remove({ force: true })
+        .catch(() => {});
   }
   await engine.pruneImages({ filters: { dangling: ['true'] } });
   await (engine as unknown as { pruneBuilder: (o: object) => Promise<unknown> }).pruneBuilder({ all: true });

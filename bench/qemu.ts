@@ -53,7 +53,11 @@ export interface QemuRow {
 
 async function runOnce(dir: string, s: Scenario): Promise<{ ms: number; out?: Record<string, unknown>; error?: string }> {
   const t0 = Date.now();
-  const r = await execa(process.execPath, [CLI, '-C', dir, '--git-tag', 'bench', ...s.sets.flatMap((x) => ['--set', x]), '--json', ...s.args], { reject: false, timeout: 3 * 3600_000, stderr: 'inherit' });
+  const r = await execa(
+    process.execPath,
+    [CLI, '-C', dir, '--git-tag', 'bench', ...s.sets.flatMap((x) => ['--set', x]), '--json', ...s.args],
+    { reject: false, timeout: 3 * 3600_000, stderr: 'inherit' },
+  );
   const ms = Date.now() - t0;
   if (r.exitCode !== 0) return { ms, error: `exit ${r.exitCode}` };
   return { ms, out: JSON.parse(String(r.stdout)) as Record<string, unknown> };
@@ -73,10 +77,18 @@ export async function qemuBench(names: string[]): Promise<QemuRow[]> {
         rows.push({ scenario: s.name, steps: {}, error: cold.error! });
         continue;
       }
-      const steps = (cold.out.timings ?? (cold.out.images as Array<Record<string, number>> | undefined)?.[0] ?? {}) as Record<string, number>;
+      const steps = (cold.out.timings ?? (cold.out.images as Array<Record<string, number>> | undefined)?.[0] ?? {}) as Record<
+        string,
+        number
+      >;
       process.stderr.write(`== ${s.name}: no-change rebuild\n`);
       const again = await runOnce(dir, s);
-      rows.push({ scenario: s.name, coldMs: cold.ms, steps, ...(again.out ? { rebuildMs: again.ms, rebuildCached: again.out.cached === true } : { error: `rebuild: ${again.error}` }) });
+      rows.push({
+        scenario: s.name,
+        coldMs: cold.ms,
+        steps,
+        ...(again.out ? { rebuildMs: again.ms, rebuildCached: again.out.cached === true } : { error: `rebuild: ${again.error}` }),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -85,10 +97,17 @@ export async function qemuBench(names: string[]): Promise<QemuRow[]> {
 }
 
 export function qemuMarkdown(rows: QemuRow[]): string[] {
-  const lines = ['| scenario | cold build | steps of the cold build (s) | no-change rebuild | rebuild was a cache hit |', '|---|---|---|---|---|'];
+  const lines = [
+    '| scenario | cold build | steps of the cold build (s) | no-change rebuild | rebuild was a cache hit |',
+    '|---|---|---|---|---|',
+  ];
   for (const r of rows) {
-    const steps = Object.entries(r.steps).map(([k, v]) => `${k} ${v}`).join(', ');
-    lines.push(`| ${r.scenario} | ${r.coldMs !== undefined ? fmtMs(r.coldMs) : `failed (${r.error})`} | ${steps || '-'} | ${r.rebuildMs !== undefined ? fmtMs(r.rebuildMs) : r.error ?? '-'} | ${r.rebuildCached === undefined ? '-' : r.rebuildCached ? 'yes' : 'no'} |`);
+    const steps = Object.entries(r.steps)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(
+      `| ${r.scenario} | ${r.coldMs !== undefined ? fmtMs(r.coldMs) : `failed (${r.error})`} | ${steps || '-'} | ${r.rebuildMs !== undefined ? fmtMs(r.rebuildMs) : (r.error ?? '-')} | ${r.rebuildCached === undefined ? '-' : r.rebuildCached ? 'yes' : 'no'} |`,
+    );
   }
   return lines;
 }

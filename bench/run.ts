@@ -45,7 +45,11 @@ const say = (s = '') => {
 
 function idekube(args: string[], env: Record<string, string> = {}): { ms: number; result: any } {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [CLI, '-C', FIXTURE, '--json', ...args], { encoding: 'utf8', env: { ...process.env, REGISTRY, ...cliEnv, ...env }, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [CLI, '-C', FIXTURE, '--json', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, REGISTRY, ...cliEnv, ...env },
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const ms = Date.now() - t0;
   if (r.status !== 0) throw new Error(`idekube ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
   return { ms, result: JSON.parse(r.stdout) };
@@ -53,11 +57,20 @@ function idekube(args: string[], env: Record<string, string> = {}): { ms: number
 
 /** A cold start of the main engine: the test and bench repositories' images go (the Debian base images stay). */
 async function pruneBuildCache(engine: Engine): Promise<void> {
-  await coldStart(engine, (ref) => (ref.startsWith(`${REGISTRY}/idekube-test/`) || ref.startsWith(`${REGISTRY}/idekube-bench/`)) && !ref.startsWith(`${REGISTRY}/idekube-test/debian`));
+  await coldStart(
+    engine,
+    (ref) =>
+      (ref.startsWith(`${REGISTRY}/idekube-test/`) || ref.startsWith(`${REGISTRY}/idekube-bench/`)) &&
+      !ref.startsWith(`${REGISTRY}/idekube-test/debian`),
+  );
 }
 
 async function removeTags(engine: Engine, refs: string[]): Promise<void> {
-  for (const r of refs) await engine.getImage(r).remove({ force: true }).catch(() => {});
+  for (const r of refs)
+    await engine
+      .getImage(r)
+      .remove({ force: true })
+      .catch(() => {});
 }
 
 /** Layers of a pushed per-arch image: digest → compressed size. */
@@ -109,7 +122,8 @@ interface Verdict {
 
 /** What a command does beyond starting Node, for the Targets table when it misses 2×. */
 const CLI_COSTS: Record<string, string> = {
-  generate: 'checks or writes 11 contexts (186 files: a stat each, the generated ones read back) and starts git twice for GIT_TAG (≈ 7 ms); closing it: read GIT_TAG from .git without starting git, or keep a record of written contexts',
+  generate:
+    'checks or writes 11 contexts (186 files: a stat each, the generated ones read back) and starts git twice for GIT_TAG (≈ 7 ms); closing it: read GIT_TAG from .git without starting git, or keep a record of written contexts',
   plan: 'starts git four times (GIT_TAG, and the commit and remote for the OCI labels, ≈ 14 ms); closing it: read them from .git without starting git',
   tags: 'starts git twice for GIT_TAG (≈ 7 ms)',
 };
@@ -153,7 +167,17 @@ async function coldPair(b: Bench, archs: Array<'amd64' | 'arm64'>): Promise<Cold
   // the first build on a fresh machine: no recorded build times, the scheduler guesses
   rmSync(join(FIXTURE, '.idekube/cache/build-times.json'), { force: true });
   await b.apt.reset();
-  const run = idekube(['--git-tag', b.tag, 'build', '--all', '--platform', archs.map((a) => `linux/${a}`).join(','), '--jobs', '2', ...NET]);
+  const run = idekube([
+    '--git-tag',
+    b.tag,
+    'build',
+    '--all',
+    '--platform',
+    archs.map((a) => `linux/${a}`).join(','),
+    '--jobs',
+    '2',
+    ...NET,
+  ]);
   return { ours: { ms: run.ms, targets: run.result.targets, apt: await b.apt.stats() }, theirs: { ...theirs, apt: theirApt } };
 }
 
@@ -189,7 +213,9 @@ function coldTable(b: Bench, pair: ColdPair, label: string): void {
   say(`| **ratio idekube / upstream-style** | **${(ours.ms / theirs.wallMs).toFixed(2)}×** | target ≤ 0.60× |`);
   say(`| package files fetched: idekube | ${aptLine(ours.apt)} | |`);
   say(`| package files fetched: upstream-style | ${aptLine(theirs.apt)} | |`);
-  say(`| longest chain (${bound.chain.join(' → ')}), upstream-style times | ${fmtMs(bound.ms)} | ${(bound.ms / theirs.wallMs).toFixed(2)}× of upstream-style: the least any schedule of these builds on one engine needs, noise between runs aside |`);
+  say(
+    `| longest chain (${bound.chain.join(' → ')}), upstream-style times | ${fmtMs(bound.ms)} | ${(bound.ms / theirs.wallMs).toFixed(2)}× of upstream-style: the least any schedule of these builds on one engine needs, noise between runs aside |`,
+  );
   say();
   const ratio = ours.ms / theirs.wallMs;
   b.verdicts.push({
@@ -211,7 +237,9 @@ function coldTable(b: Bench, pair: ColdPair, label: string): void {
 async function coldSection(b: Bench): Promise<void> {
   say('## 2. Cold catalog build (fixture catalog)');
   say();
-  say('Before each flow: the images and every other image of the test and bench repositories removed, dangling images removed, the whole BuildKit cache pruned (the Debian base images stay), no recorded build times. apt packages come from a local cache, the same for both flows, so that the network\'s speed (it varied threefold between runs of this bench) does not decide the figures: bench/apt-cache.ts, a caching HTTP proxy on 127.0.0.1 that keeps package files and content-addressed indexes, reached by both flows\' RUN steps on the host network (idekube: `--network host` and the Docker config\'s `proxies`; upstream-style: the same build args and network mode). An untimed warm-up build fills it first, and the rows below say what each timed flow still fetched from the network. One run each: a cold run of both flows takes most of the time budget. arm64 is emulated (binfmt + QEMU user mode) on this amd64 machine, 2 cores.');
+  say(
+    "Before each flow: the images and every other image of the test and bench repositories removed, dangling images removed, the whole BuildKit cache pruned (the Debian base images stay), no recorded build times. apt packages come from a local cache, the same for both flows, so that the network's speed (it varied threefold between runs of this bench) does not decide the figures: bench/apt-cache.ts, a caching HTTP proxy on 127.0.0.1 that keeps package files and content-addressed indexes, reached by both flows' RUN steps on the host network (idekube: `--network host` and the Docker config's `proxies`; upstream-style: the same build args and network mode). An untimed warm-up build fills it first, and the rows below say what each timed flow still fetched from the network. One run each: a cold run of both flows takes most of the time budget. arm64 is emulated (binfmt + QEMU user mode) on this amd64 machine, 2 cores.",
+  );
   say();
   // the warm-up: every package both flows need lands in the local cache before anything is timed
   await pruneBuildCache(b.engine);
@@ -243,10 +271,20 @@ async function warmSection(b: Bench): Promise<void> {
     warm.push(w.ms);
     rebuilt += (w.result.targets as Array<{ status: string }>).filter((t) => t.status !== 'cached').length;
     const f0 = Date.now();
-    for (const t of b.plan.targets) await buildImage(b.engine, { contextDir: t.contextDir, platform: t.platform, tags: [t.tag], buildArgs: { ...t.buildArgs, ...b.packages.proxyArgs }, labels: t.labels, network: b.packages.network });
+    for (const t of b.plan.targets)
+      await buildImage(b.engine, {
+        contextDir: t.contextDir,
+        platform: t.platform,
+        tags: [t.tag],
+        buildArgs: { ...t.buildArgs, ...b.packages.proxyArgs },
+        labels: t.labels,
+        network: b.packages.network,
+      });
     floor.push(Date.now() - f0);
   }
-  say('The floor is the same BuildKit build requests sent straight to the Engine API from this already-running process: no process start, no module loading, nothing else. (`docker build` itself cannot be the floor here: the Docker CLI on this machine refuses BuildKit builds without its buildx plugin, and each call would add a CLI start.) idekube pays once for Node, its modules (dockerode alone loads 208 modules, ≈ 130 ms, most of them for the BuildKit session it opens), the catalog, `generate` and the plan.');
+  say(
+    'The floor is the same BuildKit build requests sent straight to the Engine API from this already-running process: no process start, no module loading, nothing else. (`docker build` itself cannot be the floor here: the Docker CLI on this machine refuses BuildKit builds without its buildx plugin, and each call would add a CLI start.) idekube pays once for Node, its modules (dockerode alone loads 208 modules, ≈ 130 ms, most of them for the BuildKit session it opens), the catalog, `generate` and the plan.',
+  );
   say();
   say('| what | median |');
   say('|---|---|');
@@ -256,23 +294,56 @@ async function warmSection(b: Bench): Promise<void> {
   say(`| targets rebuilt in the warm runs | ${rebuilt} |`);
   say();
   const ratio = median(warm) / median(floor);
-  b.verdicts.push({ what: 'warm no-op rebuild', measured: `${ratio.toFixed(2)}× the bare-cache floor, ${rebuilt} targets rebuilt`, target: '≤ 1.5×', met: ratio <= 1.5 && rebuilt === 0 });
+  b.verdicts.push({
+    what: 'warm no-op rebuild',
+    measured: `${ratio.toFixed(2)}× the bare-cache floor, ${rebuilt} targets rebuilt`,
+    target: '≤ 1.5×',
+    met: ratio <= 1.5 && rebuilt === 0,
+  });
 }
 
 function incrementalSection(b: Bench): void {
   say('## 4. Incremental rebuild: one layer of a child flavor changes');
   say();
-  const inc = idekube(['--git-tag', b.tag, '--set', `MARKER_TEXT=changed ${b.tag}`, 'build', '--all', '--platform', 'linux/amd64,linux/arm64', ...NET]);
+  const inc = idekube([
+    '--git-tag',
+    b.tag,
+    '--set',
+    `MARKER_TEXT=changed ${b.tag}`,
+    'build',
+    '--all',
+    '--platform',
+    'linux/amd64,linux/arm64',
+    ...NET,
+  ]);
   say('`--set MARKER_TEXT=…` changes the `child-marker` layer of `web/extra` only.');
   say();
   say('| target | status | steps run / cached | steps that ran |');
   say('|---|---|---|---|');
-  for (const t of inc.result.targets) say(`| ${t.id} | ${t.status} | ${t.executed ?? '-'} / ${t.cachedSteps ?? '-'} | ${(t.ran ?? []).map((n: string) => `\`${n.replace(/\s+/g, ' ').replace(/--mount=\S+ /g, '').slice(0, 70)}\``).join('<br>')} |`);
+  for (const t of inc.result.targets)
+    say(
+      `| ${t.id} | ${t.status} | ${t.executed ?? '-'} / ${t.cachedSteps ?? '-'} | ${(t.ran ?? [])
+        .map(
+          (n: string) =>
+            `\`${n
+              .replace(/\s+/g, ' ')
+              .replace(/--mount=\S+ /g, '')
+              .slice(0, 70)}\``,
+        )
+        .join('<br>')} |`,
+    );
   say(`| wall time | ${fmtMs(inc.ms)} | | |`);
   say();
   const targets = inc.result.targets as Array<{ id: string; status: string; ran?: string[] }>;
-  const onlyChild = targets.every((t) => (t.id.startsWith('web/extra@') ? t.status === 'built' && /child-marker/.test(t.ran?.[0] ?? '') : t.status === 'cached'));
-  b.verdicts.push({ what: 'incremental rebuild', measured: onlyChild ? 'only web/extra rebuilt, from its changed layer on' : 'other targets or earlier steps ran (see section 4)', target: 'only the changed flavor, from that layer', met: onlyChild });
+  const onlyChild = targets.every((t) =>
+    t.id.startsWith('web/extra@') ? t.status === 'built' && /child-marker/.test(t.ran?.[0] ?? '') : t.status === 'cached',
+  );
+  b.verdicts.push({
+    what: 'incremental rebuild',
+    measured: onlyChild ? 'only web/extra rebuilt, from its changed layer on' : 'other targets or earlier steps ran (see section 4)',
+    target: 'only the changed flavor, from that layer',
+    met: onlyChild,
+  });
 }
 
 async function sharedSection(b: Bench): Promise<void> {
@@ -309,7 +380,9 @@ function contextSection(b: Bench): void {
 async function qemuSection(): Promise<void> {
   say('## 7. QEMU root disk (fixture web/base, linux/amd64 under TCG: KVM is not usable on this machine)');
   say();
-  say('Cold: a private copy of the fixture with an empty QEMU cache (Debian base rootfs by mmdebstrap, base disk, boot, provisioning from the layers, power-off). No-change rebuild: the same command again. arm64 (several minutes more: TCG emulates the whole machine) is left to `node dist/bench/qemu.js arm64-baked`, to keep the whole run under 25 minutes.');
+  say(
+    'Cold: a private copy of the fixture with an empty QEMU cache (Debian base rootfs by mmdebstrap, base disk, boot, provisioning from the layers, power-off). No-change rebuild: the same command again. arm64 (several minutes more: TCG emulates the whole machine) is left to `node dist/bench/qemu.js arm64-baked`, to keep the whole run under 25 minutes.',
+  );
   say();
   for (const line of qemuMarkdown(await qemuBench(['amd64-baked']))) say(line);
   say();
@@ -340,9 +413,35 @@ async function main(): Promise<void> {
 
   const project = loadProject({ dir: FIXTURE, sets: [], flags: { GIT_TAG: tag, REGISTRY }, env: {} });
   const generatedRoot = join(FIXTURE, '.idekube/build/default');
-  const up: UpstreamStyleOptions = { project, repoRoot: ROOT, generatedRoot, repo: `${REGISTRY}/idekube-bench/upstream`, gitTag: tag, archs: ['amd64', 'arm64'], packages };
-  const plan = makePlan(project, { flavors: project.catalog.order, driver: 'docker', push: false, cache: 'none', aliases: [], contextRoot: generatedRoot });
-  const b: Bench = { engine, tag, project, plan, up, ourTags: plan.targets.map((t) => t.tag), theirTags: plan.targets.flatMap((t) => [upstreamRef(up, t.flavor, t.arch), upstreamRef(up, t.flavor)]), verdicts: [], apt, packages };
+  const up: UpstreamStyleOptions = {
+    project,
+    repoRoot: ROOT,
+    generatedRoot,
+    repo: `${REGISTRY}/idekube-bench/upstream`,
+    gitTag: tag,
+    archs: ['amd64', 'arm64'],
+    packages,
+  };
+  const plan = makePlan(project, {
+    flavors: project.catalog.order,
+    driver: 'docker',
+    push: false,
+    cache: 'none',
+    aliases: [],
+    contextRoot: generatedRoot,
+  });
+  const b: Bench = {
+    engine,
+    tag,
+    project,
+    plan,
+    up,
+    ourTags: plan.targets.map((t) => t.tag),
+    theirTags: plan.targets.flatMap((t) => [upstreamRef(up, t.flavor, t.arch), upstreamRef(up, t.flavor)]),
+    verdicts: [],
+    apt,
+    packages,
+  };
   try {
     if (want(1)) cliSection(b);
     if (want(2)) await coldSection(b);
@@ -352,16 +451,25 @@ async function main(): Promise<void> {
     if (want(6)) contextSection(b);
     if (want(7)) await qemuSection();
     if (want(8)) {
-      for (const m of await currentEngineSection({ idekube, say, aptProxy: apt.url, registry: REGISTRY, tag })) b.verdicts.push({ ...m, target: '— (none set)', met: undefined });
+      for (const m of await currentEngineSection({ idekube, say, aptProxy: apt.url, registry: REGISTRY, tag }))
+        b.verdicts.push({ ...m, target: '— (none set)', met: undefined });
     }
     if (want(9)) {
       say('## 9. Scale: commands that need no engine on catalogs of 5,000 flavors');
       say();
-      say('Generated catalogs (bench/scale.ts): 5,000 flavors in 50 trees (each variant the child of another, a layer per depth), and one chain 5,000 flavors deep (each adding a layer). Cold: no catalog cache; warm: the cache the cold run wrote.');
+      say(
+        'Generated catalogs (bench/scale.ts): 5,000 flavors in 50 trees (each variant the child of another, a layer per depth), and one chain 5,000 flavors deep (each adding a layer). Cold: no catalog cache; warm: the cache the cold run wrote.',
+      );
       say();
       const s = scaleSection(5000, say);
       say();
-      b.verdicts.push({ what: 'scale, 5,000 flavors (wide and deep)', measured: `slowest: ${fmtMs(s.slowestMs)} (${s.slowest})`, target: 'each ≤ 10 s', met: s.slowestMs <= 10_000, why: 'see section 9' });
+      b.verdicts.push({
+        what: 'scale, 5,000 flavors (wide and deep)',
+        measured: `slowest: ${fmtMs(s.slowestMs)} (${s.slowest})`,
+        target: 'each ≤ 10 s',
+        met: s.slowestMs <= 10_000,
+        why: 'see section 9',
+      });
     }
   } finally {
     await removeTags(engine, [...b.ourTags, ...b.theirTags]);
@@ -372,7 +480,10 @@ async function main(): Promise<void> {
   say();
   say('| what | measured | target | met | why not, and what would close it |');
   say('|---|---|---|---|---|');
-  for (const v of b.verdicts) say(`| ${v.what} | ${v.measured} | ${v.target} | ${v.met === undefined ? '—' : v.met ? 'yes' : '**no**'} | ${v.met === false ? v.why ?? '' : ''} |`);
+  for (const v of b.verdicts)
+    say(
+      `| ${v.what} | ${v.measured} | ${v.target} | ${v.met === undefined ? '—' : v.met ? 'yes' : '**no**'} | ${v.met === false ? (v.why ?? '') : ''} |`,
+    );
   say();
   say(`Total benchmark time: ${fmtMs(Date.now() - started)}.`);
   if (!only) writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${out.join('\n')}\n`);
@@ -389,7 +500,10 @@ function appendRun(lines: string[]): void {
   const before = readFileSync(file, 'utf8').split(MARK)[0]!.trimEnd();
   const body = lines.slice(lines.findIndex((l) => l.startsWith('## ')));
   const header = lines.filter((l) => l.startsWith('Written by') || l.startsWith('Machine:'));
-  writeFileSync(file, `${before}\n\n${MARK}\n\n# Sections run on their own\n\n${header.join('\n')}\nThese sections come from a separate run (\`node dist/bench/run.js --only ${process.argv[process.argv.indexOf('--only') + 1]} --append\`); figures compare only within this run.\n\n${body.join('\n')}\n`);
+  writeFileSync(
+    file,
+    `${before}\n\n${MARK}\n\n# Sections run on their own\n\n${header.join('\n')}\nThese sections come from a separate run (\`node dist/bench/run.js --only ${process.argv[process.argv.indexOf('--only') + 1]} --append\`); figures compare only within this run.\n\n${body.join('\n')}\n`,
+  );
 }
 
 main().catch((e) => {

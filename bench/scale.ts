@@ -34,8 +34,14 @@ export function wideCatalog(n: number, families = 50): Files {
   const depthOf = (i: number): number => (i === 0 ? 0 : 1 + depthOf(Math.floor((i - 1) / 3)));
   const maxDepth = depthOf(per - 1);
   for (let d = 0; d <= maxDepth; d++) {
-    const service = d === 0 ? `services:\n  web:\n    routes:\n      - {path: /web/, port: 8080}\n    programs:\n      web: {command: /usr/bin/web}\n` : '';
-    files.set(`flavors/layers/d${d}.yaml`, `description: depth ${d}\nrun: install.sh\nargs:\n  D${d}_VERSION: "${d}.0"\n${d === 0 ? '  TOOL_VERSION: null\n' : ''}${service}`);
+    const service =
+      d === 0
+        ? `services:\n  web:\n    routes:\n      - {path: /web/, port: 8080}\n    programs:\n      web: {command: /usr/bin/web}\n`
+        : '';
+    files.set(
+      `flavors/layers/d${d}.yaml`,
+      `description: depth ${d}\nrun: install.sh\nargs:\n  D${d}_VERSION: "${d}.0"\n${d === 0 ? '  TOOL_VERSION: null\n' : ''}${service}`,
+    );
     files.set(`artifacts/layers/d${d}/install.sh`, SCRIPT);
   }
   let made = 0;
@@ -72,7 +78,13 @@ const COMMANDS: Array<[string, string[]]> = [
 
 function time(dir: string, args: string[]): { ms: number; text: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [CLI, '-C', dir, ...args], { env: { ...process.env, GIT_TAG: 'v1.0.0', NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 600_000, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [CLI, '-C', dir, ...args], {
+    env: { ...process.env, GIT_TAG: 'v1.0.0', NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const status = r.status === 0 ? '' : ` (exit ${r.status ?? r.signal}: ${(r.stderr ?? '').split('\n')[0]!.slice(0, 120)})`;
   return { ms: r.status === 0 ? ms : Infinity, text: `${fmtMs(ms)}${status}` };
@@ -84,7 +96,10 @@ export function scaleSection(n: number, say: (s?: string) => void): { slowestMs:
   say('|---|---|---|---|');
   let slowestMs = 0;
   let slowest = '';
-  for (const [name, files] of [[`${n} flavors in 50 trees`, wideCatalog(n)], [`a chain ${n} deep`, deepCatalog(n)]] as const) {
+  for (const [name, files] of [
+    [`${n} flavors in 50 trees`, wideCatalog(n)],
+    [`a chain ${n} deep`, deepCatalog(n)],
+  ] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'idekube-scale-'));
     write(dir, files);
     for (const [label, argv] of COMMANDS) {

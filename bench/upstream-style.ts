@@ -42,7 +42,11 @@ export function upstreamRef(o: UpstreamStyleOptions, flavor: string, arch?: stri
 function allArgs(project: Project): Record<string, string> {
   const out: Record<string, string> = {};
   for (const id of project.catalog.order) Object.assign(out, requireValues(id, resolveArgs(project.catalog, project.layered, id)));
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]!]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]!]),
+  );
 }
 
 /** The keys a flavor's own Dockerfile declared at its top (upstream: a per-variant ARG block). */
@@ -74,7 +78,10 @@ export function upstreamDockerfile(o: UpstreamStyleOptions, flavor: string): str
   const runtime = join(o.generatedRoot, flavor, 'runtime');
   try {
     statSync(runtime);
-    lines.push(`COPY ${relative(o.repoRoot, runtime)}/ /`, 'RUN rm -f /etc/nginx/sites-enabled/default && ln -sf /init-container.sh /init-containers.sh');
+    lines.push(
+      `COPY ${relative(o.repoRoot, runtime)}/ /`,
+      'RUN rm -f /etc/nginx/sites-enabled/default && ln -sf /init-container.sh /init-containers.sh',
+    );
   } catch {
     /* a child without runtime changes */
   }

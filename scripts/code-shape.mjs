@@ -22,7 +22,15 @@ const files = [];
   }
 })(join(root, 'src'));
 
-let lines = 0, over120 = 0, over160 = 0, over200 = 0, casts = 0, asUnknown = 0, asNever = 0, anys = 0, bangs = 0;
+let lines = 0,
+  over120 = 0,
+  over160 = 0,
+  over200 = 0,
+  casts = 0,
+  asUnknown = 0,
+  asNever = 0,
+  anys = 0,
+  bangs = 0;
 const text = new Map();
 for (const f of files) {
   const src = readFileSync(f, 'utf8');
@@ -33,7 +41,9 @@ for (const f of files) {
     if (l.length > 160) over160++;
     if (l.length > 200) over200++;
     // imports and re-exports rename with `as`: not casts
-    const code = /^\s*(import|export)\b.*\bfrom\b|^\s*import\b/.test(l) ? '' : l.replace(/^\s*(\/\/|\*).*$/, '').replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"/g, "''");
+    const code = /^\s*(import|export)\b.*\bfrom\b|^\s*import\b/.test(l)
+      ? ''
+      : l.replace(/^\s*(\/\/|\*).*$/, '').replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"/g, "''");
     casts += (code.match(/\)?\s\bas\s+(?!const\b)[A-Za-z_{([]/g) ?? []).length;
     asUnknown += (code.match(/\bas unknown as\b/g) ?? []).length;
     asNever += (code.match(/\bas never\b/g) ?? []).length;
@@ -44,24 +54,38 @@ for (const f of files) {
 
 // every function's span, from Biome with a limit of 1 line
 const cfg = mkdtempSync(join(tmpdir(), 'code-shape-'));
-writeFileSync(join(cfg, 'biome.json'), JSON.stringify({
-  formatter: { enabled: false }, assist: { enabled: false },
-  linter: { enabled: true, rules: { preset: 'none', complexity: { noExcessiveLinesPerFunction: { level: 'error', options: { maxLines: 1 } } } } },
-}));
+writeFileSync(
+  join(cfg, 'biome.json'),
+  JSON.stringify({
+    formatter: { enabled: false },
+    assist: { enabled: false },
+    linter: {
+      enabled: true,
+      rules: { preset: 'none', complexity: { noExcessiveLinesPerFunction: { level: 'error', options: { maxLines: 1 } } } },
+    },
+  }),
+);
 let out;
 try {
-  out = execFileSync(biome, ['lint', `--config-path=${cfg}`, '--reporter=json', '--max-diagnostics=none', 'src'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+  out = execFileSync(biome, ['lint', `--config-path=${cfg}`, '--reporter=json', '--max-diagnostics=none', 'src'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 } catch (e) {
   out = e.stdout; // biome exits 1 when it reports anything
 } finally {
   rmSync(cfg, { recursive: true, force: true });
 }
-const fns = JSON.parse(out).diagnostics.filter((d) => d.category === 'lint/complexity/noExcessiveLinesPerFunction').map((d) => {
-  const file = d.location.path;
-  const first = text.get(join(root, file))?.[d.location.start.line - 1] ?? '';
-  const name = /(?:function\s+|const\s+|let\s+|^\s*(?:async\s+)?|\b)([A-Za-z_$][\w$]*)\s*(?:=|\(|<)/.exec(first)?.[1] ?? '(anonymous)';
-  return { name, where: `${file}:${d.location.start.line}`, lines: d.location.end.line - d.location.start.line + 1 };
-});
+const fns = JSON.parse(out)
+  .diagnostics.filter((d) => d.category === 'lint/complexity/noExcessiveLinesPerFunction')
+  .map((d) => {
+    const file = d.location.path;
+    const first = text.get(join(root, file))?.[d.location.start.line - 1] ?? '';
+    const name = /(?:function\s+|const\s+|let\s+|^\s*(?:async\s+)?|\b)([A-Za-z_$][\w$]*)\s*(?:=|\(|<)/.exec(first)?.[1] ?? '(anonymous)';
+    return { name, where: `${file}:${d.location.start.line}`, lines: d.location.end.line - d.location.start.line + 1 };
+  });
 fns.sort((x, y) => y.lines - x.lines);
 console.log(`src: ${files.length} files, ${lines} lines, ${fns.length} functions over 1 line`);
 console.log(`casts (as) ${casts} (as unknown as ${asUnknown}, as never ${asNever}); any ${anys}; non-null ! ${bangs}`);

@@ -11,6 +11,8 @@ else
 fi
 
 npx tsc -p .
+# the lint + format gate (biome.jsonc): a formatting drift or a lint error fails the run before any test
+npx biome ci --colors=off
 # Integration test files build images on a 2-core machine: run files one at a time.
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination=dist/test-results.tap \

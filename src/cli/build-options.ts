@@ -76,8 +76,18 @@ export function platformFlag(value: string | undefined, env: NodeJS.ProcessEnv):
 /** --test needs images in the local engine before they are pushed: the docker driver, no remote engines. */
 export function withTestDriver<T extends Pick<RawBuildFlags, 'driver' | 'engine' | 'test'>>(raw: T): T {
   if (!raw.test) return raw;
-  if (raw.driver === 'buildx') throw new InputError('--test cannot be combined with --driver buildx (bake pushes from the builder, so nothing can be tested before the push)', undefined, 'use --driver docker (the default with --test)');
-  if (raw.engine?.length) throw new InputError('--test runs the images on the local engine and reaches them on 127.0.0.1; it cannot be combined with --engine', undefined, 'test on a machine that builds natively, or leave out --test');
+  if (raw.driver === 'buildx')
+    throw new InputError(
+      '--test cannot be combined with --driver buildx (bake pushes from the builder, so nothing can be tested before the push)',
+      undefined,
+      'use --driver docker (the default with --test)',
+    );
+  if (raw.engine?.length)
+    throw new InputError(
+      '--test runs the images on the local engine and reaches them on 127.0.0.1; it cannot be combined with --engine',
+      undefined,
+      'test on a machine that builds natively, or leave out --test',
+    );
   return { ...raw, driver: 'docker' };
 }
 
@@ -85,7 +95,12 @@ export function withTestDriver<T extends Pick<RawBuildFlags, 'driver' | 'engine'
 function sbomGenerator(raw: RawBuildFlags): string {
   const ref = raw.sbomGenerator!;
   if (!raw.attest) throw new InputError('--sbom-generator needs --attest', undefined, 'add --attest, or drop --sbom-generator');
-  if (!/^[a-z0-9][a-z0-9._\/:@-]*$/i.test(ref) || ref.length > 255) throw new InputError(`--sbom-generator ${JSON.stringify(ref.slice(0, 80))} is not an image reference`, undefined, 'e.g. --sbom-generator registry.example.com/mirror/buildkit-syft-scanner:stable-1');
+  if (!/^[a-z0-9][a-z0-9._/:@-]*$/i.test(ref) || ref.length > 255)
+    throw new InputError(
+      `--sbom-generator ${JSON.stringify(ref.slice(0, 80))} is not an image reference`,
+      undefined,
+      'e.g. --sbom-generator registry.example.com/mirror/buildkit-syft-scanner:stable-1',
+    );
   return ref;
 }
 
@@ -111,8 +126,18 @@ function engineFlags(values: string[]): Partial<Record<Platform, string>> {
   const engines: Partial<Record<Platform, string>> = {};
   for (const e of values) {
     const m = /^([^=]+)=(.+)$/.exec(e);
-    if (!m || !(PLATFORMS as readonly string[]).includes(m[1]!)) throw new InputError(`--engine ${quoteShort(e)}: expected PLATFORM=ADDRESS`, undefined, 'e.g. --engine linux/arm64=ssh://builder@arm-host');
-    if (!/^(unix|tcp|ssh|https?):\/\//.test(m[2]!)) throw new InputError(`--engine ${quoteShort(e)}: ${quoteShort(m[2]!)} is not an engine address`, undefined, 'use unix:///path, tcp://host:port or ssh://user@host');
+    if (!m || !(PLATFORMS as readonly string[]).includes(m[1]!))
+      throw new InputError(
+        `--engine ${quoteShort(e)}: expected PLATFORM=ADDRESS`,
+        undefined,
+        'e.g. --engine linux/arm64=ssh://builder@arm-host',
+      );
+    if (!/^(unix|tcp|ssh|https?):\/\//.test(m[2]!))
+      throw new InputError(
+        `--engine ${quoteShort(e)}: ${quoteShort(m[2]!)} is not an engine address`,
+        undefined,
+        'use unix:///path, tcp://host:port or ssh://user@host',
+      );
     engines[m[1] as Platform] = m[2]!;
   }
   return engines;
@@ -120,16 +145,27 @@ function engineFlags(values: string[]): Partial<Record<Platform, string>> {
 
 function aliasFlags(aliases: string[]): AliasKind[] {
   const bad = aliases.filter((a) => !(ALIAS_KINDS as readonly string[]).includes(a));
-  if (bad.length) throw new InputError(`--alias ${listSome(bad.map((a) => (a.length > 30 ? `${a.slice(0, 30)}…` : a)), 5)}: unknown alias kind`, undefined, `use one of: ${ALIAS_KINDS.join(', ')}`);
+  if (bad.length)
+    throw new InputError(
+      `--alias ${listSome(
+        bad.map((a) => (a.length > 30 ? `${a.slice(0, 30)}…` : a)),
+        5,
+      )}: unknown alias kind`,
+      undefined,
+      `use one of: ${ALIAS_KINDS.join(', ')}`,
+    );
   return aliases as AliasKind[];
 }
 
 /** Everything but the extra CA certificates (which need the project): pure, for tests. */
 export function parseBuildFlags(given: RawBuildFlags, env: NodeJS.ProcessEnv): BuildFlags {
   const raw = withTestDriver(given);
-  if (raw.archOnly && !raw.push) throw new InputError('--arch-only needs --push', undefined, 'idekube build --push --arch-only --platform linux/arm64');
-  if (raw.push && raw.load) throw new InputError('--push and --load cannot be combined', undefined, 'push to a registry, or load into the local engine');
-  if (raw.jobs !== undefined && !/^[1-9]\d*$/.test(raw.jobs)) throw new InputError(`--jobs ${quoteShort(raw.jobs)} is not a positive whole number`, undefined, 'e.g. --jobs 2');
+  if (raw.archOnly && !raw.push)
+    throw new InputError('--arch-only needs --push', undefined, 'idekube build --push --arch-only --platform linux/arm64');
+  if (raw.push && raw.load)
+    throw new InputError('--push and --load cannot be combined', undefined, 'push to a registry, or load into the local engine');
+  if (raw.jobs !== undefined && !/^[1-9]\d*$/.test(raw.jobs))
+    throw new InputError(`--jobs ${quoteShort(raw.jobs)} is not a positive whole number`, undefined, 'e.g. --jobs 2');
   const aliases = aliasFlags(raw.alias ?? []);
   const engines = engineFlags(raw.engine ?? []);
   const { platforms, via } = platformFlag(raw.platform, env);

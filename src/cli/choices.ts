@@ -21,6 +21,7 @@ export function choiceText(choices: readonly string[]): string {
 /** The value when it is one of `allowed` (`dflt` when the flag was not given); bad input (exit 2) otherwise. */
 export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
-  if (!(allowed as readonly string[]).includes(value)) throw new InputError(`${flag} ${quoteShort(value)} is not allowed`, undefined, `use one of: ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new InputError(`${flag} ${quoteShort(value)} is not allowed`, undefined, `use one of: ${allowed.join(', ')}`);
   return value as T;
 }

@@ -51,18 +51,29 @@ export function makeContext(opts: GlobalOptions, env: NodeJS.ProcessEnv): Contex
     if (opts.name !== undefined) flags.NAME = opts.name;
     if (opts.gitTag !== undefined) flags.GIT_TAG = opts.gitTag;
     for (const [flag, v] of Object.entries(flags)) {
-      if (v === '') throw new InputError(`--${flag.toLowerCase().replace('_', '-')} must not be empty`, undefined, 'give a value or leave the flag out');
+      if (v === '')
+        throw new InputError(
+          `--${flag.toLowerCase().replace('_', '-')} must not be empty`,
+          undefined,
+          'give a value or leave the flag out',
+        );
     }
     // `none`: .dockerargs alone, whatever IDEKUBE_PROFILE says (a lineup without a profile)
     const { IDEKUBE_PROFILE: _ignored, ...noProfileEnv } = env;
-    const profileInputs = 'none' in profile ? { env: noProfileEnv } : { env, ...(profile.name !== undefined ? { profile: profile.name } : {}) };
+    const profileInputs =
+      'none' in profile ? { env: noProfileEnv } : { env, ...(profile.name !== undefined ? { profile: profile.name } : {}) };
     const naming = { ...(opts.scheme !== undefined ? { scheme: opts.scheme } : {}), ...(opts.staging ? { staging: true } : {}) };
     return loadProject({ ...(opts.dir ? { dir: opts.dir } : {}), sets: opts.set, flags, ...naming, ...profileInputs });
   };
   return {
     opts,
     env,
-    io: { out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`), err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`), isTTY, color },
+    io: {
+      out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+      err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+      isTTY,
+      color,
+    },
     async project() {
       project ??= await load({ ...(opts.profile !== undefined ? { name: opts.profile } : {}) });
       return project;

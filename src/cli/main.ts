@@ -8,7 +8,14 @@ import { formatWarning, takeWarnings } from '../config/warnings.js';
 import { registerQemu } from './commands/qemu-cli.js';
 import { SCHEMES, choiceText } from './choices.js';
 import { makeContext, type Context, type GlobalOptions } from './context.js';
-import { collect, registerBuildCommands, registerCheckCommands, registerProjectCommands, registerSchemaCommand, type CtxOf } from './program-commands.js';
+import {
+  collect,
+  registerBuildCommands,
+  registerCheckCommands,
+  registerProjectCommands,
+  registerSchemaCommand,
+  type CtxOf,
+} from './program-commands.js';
 import { packageVersion } from './version.js';
 
 const EXIT_CODES_HELP = `
@@ -41,7 +48,10 @@ export function buildProgram(run: (ctxFn: () => Context, fn: (ctx: Context) => P
     .option('--author <name>', 'namespace part of image names (env AUTHOR)')
     .option('--name <name>', 'repository name (env NAME)')
     .option('--git-tag <tag>', 'version part of tags (env GIT_TAG)')
-    .option('--scheme <scheme>', `tag scheme and built-in lineups: ${choiceText(SCHEMES)} (default ${SCHEMES[0]}; v0.4: one repository, v0.8: a repository per image) (env IDEKUBE_SCHEME)`)
+    .option(
+      '--scheme <scheme>',
+      `tag scheme and built-in lineups: ${choiceText(SCHEMES)} (default ${SCHEMES[0]}; v0.4: one repository, v0.8: a repository per image) (env IDEKUBE_SCHEME)`,
+    )
     .option('--lineup <names>', 'build these lineups (comma-separated): v0.4 base, ascend; v0.8 universal, ascend (env IDEKUBE_LINEUP)')
     .option('--staging', 'staging tags: -staging after the version and postfix (also GIT_TAG=edge)')
     .option('--json', 'machine-readable output on stdout')
@@ -100,7 +110,8 @@ export async function main(argv: string[]): Promise<number> {
 function printWarnings(json: boolean, quiet: boolean): void {
   for (const w of takeWarnings()) {
     if (quiet) continue;
-    if (json) process.stderr.write(`${JSON.stringify({ [w.kind]: { message: w.message, ...w.location, ...(w.fix ? { fix: w.fix } : {}) } })}\n`);
+    if (json)
+      process.stderr.write(`${JSON.stringify({ [w.kind]: { message: w.message, ...w.location, ...(w.fix ? { fix: w.fix } : {}) } })}\n`);
     else process.stderr.write(`${formatWarning(w)}\n`);
   }
 }
@@ -118,13 +129,17 @@ function report(e: unknown, json: boolean, debug = false): number {
   if (e instanceof IdekubeError) {
     if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
     // several input errors: one prefixed line each; any other multi-line message (a console tail): indented
-    else if (e instanceof InputErrors) process.stderr.write(`idekube: error: ${e.format().replace(/\n(?!  fix:)/g, '\nidekube: error: ')}\n`);
-    else process.stderr.write(`idekube: ${e instanceof InputError ? 'error' : 'failed'}: ${e.format().replace(/\n(?!  fix:)/g, '\n  ')}\n`);
+    else if (e instanceof InputErrors)
+      process.stderr.write(`idekube: error: ${e.format().replace(/\n(?! {2}fix:)/g, '\nidekube: error: ')}\n`);
+    else
+      process.stderr.write(`idekube: ${e instanceof InputError ? 'error' : 'failed'}: ${e.format().replace(/\n(?! {2}fix:)/g, '\n  ')}\n`);
     return e.exitCode;
   }
   const err = e as Error;
   // a bug: one bounded line unless asked for the stack (a stack trace is no message for a user)
-  const message = String(err?.message ?? e).split('\n')[0]!.slice(0, 500);
+  const message = String(err?.message ?? e)
+    .split('\n')[0]!
+    .slice(0, 500);
   if (json) process.stderr.write(`${JSON.stringify({ error: { kind: 'InternalError', message, exitCode: EXIT_FAILURE } })}\n`);
   else if (debug) process.stderr.write(`idekube: internal error: ${err?.stack ?? String(e)}\n`);
   else process.stderr.write(`idekube: internal error: ${message}\n  (a bug in idekube: IDEKUBE_DEBUG=1 shows where; please report it)\n`);

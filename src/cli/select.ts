@@ -3,7 +3,11 @@ import type { Platform } from '../config/model.js';
 import { selectParts, type Selection } from '../config/selection.js';
 import type { Context } from './context.js';
 
-export async function selectionOf(ctx: Context, names: string[], opts: { all?: boolean; platforms?: Platform[]; platformsVia?: string }): Promise<Selection> {
+export async function selectionOf(
+  ctx: Context,
+  names: string[],
+  opts: { all?: boolean; platforms?: Platform[]; platformsVia?: string },
+): Promise<Selection> {
   const base = await ctx.project();
   return selectParts(base, (profile) => ctx.projectWithProfile(profile), {
     names,
@@ -14,4 +18,3 @@ export async function selectionOf(ctx: Context, names: string[], opts: { all?: b
     ...(opts.platforms ? { platforms: opts.platforms, platformsVia: opts.platformsVia ?? '--platform' } : {}),
   });
 }
-

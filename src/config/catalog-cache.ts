@@ -60,7 +60,13 @@ export function writeCached(root: string, fp: string, catalog: Catalog): void {
     const { yaml, ...rest } = x;
     return { ...rest, yamlData: yaml.data };
   };
-  const data: CacheFile = { version: VERSION, fingerprint: fp, flavors: [...catalog.flavors.values()].map(strip), layers: [...catalog.layers.values()].map(strip), order: catalog.order };
+  const data: CacheFile = {
+    version: VERSION,
+    fingerprint: fp,
+    flavors: [...catalog.flavors.values()].map(strip),
+    layers: [...catalog.layers.values()].map(strip),
+    order: catalog.order,
+  };
   try {
     const tree = cacheTree(root);
     tree.mkdirs(CACHE_FILE.slice(0, CACHE_FILE.lastIndexOf('/')));

@@ -90,7 +90,9 @@ function loadLayers(root: string, out: Map<string, LayerDef>, errors: InputError
     const name = entry.replace(/\.ya?ml$/, '');
     const file = `${LAYERS_DIR}/${entry}`;
     if (!NAME.test(name)) {
-      errors.push(new InputError(`invalid layer file name ${JSON.stringify(entry)}`, { file }, 'layer names are lower-case letters, digits and -'));
+      errors.push(
+        new InputError(`invalid layer file name ${JSON.stringify(entry)}`, { file }, 'layer names are lower-case letters, digits and -'),
+      );
       continue;
     }
     collect(errors, () => {
@@ -104,11 +106,19 @@ function loadLayers(root: string, out: Map<string, LayerDef>, errors: InputError
 function toLayer(root: string, name: string, file: string, d: LayerManifest, yaml: YamlFile, errors: InputError[]): LayerDef {
   const artifactsDir = `artifacts/layers/${name}`;
   if (d.run !== undefined && !existsSync(join(root, artifactsDir, d.run))) {
-    errors.push(new InputError(`script ${artifactsDir}/${d.run} does not exist`, yaml.locate(['run']), `create it, or fix run: in ${file}`));
+    errors.push(
+      new InputError(`script ${artifactsDir}/${d.run} does not exist`, yaml.locate(['run']), `create it, or fix run: in ${file}`),
+    );
   }
   for (const [i, c] of (d.copy ?? []).entries()) {
     if (!existsSync(join(root, artifactsDir, c.src))) {
-      errors.push(new InputError(`copy source ${artifactsDir}/${c.src} does not exist`, yaml.locate(['copy', i, 'src']), 'create it, or fix the path (relative to the layer folder)'));
+      errors.push(
+        new InputError(
+          `copy source ${artifactsDir}/${c.src} does not exist`,
+          yaml.locate(['copy', i, 'src']),
+          'create it, or fix the path (relative to the layer folder)',
+        ),
+      );
     }
   }
   const services: Service[] = Object.entries(d.services ?? {}).map(([sname, s]) => ({
@@ -124,7 +134,14 @@ function toLayer(root: string, name: string, file: string, d: LayerManifest, yam
     for (const k of ['run', 'expect'] as const) {
       // resolved with this layer's args, as its build step saw them
       const unknown = argRefs(c[k] ?? '').filter((a) => !(a in (d.args ?? {})));
-      if (unknown.length) errors.push(new InputError(`commands.${cname}.${k} uses \${${unknown[0]}}, which this layer does not declare in args:`, yaml.locate(['commands', cname, k]), `declare ${unknown[0]} under args: of ${file}, or write the value out`));
+      if (unknown.length)
+        errors.push(
+          new InputError(
+            `commands.${cname}.${k} uses \${${unknown[0]}}, which this layer does not declare in args:`,
+            yaml.locate(['commands', cname, k]),
+            `declare ${unknown[0]} under args: of ${file}, or write the value out`,
+          ),
+        );
     }
     return { name: cname, layer: name, run: c.run, ...(c.expect !== undefined ? { expect: c.expect } : {}) };
   });
@@ -160,7 +177,11 @@ function loadFlavors(root: string, out: Map<string, FlavorDef>, errors: InputErr
       if (!st?.isDirectory()) {
         // flavors/<flavor>/flavor.yaml: one level short, so it names no flavor
         if (st?.isFile() && (MANIFEST_NAMES.includes(variant) || looksLikeManifest(variant))) {
-          warnAt(`${variant} is not read: a manifest is flavors/<flavor>/<variant>/flavor.yaml, one folder deeper`, dir, `move it to ${FLAVORS_DIR}/${flavor}/<variant>/flavor.yaml (e.g. ${FLAVORS_DIR}/${flavor}/base/flavor.yaml)`);
+          warnAt(
+            `${variant} is not read: a manifest is flavors/<flavor>/<variant>/flavor.yaml, one folder deeper`,
+            dir,
+            `move it to ${FLAVORS_DIR}/${flavor}/<variant>/flavor.yaml (e.g. ${FLAVORS_DIR}/${flavor}/base/flavor.yaml)`,
+          );
         }
         continue;
       }
@@ -168,13 +189,23 @@ function loadFlavors(root: string, out: Map<string, FlavorDef>, errors: InputErr
       if (!fileName) {
         const near = listDir(join(root, dir)).find((f) => looksLikeManifest(f) && statOr(join(root, dir, f))?.isFile());
         if (near) {
-          warnAt(`${near} is not read, so there is no flavor ${flavor}/${variant} (did you mean flavor.yaml?)`, `${dir}/${near}`, `rename it to ${dir}/flavor.yaml`);
+          warnAt(
+            `${near} is not read, so there is no flavor ${flavor}/${variant} (did you mean flavor.yaml?)`,
+            `${dir}/${near}`,
+            `rename it to ${dir}/flavor.yaml`,
+          );
         }
         continue;
       }
       const file = `${dir}/${fileName}`;
       if (!NAME.test(flavor) || !NAME.test(variant)) {
-        errors.push(new InputError(`invalid flavor folder ${JSON.stringify(`${flavor}/${variant}`)}`, { file }, 'folder names are lower-case letters, digits and - (they become part of image tags)'));
+        errors.push(
+          new InputError(
+            `invalid flavor folder ${JSON.stringify(`${flavor}/${variant}`)}`,
+            { file },
+            'folder names are lower-case letters, digits and - (they become part of image tags)',
+          ),
+        );
         continue;
       }
       collect(errors, () => {
@@ -245,12 +276,24 @@ function checkGraph(flavors: Map<string, FlavorDef>, layers: Map<string, LayerDe
     if (p !== undefined && !flavors.has(p)) {
       known ??= [...flavors.keys()].sort();
       const near = closest(p, known);
-      errors.push(new InputError(`unknown parent flavor ${JSON.stringify(p)}`, f.yaml.locate(['from', 'parent']), `${near ? `did you mean ${near}? ` : ''}use one of: ${listSome(known)}`));
+      errors.push(
+        new InputError(
+          `unknown parent flavor ${JSON.stringify(p)}`,
+          f.yaml.locate(['from', 'parent']),
+          `${near ? `did you mean ${near}? ` : ''}use one of: ${listSome(known)}`,
+        ),
+      );
     }
     f.layers.forEach((l, i) => {
       if (!layers.has(l)) {
         layerNames ??= [...layers.keys()].sort();
-        errors.push(new InputError(`unknown layer ${JSON.stringify(l)}`, f.yaml.locate(['layers', i]), `create ${LAYERS_DIR}/${l}.yaml, or use one of: ${listSome(layerNames, 40)}`));
+        errors.push(
+          new InputError(
+            `unknown layer ${JSON.stringify(l)}`,
+            f.yaml.locate(['layers', i]),
+            `create ${LAYERS_DIR}/${l}.yaml, or use one of: ${listSome(layerNames, 40)}`,
+          ),
+        );
       }
     });
   }
@@ -258,7 +301,14 @@ function checkGraph(flavors: Map<string, FlavorDef>, layers: Map<string, LayerDe
   for (const l of layers.values()) {
     for (const key of ['after', 'requires'] as const) {
       l[key].forEach((dep, i) => {
-        if (!layers.has(dep)) errors.push(new InputError(`unknown layer ${JSON.stringify(dep)}`, l.yaml.locate([key, i]), `create ${LAYERS_DIR}/${dep}.yaml, or remove it`));
+        if (!layers.has(dep))
+          errors.push(
+            new InputError(
+              `unknown layer ${JSON.stringify(dep)}`,
+              l.yaml.locate([key, i]),
+              `create ${LAYERS_DIR}/${dep}.yaml, or remove it`,
+            ),
+          );
       });
     }
   }
@@ -289,7 +339,13 @@ function topoOrder(flavors: Map<string, FlavorDef>, errors: InputError[]): strin
         const key = [...cycle].sort().join();
         if (!reported.has(key)) {
           reported.add(key);
-          errors.push(new InputError(`dependency cycle: ${cycle.join(' → ')}`, known(flavors, id).yaml.locate(['from', 'parent']), 'a flavor cannot (indirectly) be its own parent; point one of them at an image'));
+          errors.push(
+            new InputError(
+              `dependency cycle: ${cycle.join(' → ')}`,
+              known(flavors, id).yaml.locate(['from', 'parent']),
+              'a flavor cannot (indirectly) be its own parent; point one of them at an image',
+            ),
+          );
         }
         break;
       }
@@ -434,7 +490,13 @@ function checkFlavors(order: string[], flavors: Map<string, FlavorDef>, layers: 
 }
 
 /** Checks of one flavor; `inherited` holds the layers its ancestors install. */
-function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<string, LayerDef>, inherited: ReadonlySet<string>, errors: InputError[]): void {
+function checkFlavor(
+  f: FlavorDef,
+  flavors: Map<string, FlavorDef>,
+  layers: Map<string, LayerDef>,
+  inherited: ReadonlySet<string>,
+  errors: InputError[],
+): void {
   const catalog = { flavors };
   const p = parentOf(f);
   const platforms = platformsOf(catalog, f.id);
@@ -442,7 +504,13 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
     const parentPlatforms = platformsOf(catalog, p);
     f.declaredPlatforms.forEach((pl, i) => {
       if (!parentPlatforms.includes(pl)) {
-        errors.push(new InputError(`platform ${pl} is not built by the parent ${p} (it builds ${parentPlatforms.join(', ')})`, f.yaml.locate(['platforms', i]), `remove ${pl}, or add it to ${known(flavors, p).file}`));
+        errors.push(
+          new InputError(
+            `platform ${pl} is not built by the parent ${p} (it builds ${parentPlatforms.join(', ')})`,
+            f.yaml.locate(['platforms', i]),
+            `remove ${pl}, or add it to ${known(flavors, p).file}`,
+          ),
+        );
       }
     });
   }
@@ -457,7 +525,13 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
     if (supported) {
       const missing = platforms.filter((pl) => !supported.includes(pl));
       if (missing.length) {
-        errors.push(new InputError(`layer ${name} does not support ${missing.join(', ')} (it supports ${supported.join(', ')})`, at, `set platforms: [${supported.join(', ')}] in this manifest, or drop the layer`));
+        errors.push(
+          new InputError(
+            `layer ${name} does not support ${missing.join(', ')} (it supports ${supported.join(', ')})`,
+            at,
+            `set platforms: [${supported.join(', ')}] in this manifest, or drop the layer`,
+          ),
+        );
       }
     }
     for (const req of layer.requires) {
@@ -475,7 +549,13 @@ function checkFlavor(f: FlavorDef, flavors: Map<string, FlavorDef>, layers: Map<
   if (lastSeen >= 0) {
     f.layers.slice(lastSeen).forEach((n, k) => {
       if (!known(layers, n).last) {
-        errors.push(new InputError(`layer ${n} comes after ${f.layers[lastSeen]}, which must be last`, f.yaml.locate(['layers', lastSeen + k]), `move ${n} above ${f.layers[lastSeen]}`));
+        errors.push(
+          new InputError(
+            `layer ${n} comes after ${f.layers[lastSeen]}, which must be last`,
+            f.yaml.locate(['layers', lastSeen + k]),
+            `move ${n} above ${f.layers[lastSeen]}`,
+          ),
+        );
       }
     });
   }
@@ -495,7 +575,7 @@ function stringifyMap(m: Record<string, ManifestScalar> = {}): Record<string, st
 
 function stringifyPrograms(m: Record<string, ProgramManifest>): Record<string, Program> {
   const out: Record<string, Program> = {};
-  for (const [k, { environment, ...rest }] of Object.entries(m)) out[k] = environment ? { ...rest, environment: stringifyMap(environment) } : rest;
+  for (const [k, { environment, ...rest }] of Object.entries(m))
+    out[k] = environment ? { ...rest, environment: stringifyMap(environment) } : rest;
   return out;
 }
-

@@ -17,7 +17,12 @@ export function commandsOf(project: Project, id: string): LayerCommand[] {
     for (const l of layers) {
       for (const c of l.commands) {
         byName.delete(c.name);
-        byName.set(c.name, { name: c.name, layer: c.layer, run: substitute(c.run, args), ...(c.expect !== undefined ? { expect: substitute(c.expect, args) } : {}) });
+        byName.set(c.name, {
+          name: c.name,
+          layer: c.layer,
+          run: substitute(c.run, args),
+          ...(c.expect !== undefined ? { expect: substitute(c.expect, args) } : {}),
+        });
       }
     }
   }

@@ -52,7 +52,13 @@ export function parseDockerargs(text: string, file: string): ArgEntry[] {
     const body = trimmed.startsWith('export ') ? trimmed.slice('export '.length).trimStart() : trimmed;
     const eq = body.indexOf('=');
     if (eq < 0) {
-      errors.add(new InputError(`line ${line} is not KEY=VALUE (it has no '=')`, { file, line }, 'write KEY=VALUE, or start the line with # to make it a comment'));
+      errors.add(
+        new InputError(
+          `line ${line} is not KEY=VALUE (it has no '=')`,
+          { file, line },
+          'write KEY=VALUE, or start the line with # to make it a comment',
+        ),
+      );
       continue;
     }
     const key = body.slice(0, eq).trim();
@@ -71,13 +77,25 @@ export function parseDockerargs(text: string, file: string): ArgEntry[] {
     try {
       value = parseValue(body.slice(eq + 1));
     } catch (e) {
-      errors.add(new InputError(`${messageOf(e)} in the value of ${shortKey(key)}`, { file, line }, 'close the quote, or drop the quotes (a value is taken verbatim)'));
+      errors.add(
+        new InputError(
+          `${messageOf(e)} in the value of ${shortKey(key)}`,
+          { file, line },
+          'close the quote, or drop the quotes (a value is taken verbatim)',
+        ),
+      );
       continue;
     }
     if (key === SENTINEL && value === SENTINEL) continue;
     const first = seen.get(key);
     if (first !== undefined) {
-      errors.add(new InputError(`duplicate key ${shortKey(key)} (first set on line ${first})`, { file, line }, `keep one ${shortKey(key)}= line in ${file}`));
+      errors.add(
+        new InputError(
+          `duplicate key ${shortKey(key)} (first set on line ${first})`,
+          { file, line },
+          `keep one ${shortKey(key)}= line in ${file}`,
+        ),
+      );
       continue;
     }
     seen.set(key, line);

@@ -90,7 +90,12 @@ export class InputErrors extends InputError {
     return formatAll(this.errors, this.omitted);
   }
   override toJSON(): Record<string, unknown> {
-    return { kind: 'InputErrors', exitCode: 2, errors: this.errors.map((e) => e.toJSON()), ...(this.omitted ? { omitted: this.omitted } : {}) };
+    return {
+      kind: 'InputErrors',
+      exitCode: 2,
+      errors: this.errors.map((e) => e.toJSON()),
+      ...(this.omitted ? { omitted: this.omitted } : {}),
+    };
   }
 }
 
@@ -137,7 +142,10 @@ export class ErrorList {
 
 /** Throw all collected errors (one as itself, several as InputErrors, at most MAX_ERRORS_SHOWN kept), or nothing. */
 export function throwCollected(errors: InputError[] | ErrorList): void {
-  if (errors instanceof ErrorList) return errors.throwIfAny();
+  if (errors instanceof ErrorList) {
+    errors.throwIfAny();
+    return;
+  }
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new InputErrors(errors);
 }

@@ -52,7 +52,10 @@ export function splitTag(ref: string): { name: string; tag?: string } {
 export function familiarName(ref: string): string {
   const { registry, repository, reference } = parseRef(ref);
   const separator = reference.includes(':') ? '@' : ':';
-  const name = registry === 'docker.io' || registry === 'index.docker.io' ? repository.replace(/^library\/(?=[^/]+$)/, '') : `${registry}/${repository}`;
+  const name =
+    registry === 'docker.io' || registry === 'index.docker.io'
+      ? repository.replace(/^library\/(?=[^/]+$)/, '')
+      : `${registry}/${repository}`;
   return separator === ':' && reference === 'latest' ? name : `${name}${separator}${reference}`;
 }
 
@@ -112,7 +115,8 @@ export function referenceProblem(ref: string): string | undefined {
   if (parts.length < 2) return 'it has no registry part';
   if (!DOMAIN.test(parts[0]!)) return `registry ${quoteShort(parts[0]!)} is not a host[:port]`;
   for (const p of parts.slice(1)) {
-    if (!PATH_COMPONENT.test(p)) return `path component ${quoteShort(p)} must be lower-case letters, digits and single separators (. _ __ -)`;
+    if (!PATH_COMPONENT.test(p))
+      return `path component ${quoteShort(p)} must be lower-case letters, digits and single separators (. _ __ -)`;
   }
   return undefined;
 }

@@ -55,7 +55,12 @@ export function lookupLayered(candidates: Iterable<Candidate>, key: string): Fou
   let found: Found | undefined;
   for (const c of candidates) {
     if (c.key !== key) continue;
-    found = { key, value: c.value, origin: c.origin, overridden: found ? [...found.overridden, { value: found.value, origin: found.origin }] : [] };
+    found = {
+      key,
+      value: c.value,
+      origin: c.origin,
+      overridden: found ? [...found.overridden, { value: found.value, origin: found.origin }] : [],
+    };
   }
   return found;
 }

@@ -34,7 +34,16 @@ export const BUILTIN_LINEUPS: readonly Lineup[] = [
     scheme: 'v0.4',
     profile: null,
     // Makefile BRANCHES ("order is important")
-    flavors: ['featured/base', 'featured/speit', 'featured/dind', 'featured/ros2', 'coder/base', 'coder/lite', 'jupyter/base', 'jupyter/speit'],
+    flavors: [
+      'featured/base',
+      'featured/speit',
+      'featured/dind',
+      'featured/ros2',
+      'coder/base',
+      'coder/lite',
+      'jupyter/base',
+      'jupyter/speit',
+    ],
     platforms: BOTH,
     description: "v0.4's BRANCHES (make build_all)",
   },
@@ -51,7 +60,19 @@ export const BUILTIN_LINEUPS: readonly Lineup[] = [
     name: 'universal',
     scheme: 'v0.8',
     profile: null,
-    flavors: ['featured/base', 'featured/speit', 'featured/speit-ai', 'featured/dind', 'featured/kathara', 'featured/ros2', 'coder/base', 'coder/conda', 'jupyter/base', 'jupyter/speit-ai', 'agent/base'],
+    flavors: [
+      'featured/base',
+      'featured/speit',
+      'featured/speit-ai',
+      'featured/dind',
+      'featured/kathara',
+      'featured/ros2',
+      'coder/base',
+      'coder/conda',
+      'jupyter/base',
+      'jupyter/speit-ai',
+      'agent/base',
+    ],
     platforms: BOTH,
     description: "v0.8's universal lineup (ubuntu 24.04)",
   },
@@ -103,9 +124,21 @@ export function selectLineups(scheme: Scheme, inputs: LineupInputs): { lineups: 
   const named = lineupNames(inputs);
   if (!named) return { lineups: [] };
   const known = lineupsOf(scheme);
-  const names = [...new Set(named.value.split(',').map((s) => s.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      named.value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   const via = named.location ? '' : ` (from ${named.from})`;
-  if (!names.length) throw new InputError(`${named.from === '--lineup' ? '--lineup' : LINEUP_KEY} is empty${via}`, named.location, `name a lineup of scheme ${scheme}: ${known.map((l) => l.name).join(', ')}`);
+  if (!names.length)
+    throw new InputError(
+      `${named.from === '--lineup' ? '--lineup' : LINEUP_KEY} is empty${via}`,
+      named.location,
+      `name a lineup of scheme ${scheme}: ${known.map((l) => l.name).join(', ')}`,
+    );
   const lineups: Lineup[] = [];
   for (const name of names) {
     const hit = known.find((l) => l.name === name);
@@ -114,11 +147,16 @@ export function selectLineups(scheme: Scheme, inputs: LineupInputs): { lineups: 
       continue;
     }
     const other = SCHEMES.filter((s) => s !== scheme).find((s) => lineupsOf(s).some((l) => l.name === name));
-    const near = closest(name, known.map((l) => l.name));
+    const near = closest(
+      name,
+      known.map((l) => l.name),
+    );
     throw new InputError(
       `unknown lineup ${quoteShort(name)}${via} in tag scheme ${scheme}`,
       named.location,
-      other ? `${name} is a lineup of scheme ${other}: add --scheme ${other}, or use one of: ${known.map((l) => l.name).join(', ')}` : `${near ? `did you mean ${near}? ` : ''}use one of: ${known.map((l) => `${l.name} (${l.description})`).join(', ')}`,
+      other
+        ? `${name} is a lineup of scheme ${other}: add --scheme ${other}, or use one of: ${known.map((l) => l.name).join(', ')}`
+        : `${near ? `did you mean ${near}? ` : ''}use one of: ${known.map((l) => `${l.name} (${l.description})`).join(', ')}`,
     );
   }
   return { lineups, from: named.from };

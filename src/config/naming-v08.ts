@@ -18,21 +18,35 @@ export function v08NamingProblem(n: ImageNaming, flavors: Iterable<{ id: string;
   for (const f of flavors) {
     const { group, variant } = parts(f.id);
     if (!isPathComponent(`${lastName}-${group}`)) {
-      return new InputError(`the flavor folder ${JSON.stringify(group)} cannot name a repository in tag scheme v0.8 (${lastName}-${group}): ${PATH_RULE}`, { file: f.file }, 'rename the folder so it ends in a letter or digit, or use --scheme v0.4');
+      return new InputError(
+        `the flavor folder ${JSON.stringify(group)} cannot name a repository in tag scheme v0.8 (${lastName}-${group}): ${PATH_RULE}`,
+        { file: f.file },
+        'rename the folder so it ends in a letter or digit, or use --scheme v0.4',
+      );
     }
     if (!longestGroup || group.length > parts(longestGroup.id).group.length) longestGroup = f;
     if (!longestVariant || variant.length > parts(longestVariant.id).variant.length) longestVariant = f;
   }
   if (longestGroup) {
     const repo = repositoryV08(`${parts(longestGroup.id).group}/base`, n);
-    if (repo.length > 255) return new InputError(`tag scheme v0.8 makes the repository ${repo.slice(0, 60)}… ${repo.length} characters; a repository name is at most 255`, { file: longestGroup.file }, 'shorten REGISTRY, AUTHOR, NAME or the flavor folder name');
+    if (repo.length > 255)
+      return new InputError(
+        `tag scheme v0.8 makes the repository ${repo.slice(0, 60)}… ${repo.length} characters; a repository name is at most 255`,
+        { file: longestGroup.file },
+        'shorten REGISTRY, AUTHOR, NAME or the flavor folder name',
+      );
   }
   if (longestVariant) {
     const tag = tagV08(longestVariant.id, n, { arch: 'amd64', qemu: true });
     const cache = cacheTagV08(longestVariant.id, n, 'amd64');
     for (const t of [tag, cache]) {
       const problem = tagProblem(t);
-      if (problem) return new InputError(`tag scheme v0.8 makes the tag ${JSON.stringify(t.slice(0, 60))} of ${longestVariant.id} invalid: ${problem}`, { file: longestVariant.file }, `${TAG_RULE}: shorten GIT_TAG, TAG_POSTFIX or the variant folder name`);
+      if (problem)
+        return new InputError(
+          `tag scheme v0.8 makes the tag ${JSON.stringify(t.slice(0, 60))} of ${longestVariant.id} invalid: ${problem}`,
+          { file: longestVariant.file },
+          `${TAG_RULE}: shorten GIT_TAG, TAG_POSTFIX or the variant folder name`,
+        );
     }
   }
   return undefined;

@@ -58,10 +58,17 @@ export function archOfName(text: string): Arch | undefined {
 /** A comma-separated platform list (`--platform`, IDEKUBE_PLATFORMS), deduplicated; undefined when not given. */
 export function parsePlatforms(value: string | undefined, via: string): Platform[] | undefined {
   if (value === undefined) return undefined;
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((p) => !isPlatform(p));
   if (bad.length || !list.length) {
-    throw new InputError(`${via} ${JSON.stringify(value)}: unsupported platform ${bad.map((b) => JSON.stringify(b)).join(', ') || '(empty)'}`, undefined, `use a comma-separated list of: ${PLATFORMS.join(', ')}`);
+    throw new InputError(
+      `${via} ${JSON.stringify(value)}: unsupported platform ${bad.map((b) => JSON.stringify(b)).join(', ') || '(empty)'}`,
+      undefined,
+      `use a comma-separated list of: ${PLATFORMS.join(', ')}`,
+    );
   }
   return [...new Set(list)] as Platform[];
 }
@@ -69,7 +76,8 @@ export function parsePlatforms(value: string | undefined, via: string): Platform
 /** An `--arch` value, or the host's when none is given. */
 export function parseArch(text: string | undefined, flag = '--arch', host: Arch | null = HOST_ARCH ?? null): Arch {
   if (text === undefined) {
-    if (!host) throw new InputError(`this host (${nodeArch()}) is neither amd64 nor arm64`, undefined, `pass ${flag} amd64 or ${flag} arm64`);
+    if (!host)
+      throw new InputError(`this host (${nodeArch()}) is neither amd64 nor arm64`, undefined, `pass ${flag} amd64 or ${flag} arm64`);
     return host;
   }
   const arch = archOfName(text);

@@ -10,8 +10,27 @@ import type { Catalog, FlavorDef, LayerDef, Platform } from './model.js';
 import { v08NamingProblem } from './naming-v08.js';
 import { argRefs } from './resolve.js';
 import { resolveScheme, type Scheme } from './schemes.js';
-import { SETTING_KEYS, describeOrigin, readArgsFile, readLayered, type Layered, type ProjectInputs, type SettingKey, type Valued } from './sources.js';
-import { MAX_TAG_LENGTH, TAG_RULE, cacheTag, flavorTag, isPathComponent, isRegistryHost, repository, tagProblem, type ImageNaming } from './tags.js';
+import {
+  SETTING_KEYS,
+  describeOrigin,
+  readArgsFile,
+  readLayered,
+  type Layered,
+  type ProjectInputs,
+  type SettingKey,
+  type Valued,
+} from './sources.js';
+import {
+  MAX_TAG_LENGTH,
+  TAG_RULE,
+  cacheTag,
+  flavorTag,
+  isPathComponent,
+  isRegistryHost,
+  repository,
+  tagProblem,
+  type ImageNaming,
+} from './tags.js';
 import { closest, warn } from './warnings.js';
 import { resolveGitVersion, type GitVersion } from './version.js';
 
@@ -37,7 +56,11 @@ export function findRoot(start: string): string {
   for (let dir = resolve(start); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'flavors'))) return dir;
     if (dirname(dir) === dir) {
-      throw new InputError(`no idekube project (a folder with flavors/) at or above ${resolve(start)}`, undefined, 'run idekube inside a project, or pass -C <dir>');
+      throw new InputError(
+        `no idekube project (a folder with flavors/) at or above ${resolve(start)}`,
+        undefined,
+        'run idekube inside a project, or pass -C <dir>',
+      );
     }
   }
 }
@@ -46,7 +69,11 @@ export function findRoot(start: string): string {
 export function projectRoot(inputs: { dir?: string }): string {
   const root = inputs.dir ? resolve(inputs.dir) : findRoot(process.cwd());
   if (inputs.dir && !existsSync(join(root, 'flavors'))) {
-    throw new InputError(`-C ${inputs.dir}: no flavors/ folder in ${root}`, undefined, 'point -C at the project root (the folder holding flavors/ and .dockerargs)');
+    throw new InputError(
+      `-C ${inputs.dir}: no flavors/ folder in ${root}`,
+      undefined,
+      'point -C at the project root (the folder holding flavors/ and .dockerargs)',
+    );
   }
   return root;
 }
@@ -69,7 +96,12 @@ export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string
     schemeFrom,
     get version(): GitVersion {
       const gitTagSetting = s.GIT_TAG;
-      version ??= resolveGitVersion(root, gitTagSetting ? { value: gitTagSetting.value, from: describeOrigin(gitTagSetting.origin), ...locationOf(gitTagSetting) } : undefined);
+      version ??= resolveGitVersion(
+        root,
+        gitTagSetting
+          ? { value: gitTagSetting.value, from: describeOrigin(gitTagSetting.origin), ...locationOf(gitTagSetting) }
+          : undefined,
+      );
       return version;
     },
     get naming(): ImageNaming {
@@ -77,7 +109,15 @@ export function loadProject(inputs: Omit<ProjectInputs, 'root'> & { dir?: string
         const gitTag = project.version.gitTag;
         // upstream stages with VERSION=edge: that version is always a staging build
         const staging = Boolean(inputs.staging) || gitTag === 'edge';
-        const n: ImageNaming = { registry: s.REGISTRY!.value, author: s.AUTHOR!.value, name: s.NAME!.value, gitTag, postfix: s.TAG_POSTFIX?.value ?? '', ...(scheme !== 'v0.4' ? { scheme } : {}), ...(staging ? { staging } : {}) };
+        const n: ImageNaming = {
+          registry: s.REGISTRY!.value,
+          author: s.AUTHOR!.value,
+          name: s.NAME!.value,
+          gitTag,
+          postfix: s.TAG_POSTFIX?.value ?? '',
+          ...(scheme !== 'v0.4' ? { scheme } : {}),
+          ...(staging ? { staging } : {}),
+        };
         checkNaming(n, layered, catalog, project.version);
         if (scheme === 'v0.8') {
           const problem = v08NamingProblem(n, catalog.flavors.values());
@@ -114,20 +154,37 @@ function checkNaming(n: ImageNaming, layered: Layered, catalog: Catalog, version
     throw new InputError(`${k} ${shown}${location ? '' : ` (from ${from(k)})`} ${what}`, location, fix);
   };
   if (!isRegistryHost(n.registry)) {
-    fail('REGISTRY', n.registry, 'is not a registry host: a host name or IP address, optionally with :port, and no path', 'e.g. REGISTRY=docker.io or REGISTRY=registry.example.com:5000');
+    fail(
+      'REGISTRY',
+      n.registry,
+      'is not a registry host: a host name or IP address, optionally with :port, and no path',
+      'e.g. REGISTRY=docker.io or REGISTRY=registry.example.com:5000',
+    );
   }
   for (const k of ['AUTHOR', 'NAME'] as const) {
     const value = k === 'AUTHOR' ? n.author : n.name;
     const bad = value.split('/').find((c) => !isPathComponent(c));
     if (bad !== undefined) {
       const part = value.includes('/') ? ` (its part ${quoteShort(bad)})` : '';
-      fail(k, value, `is not a repository path${part}: lower-case letters and digits, with single . _ __ or - between them (and / between parts)`, `e.g. ${k}=${k === 'AUTHOR' ? 'davidliyutong' : 'idekube-container'}`);
+      fail(
+        k,
+        value,
+        `is not a repository path${part}: lower-case letters and digits, with single . _ __ or - between them (and / between parts)`,
+        `e.g. ${k}=${k === 'AUTHOR' ? 'davidliyutong' : 'idekube-container'}`,
+      );
     }
   }
   const repo = repository(n, true);
   if (repo.length > 255) {
-    const longest = (['REGISTRY', 'AUTHOR', 'NAME'] as const).reduce((a, b) => ((setting(a)?.value.length ?? 0) >= (setting(b)?.value.length ?? 0) ? a : b));
-    fail(longest, setting(longest)!.value, `makes the repository name ${repo.length} characters long (REGISTRY/AUTHOR/NAME-qemu); a repository name is at most 255`, `shorten ${longest}`);
+    const longest = (['REGISTRY', 'AUTHOR', 'NAME'] as const).reduce((a, b) =>
+      (setting(a)?.value.length ?? 0) >= (setting(b)?.value.length ?? 0) ? a : b,
+    );
+    fail(
+      longest,
+      setting(longest)!.value,
+      `makes the repository name ${repo.length} characters long (REGISTRY/AUTHOR/NAME-qemu); a repository name is at most 255`,
+      `shorten ${longest}`,
+    );
   }
   if (n.postfix !== '' && !/^[A-Za-z0-9_.-]+$/.test(n.postfix)) {
     fail('TAG_POSTFIX', n.postfix, 'may only hold letters, digits, _, . and -', 'e.g. TAG_POSTFIX=-ascend');
@@ -142,7 +199,10 @@ function checkNaming(n: ImageNaming, layered: Layered, catalog: Catalog, version
   if (!longest) return;
   const perArch = flavorTag(longest.id, n, 'amd64');
   const cache = cacheTag(longest.id, n, 'amd64');
-  for (const [tag, kind] of [[perArch, 'tag'], [cache, 'registry-cache tag']] as const) {
+  for (const [tag, kind] of [
+    [perArch, 'tag'],
+    [cache, 'registry-cache tag'],
+  ] as const) {
     if (tag.length <= MAX_TAG_LENGTH) continue;
     const idPart = longest.id.length;
     const versionPart = kind === 'tag' ? n.gitTag.length + n.postfix.length : n.postfix.length;
@@ -151,9 +211,19 @@ function checkNaming(n: ImageNaming, layered: Layered, catalog: Catalog, version
     if (versionPart > idPart) {
       const k: SettingKey = kind === 'tag' && n.gitTag.length >= n.postfix.length ? 'GIT_TAG' : 'TAG_POSTFIX';
       const value = k === 'GIT_TAG' ? n.gitTag : n.postfix;
-      fail(k, value, `is ${value.length} characters and ${detail}`, `use a ${k} at most ${Math.max(0, value.length - over)} characters long (the longest flavor name leaves that much)`, quoteShort(value, 40, false));
+      fail(
+        k,
+        value,
+        `is ${value.length} characters and ${detail}`,
+        `use a ${k} at most ${Math.max(0, value.length - over)} characters long (the longest flavor name leaves that much)`,
+        quoteShort(value, 40, false),
+      );
     }
-    throw new InputError(`the flavor folder name ${quoteShort(longest.id, 40, false)} is ${idPart} characters and ${detail.replace(/^makes the (.*?) of .*? (\d+) characters/, 'makes its $1 $2 characters')}`, { file: longest.file }, `shorten the flavor and variant folder names to at most ${Math.max(1, idPart - over)} characters together (with the /)`);
+    throw new InputError(
+      `the flavor folder name ${quoteShort(longest.id, 40, false)} is ${idPart} characters and ${detail.replace(/^makes the (.*?) of .*? (\d+) characters/, 'makes its $1 $2 characters')}`,
+      { file: longest.file },
+      `shorten the flavor and variant folder names to at most ${Math.max(1, idPart - over)} characters together (with the /)`,
+    );
   }
 }
 
@@ -206,7 +276,11 @@ function warnUnreadKeys(catalog: Catalog, layered: Layered): void {
 }
 
 /** Flavor ids named on the command line (or BRANCH), checked against the catalog. */
-export function selectFlavors(project: Project, names: string[], opts: { all?: boolean; env?: NodeJS.ProcessEnv; required?: boolean } = {}): string[] {
+export function selectFlavors(
+  project: Project,
+  names: string[],
+  opts: { all?: boolean; env?: NodeJS.ProcessEnv; required?: boolean } = {},
+): string[] {
   const { catalog } = project;
   if (opts.all) return catalog.order;
   let list = names;
@@ -217,13 +291,24 @@ export function selectFlavors(project: Project, names: string[], opts: { all?: b
   }
   if (!list.length) {
     if (opts.required === false) return catalog.order;
-    throw new InputError('no flavor given', undefined, `name one or more flavors (e.g. featured/base) or pass --all; known: ${listSome(catalog.order)}`);
+    throw new InputError(
+      'no flavor given',
+      undefined,
+      `name one or more flavors (e.g. featured/base) or pass --all; known: ${listSome(catalog.order)}`,
+    );
   }
   const unknown = list.filter((n) => !catalog.flavors.has(n));
   if (unknown.length) {
-    const shown = listSome(unknown.map((u) => quoteShort(u)), 5);
+    const shown = listSome(
+      unknown.map((u) => quoteShort(u)),
+      5,
+    );
     const near = unknown.length === 1 ? closest(unknown[0]!, catalog.order) : undefined;
-    throw new InputError(`unknown flavor ${shown}${via === 'BRANCH' ? ' (from env BRANCH)' : ''}`, undefined, `${near ? `did you mean ${near}? ` : ''}use one of: ${listSome(catalog.order)}`);
+    throw new InputError(
+      `unknown flavor ${shown}${via === 'BRANCH' ? ' (from env BRANCH)' : ''}`,
+      undefined,
+      `${near ? `did you mean ${near}? ` : ''}use one of: ${listSome(catalog.order)}`,
+    );
   }
   // keep catalog order (parents first), drop duplicates
   const named = new Set(list);

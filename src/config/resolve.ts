@@ -36,11 +36,28 @@ export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string
     flavorId,
     (name) => {
       const layer = catalog.layers.get(name)!;
-      return Object.entries(layer.args).map(([k, v]) => ({ key: k, value: v, origin: withLine({ kind: 'layer', layer: layer.name, file: layer.file }, () => layer.yaml.locate(['args', k], true).line), consumer: `layer ${layer.name}` }));
+      return Object.entries(layer.args).map(([k, v]) => ({
+        key: k,
+        value: v,
+        origin: withLine({ kind: 'layer', layer: layer.name, file: layer.file }, () => layer.yaml.locate(['args', k], true).line),
+        consumer: `layer ${layer.name}`,
+      }));
     },
     (f) => [
-      ...('image' in f.from ? argRefs(f.from.image).map((k) => ({ key: k, value: null, origin: { kind: 'flavor', file: f.file } as Origin, consumer: `${f.id} from.image` })) : []),
-      ...Object.entries(f.args).map(([k, v]) => ({ key: k, value: v, origin: withLine({ kind: 'flavor', file: f.file }, () => f.yaml.locate(['args', k], true).line) as Origin, consumer: f.id })),
+      ...('image' in f.from
+        ? argRefs(f.from.image).map((k) => ({
+            key: k,
+            value: null,
+            origin: { kind: 'flavor', file: f.file } as Origin,
+            consumer: `${f.id} from.image`,
+          }))
+        : []),
+      ...Object.entries(f.args).map(([k, v]) => ({
+        key: k,
+        value: v,
+        origin: withLine({ kind: 'flavor', file: f.file }, () => f.yaml.locate(['args', k], true).line) as Origin,
+        consumer: f.id,
+      })),
     ],
   );
   const put = (key: string, value: string | null, origin: Origin) => putArg(byKey, key, value, origin);
@@ -48,7 +65,13 @@ export function resolveArgs(catalog: Catalog, layered: Layered, flavorId: string
   const own = flavor.argsFile ? readArgsFile(catalog.root, flavor.argsFile) : [];
   for (const e of own) {
     if ((SETTING_KEYS as readonly string[]).includes(e.key)) {
-      errors.push(new InputError(`${e.key} names the image and cannot be set per flavor`, { file: e.file, line: e.line }, `set ${e.key} in the project's .dockerargs, a profile, the environment or a flag`));
+      errors.push(
+        new InputError(
+          `${e.key} names the image and cannot be set per flavor`,
+          { file: e.file, line: e.line },
+          `set ${e.key} in the project's .dockerargs, a profile, the environment or a flag`,
+        ),
+      );
     }
   }
   throwCollected(errors);
@@ -65,7 +88,13 @@ export function requireValues(flavorId: string, args: ResolvedArg[]): Record<str
   const out: Record<string, string> = {};
   for (const a of args) {
     if (a.value === null) {
-      errors.push(new InputError(`build arg ${a.key} of ${flavorId} has no value (read by ${a.consumers.join(', ')})`, undefined, `add ${a.key}=<value> to .dockerargs, or pass --set ${a.key}=<value>`));
+      errors.push(
+        new InputError(
+          `build arg ${a.key} of ${flavorId} has no value (read by ${a.consumers.join(', ')})`,
+          undefined,
+          `add ${a.key}=<value> to .dockerargs, or pass --set ${a.key}=<value>`,
+        ),
+      );
     } else out[a.key] = a.value;
   }
   throwCollected(errors);

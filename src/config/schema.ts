@@ -37,7 +37,10 @@ const NO_DOTDOT = '(?!(?:.*/)?\\.\\.(?:/|$))';
 const DOTDOT = /(?:^|\/)\.\.(?:\/|$)/;
 const ARG_REF = '\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}|\\$[A-Za-z_][A-Za-z0-9_]*';
 const COMMENT = /\s[;#]/;
-const commentProblem: [RegExp, string] = [COMMENT, "has a space before ; or #, where supervisord's config parser starts a comment and cuts the line"];
+const commentProblem: [RegExp, string] = [
+  COMMENT,
+  "has a space before ; or #, where supervisord's config parser starts a comment and cuts the line",
+];
 
 export const RULES = {
   imageRef: {
@@ -148,7 +151,14 @@ export const RULES = {
   },
 } satisfies Record<string, Rule>;
 
-const CONTROL_NAMES: Record<string, string> = { '\0': 'a NUL character', '\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', '\u2028': 'a line separator (U+2028)', '\u2029': 'a paragraph separator (U+2029)' };
+const CONTROL_NAMES: Record<string, string> = {
+  '\0': 'a NUL character',
+  '\n': 'a newline',
+  '\r': 'a carriage return',
+  '\t': 'a tab',
+  '\u2028': 'a line separator (U+2028)',
+  '\u2029': 'a paragraph separator (U+2029)',
+};
 const CONTROL = new RegExp(`[${CTRL}]`, 'u');
 const compiledRules = new Map<Rule, RegExp>();
 
@@ -187,7 +197,11 @@ export function preview(v: unknown): string {
   return `${JSON.stringify(chars.slice(0, 60).join(''))}… (${chars.length} characters)`;
 }
 
-const rule = (r: Rule, description?: string) => ({ type: 'string', pattern: r.pattern, description: description ? `${description}; ${r.fix}` : r.fix });
+const rule = (r: Rule, description?: string) => ({
+  type: 'string',
+  pattern: r.pattern,
+  description: description ? `${description}; ${r.fix}` : r.fix,
+});
 
 const name = { type: 'string', pattern: RULES.name.pattern };
 const nameKeys = { pattern: RULES.name.pattern, description: RULES.name.fix };
@@ -195,12 +209,20 @@ const numberNote = 'a number or boolean is taken as written only when YAML keeps
 const argMap = {
   type: 'object',
   propertyNames: { pattern: RULES.envName.pattern, description: RULES.envName.fix },
-  additionalProperties: { type: ['string', 'number', 'boolean', 'null'], pattern: RULES.value.pattern, description: `${RULES.value.fix}; null: no default; ${numberNote}` },
+  additionalProperties: {
+    type: ['string', 'number', 'boolean', 'null'],
+    pattern: RULES.value.pattern,
+    description: `${RULES.value.fix}; null: no default; ${numberNote}`,
+  },
 };
 const envMap = {
   type: 'object',
   propertyNames: { pattern: RULES.envName.pattern, description: RULES.envName.fix },
-  additionalProperties: { type: ['string', 'number', 'boolean'], pattern: RULES.value.pattern, description: `${RULES.value.fix}; ${numberNote}` },
+  additionalProperties: {
+    type: ['string', 'number', 'boolean'],
+    pattern: RULES.value.pattern,
+    description: `${RULES.value.fix}; ${numberNote}`,
+  },
 };
 const platformList = { type: 'array', items: { enum: [...PLATFORMS] }, minItems: 1, uniqueItems: true };
 
@@ -215,7 +237,10 @@ const route = {
     websocket: { type: 'boolean', description: 'pass WebSocket upgrades and keep long-lived connections' },
     upstream: rule(RULES.urlPath, 'path on the service (default: strip the public prefix)'),
     keepPrefix: { type: 'boolean', description: 'forward the full public path (the service knows its base URL)' },
-    open: { type: 'boolean', description: 'reachable without IDEKUBE_ACCESS_TOKEN: only for a service that authenticates on its own (SSH with keys)' },
+    open: {
+      type: 'boolean',
+      description: 'reachable without IDEKUBE_ACCESS_TOKEN: only for a service that authenticates on its own (SSH with keys)',
+    },
   },
 };
 const program = {
@@ -230,7 +255,11 @@ const program = {
     environment: {
       type: 'object',
       propertyNames: { pattern: RULES.envName.pattern, description: RULES.envName.fix },
-      additionalProperties: { type: ['string', 'number', 'boolean'], pattern: RULES.programValue.pattern, description: `${RULES.programValue.fix}; ${numberNote}` },
+      additionalProperties: {
+        type: ['string', 'number', 'boolean'],
+        pattern: RULES.programValue.pattern,
+        description: `${RULES.programValue.fix}; ${numberNote}`,
+      },
     },
     stopasgroup: { type: 'boolean' },
   },
@@ -243,7 +272,11 @@ const service = {
     routes: { type: 'array', items: route },
     programs: { type: 'object', propertyNames: nameKeys, additionalProperties: program },
     check: { enum: ['http', 'coder', 'jupyter', 'vnc', 'ssh', 'dind', 'terminal', 'none'], description: 'what `idekube test` checks' },
-    main: { type: 'boolean', description: "the flavor's main service: /health answers 502 when it is down (the last one declared in the flavor wins; default: the first service with a route)" },
+    main: {
+      type: 'boolean',
+      description:
+        "the flavor's main service: /health answers 502 when it is down (the last one declared in the flavor wins; default: the first service with a route)",
+    },
   },
 };
 
@@ -330,14 +363,20 @@ export const layerSchema = {
     commands: {
       type: 'object',
       propertyNames: nameKeys,
-      description: 'commands the layer installs, each run by `idekube test` in the web terminal as the user: it must exit 0 (and print `expect`, when given); ${ARG} is replaced by the build arg',
+      description:
+        'commands the layer installs, each run by `idekube test` in the web terminal as the user: it must exit 0 (and print `expect`, when given); ${ARG} is replaced by the build arg',
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
         required: ['run'],
         properties: {
           run: { type: 'string', pattern: `^[^${CTRL}]+$`, description: 'one line typed into the terminal, e.g. claude --version' },
-          expect: { type: 'string', minLength: 1, pattern: RULES.value.pattern, description: 'text the output must contain, e.g. ${CLAUDE_CODE_VERSION}' },
+          expect: {
+            type: 'string',
+            minLength: 1,
+            pattern: RULES.value.pattern,
+            description: 'text the output must contain, e.g. ${CLAUDE_CODE_VERSION}',
+          },
         },
       },
     },

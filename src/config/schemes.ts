@@ -24,22 +24,39 @@ function parse(value: string, from: string, location?: Location): Scheme {
   if (isOneOf(SCHEMES, value)) return value;
   // `0.8` and `v08` are the usual slips; say which one was meant
   const near = SCHEMES.find((s) => s.replace(/[v.]/g, '') === value.replace(/[v.]/g, ''));
-  throw new InputError(`unknown tag scheme ${quoteShort(value)}${location ? '' : ` (from ${from})`}`, location, `use ${near ? `${near} (did you mean it?)` : `one of: ${SCHEMES.join(', ')}`}`);
+  throw new InputError(
+    `unknown tag scheme ${quoteShort(value)}${location ? '' : ` (from ${from})`}`,
+    location,
+    `use ${near ? `${near} (did you mean it?)` : `one of: ${SCHEMES.join(', ')}`}`,
+  );
 }
 
 /**
  * The scheme of this invocation. A profile may not set it: several lineups (each with its own profile) share one
  * plan and so one naming, which a per-profile scheme would split.
  */
-export function resolveScheme(flag: string | undefined, env: NodeJS.ProcessEnv, base: ArgEntry[], profile?: { entries: ArgEntry[] }): SchemeChoice {
+export function resolveScheme(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  base: ArgEntry[],
+  profile?: { entries: ArgEntry[] },
+): SchemeChoice {
   const inProfile = profile?.entries.find((e) => e.key === SCHEME_KEY);
   if (inProfile) {
-    throw new InputError(`${SCHEME_KEY} is project-wide and cannot be set in a profile`, { file: inProfile.file, line: inProfile.line }, `move the line to .dockerargs, or pass --scheme ${inProfile.value}`);
+    throw new InputError(
+      `${SCHEME_KEY} is project-wide and cannot be set in a profile`,
+      { file: inProfile.file, line: inProfile.line },
+      `move the line to .dockerargs, or pass --scheme ${inProfile.value}`,
+    );
   }
   if (flag !== undefined) return { scheme: parse(flag, '--scheme'), from: '--scheme' };
   const fromEnv = env[SCHEME_KEY];
   if (fromEnv) return { scheme: parse(fromEnv, `env ${SCHEME_KEY}`), from: `env ${SCHEME_KEY}` };
   const line = [...base].reverse().find((e) => e.key === SCHEME_KEY);
-  if (line) return { scheme: parse(line.value, `${line.file}:${line.line}`, { file: line.file, line: line.line }), from: `${line.file}:${line.line}` };
+  if (line)
+    return {
+      scheme: parse(line.value, `${line.file}:${line.line}`, { file: line.file, line: line.line }),
+      from: `${line.file}:${line.line}`,
+    };
   return { scheme: DEFAULT_SCHEME, from: 'default' };
 }

@@ -46,18 +46,30 @@ export interface SelectionInputs {
 export type ProfileLoader = (profile: string | null) => Promise<Project>;
 
 export async function selectParts(base: Project, load: ProfileLoader, inputs: SelectionInputs): Promise<Selection> {
-  const { lineups } = selectLineups(base.scheme, { ...(inputs.lineup !== undefined ? { flag: inputs.lineup } : {}), env: inputs.env, base: base.layered.base, ...(base.layered.profile ? { profile: base.layered.profile } : {}) });
+  const { lineups } = selectLineups(base.scheme, {
+    ...(inputs.lineup !== undefined ? { flag: inputs.lineup } : {}),
+    env: inputs.env,
+    base: base.layered.base,
+    ...(base.layered.profile ? { profile: base.layered.profile } : {}),
+  });
   // names are checked (and BRANCH read) as without lineups: an unknown flavor is the same error
   const named = selectFlavors(base, inputs.names, { all: inputs.all, env: inputs.env });
-  if (!lineups.length) return { parts: [{ project: base, flavors: named, ...(inputs.platforms ? { platforms: inputs.platforms } : {}) }], qualify: false };
+  if (!lineups.length)
+    return { parts: [{ project: base, flavors: named, ...(inputs.platforms ? { platforms: inputs.platforms } : {}) }], qualify: false };
 
-  const platformsOfLineup = new Map(lineups.map((l) => [l, inputs.platforms ? inputs.platforms.filter((p) => l.platforms.includes(p)) : [...l.platforms]]));
+  const platformsOfLineup = new Map(
+    lineups.map((l) => [l, inputs.platforms ? inputs.platforms.filter((p) => l.platforms.includes(p)) : [...l.platforms]]),
+  );
   if (inputs.platforms) {
     const excluded = inputs.platforms.filter((p) => !lineups.some((l) => l.platforms.includes(p)));
     if (excluded.length) {
       const builds = lineups.map((l) => `lineup ${l.name} builds ${l.platforms.join(', ')} only`).join('; ');
       const other = PLATFORMS.filter((p) => excluded.includes(p));
-      throw new InputError(`${inputs.platformsVia ?? '--platform'} asks for ${excluded.join(', ')}, which the selected lineup${lineups.length > 1 ? 's exclude' : ' excludes'}: ${builds}`, undefined, `drop ${other.join(', ')} from ${inputs.platformsVia ?? '--platform'}, or select a lineup that builds ${other.length > 1 ? 'them' : 'it'}`);
+      throw new InputError(
+        `${inputs.platformsVia ?? '--platform'} asks for ${excluded.join(', ')}, which the selected lineup${lineups.length > 1 ? 's exclude' : ' excludes'}: ${builds}`,
+        undefined,
+        `drop ${other.join(', ')} from ${inputs.platformsVia ?? '--platform'}, or select a lineup that builds ${other.length > 1 ? 'them' : 'it'}`,
+      );
     }
   }
 
@@ -86,7 +98,9 @@ export async function selectParts(base: Project, load: ProfileLoader, inputs: Se
   for (const lineup of lineups) {
     const platforms = known(platformsOfLineup, lineup);
     if (!platforms.length) {
-      note(`lineup ${lineup.name}: skipped, it builds ${lineup.platforms.join(', ')} only and ${inputs.platformsVia ?? '--platform'} asks for ${inputs.platforms!.join(', ')}`);
+      note(
+        `lineup ${lineup.name}: skipped, it builds ${lineup.platforms.join(', ')} only and ${inputs.platformsVia ?? '--platform'} asks for ${inputs.platforms!.join(', ')}`,
+      );
       continue;
     }
     let flavors: string[];
@@ -96,7 +110,10 @@ export async function selectParts(base: Project, load: ProfileLoader, inputs: Se
       flavors = present;
     } else {
       flavors = named.filter((id) => known(placed, id).includes(lineup) && buildable(id, lineup));
-      for (const id of named.filter((x) => known(placed, x).includes(lineup) && !buildable(x, lineup))) note(`${id}: not built in lineup ${lineup.name} (it builds ${platformsOf(base.catalog, id).join(', ')}, the lineup ${platforms.join(', ')})`);
+      for (const id of named.filter((x) => known(placed, x).includes(lineup) && !buildable(x, lineup)))
+        note(
+          `${id}: not built in lineup ${lineup.name} (it builds ${platformsOf(base.catalog, id).join(', ')}, the lineup ${platforms.join(', ')})`,
+        );
     }
     if (flavors.length) parts.push({ lineup, project: known(projects, lineup), flavors, platforms });
   }
@@ -107,7 +124,12 @@ export async function selectParts(base: Project, load: ProfileLoader, inputs: Se
  * Each lineup's project: loaded with its profile. `--profile` (or IDEKUBE_PROFILE) replaces the profile of a
  * single lineup (a mirror's profile building the same list); with several lineups each keeps its own.
  */
-async function lineupProjects(base: Project, load: ProfileLoader, lineups: Lineup[], inputs: SelectionInputs): Promise<Map<Lineup, Project>> {
+async function lineupProjects(
+  base: Project,
+  load: ProfileLoader,
+  lineups: Lineup[],
+  inputs: SelectionInputs,
+): Promise<Map<Lineup, Project>> {
   const given = inputs.profile ?? (inputs.env.IDEKUBE_PROFILE || undefined);
   const via = inputs.profile !== undefined ? '--profile' : 'IDEKUBE_PROFILE';
   const out = new Map<Lineup, Project>();
@@ -123,7 +145,10 @@ async function lineupProjects(base: Project, load: ProfileLoader, lineups: Lineu
     const lineup = lineups[0]!;
     // the profile that names its own lineup (IDEKUBE_LINEUP in it) is the usual way; anything else is worth a note
     const namedByProfile = base.layered.profile?.entries.some((e) => e.key === LINEUP_KEY);
-    if (lineups.length === 1 && lineup.profile !== given && !namedByProfile) note(`lineup ${lineup.name} builds with profile ${given} (from ${via}), not its own ${lineup.profile ?? '(none: .dockerargs alone)'}`);
+    if (lineups.length === 1 && lineup.profile !== given && !namedByProfile)
+      note(
+        `lineup ${lineup.name} builds with profile ${given} (from ${via}), not its own ${lineup.profile ?? '(none: .dockerargs alone)'}`,
+      );
     for (const l of lineups) out.set(l, base);
     return out;
   }
@@ -133,10 +158,13 @@ async function lineupProjects(base: Project, load: ProfileLoader, lineups: Lineu
       continue;
     }
     if (l.profile !== null && !argsFilePresent(base.root, `.dockerargs.${l.profile}`)) {
-      throw new InputError(`lineup ${l.name} builds with the profile ${l.profile}, and .dockerargs.${l.profile} does not exist`, undefined, `create .dockerargs.${l.profile} with its BASE_IMAGE and TAG_POSTFIX (e.g. TAG_POSTFIX=-${l.profile}), or select another lineup`);
+      throw new InputError(
+        `lineup ${l.name} builds with the profile ${l.profile}, and .dockerargs.${l.profile} does not exist`,
+        undefined,
+        `create .dockerargs.${l.profile} with its BASE_IMAGE and TAG_POSTFIX (e.g. TAG_POSTFIX=-${l.profile}), or select another lineup`,
+      );
     }
     out.set(l, await load(l.profile));
   }
   return out;
 }
-

@@ -4,7 +4,18 @@
  *   < flavors/<f>/<v>/.dockerargs < environment < flags (--set, --registry, …)
  * Every value keeps its origin so `idekube config` can say where it came from.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ARG_KEY, parseDockerargs, type ArgEntry } from './dockerargs.js';
 import { ErrorList, InputError, listSome, quoteShort } from './errors.js';
@@ -110,7 +121,9 @@ export function readArgsFile(root: string, rel: string): ArgEntry[] {
   }
   if (!inside(realRoot, real)) {
     throw new InputError(
-      lst.isSymbolicLink() ? `a symbolic link to a file outside the project (${real}): refused` : `outside the project (a folder on its path is a link to ${dirname(real)}): refused`,
+      lst.isSymbolicLink()
+        ? `a symbolic link to a file outside the project (${real}): refused`
+        : `outside the project (a folder on its path is a link to ${dirname(real)}): refused`,
       at,
       `idekube reads settings only from inside the project: replace the link with a file (or a link to one in ${root})`,
     );
@@ -122,7 +135,11 @@ export function readArgsFile(root: string, rel: string): ArgEntry[] {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? 'error');
-    throw new InputError(`cannot be read: ${why}`, at, code === 'EACCES' ? `make it readable (chmod u+r ${rel}), or remove it` : 'make it a readable file of KEY=VALUE lines, or remove it');
+    throw new InputError(
+      `cannot be read: ${why}`,
+      at,
+      code === 'EACCES' ? `make it readable (chmod u+r ${rel}), or remove it` : 'make it a readable file of KEY=VALUE lines, or remove it',
+    );
   }
   let text: string;
   try {
@@ -131,12 +148,20 @@ export function readArgsFile(root: string, rel: string): ArgEntry[] {
       throw new InputError(`${kindOf(st)}, not a file of KEY=VALUE lines`, at, `remove it, or replace it with a file of KEY=VALUE lines`);
     }
     if (st.size > MAX_ARGS_FILE_BYTES) {
-      throw new InputError(`${(st.size / 2 ** 20).toFixed(1)} MiB; a settings file is at most ${MAX_ARGS_FILE_BYTES / 2 ** 20} MiB`, at, 'is it the right file? settings files hold a few KEY=VALUE lines');
+      throw new InputError(
+        `${(st.size / 2 ** 20).toFixed(1)} MiB; a settings file is at most ${MAX_ARGS_FILE_BYTES / 2 ** 20} MiB`,
+        at,
+        'is it the right file? settings files hold a few KEY=VALUE lines',
+      );
     }
     try {
       text = readFileSync(fd, 'utf8');
     } catch (e) {
-      throw new InputError(`cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`, at, 'make it a readable file of KEY=VALUE lines, or remove it');
+      throw new InputError(
+        `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        at,
+        'make it a readable file of KEY=VALUE lines, or remove it',
+      );
     }
   } finally {
     closeSync(fd);
@@ -165,7 +190,13 @@ export function readLayered(inputs: ProjectInputs): Layered {
     if (!PROFILE.test(profileName) || !argsFilePresent(inputs.root, file)) {
       const have = availableProfiles(inputs.root);
       const shownFile = PROFILE.test(profileName) && profileName.length <= 100 ? file : '.dockerargs.<profile>';
-      errors.add(new InputError(`unknown profile ${quoteShort(profileName)} (from ${via}): ${shownFile} does not exist`, undefined, have.length ? `use one of: ${listSome(have)}` : `create ${shownFile} next to .dockerargs`));
+      errors.add(
+        new InputError(
+          `unknown profile ${quoteShort(profileName)} (from ${via}): ${shownFile} does not exist`,
+          undefined,
+          have.length ? `use one of: ${listSome(have)}` : `create ${shownFile} next to .dockerargs`,
+        ),
+      );
     } else {
       profile = { name: profileName, file, entries: tryRead(file) };
     }
@@ -175,7 +206,13 @@ export function readLayered(inputs: ProjectInputs): Layered {
     if (!name.startsWith(ENV_ARG_PREFIX) || value === undefined) continue;
     const key = name.slice(ENV_ARG_PREFIX.length);
     if (!ARG_KEY.test(key)) {
-      errors.add(new InputError(`environment variable ${name.length <= 80 ? name : `${name.slice(0, 80)}…`}: ${quoteShort(key)} is not a valid build-arg name`, undefined, `rename it to ${ENV_ARG_PREFIX}<KEY> with KEY made of letters, digits and _`));
+      errors.add(
+        new InputError(
+          `environment variable ${name.length <= 80 ? name : `${name.slice(0, 80)}…`}: ${quoteShort(key)} is not a valid build-arg name`,
+          undefined,
+          `rename it to ${ENV_ARG_PREFIX}<KEY> with KEY made of letters, digits and _`,
+        ),
+      );
       continue;
     }
     env.push({ key, value, name });
@@ -185,7 +222,13 @@ export function readLayered(inputs: ProjectInputs): Layered {
     const eq = s.indexOf('=');
     const key = eq < 0 ? s : s.slice(0, eq);
     if (eq < 0 || !ARG_KEY.test(key)) {
-      errors.add(new InputError(`--set ${quoteShort(s)}: expected KEY=VALUE with KEY made of letters, digits and _`, undefined, 'e.g. --set CODER_VERSION=4.92.2'));
+      errors.add(
+        new InputError(
+          `--set ${quoteShort(s)}: expected KEY=VALUE with KEY made of letters, digits and _`,
+          undefined,
+          'e.g. --set CODER_VERSION=4.92.2',
+        ),
+      );
       continue;
     }
     sets.push({ key, value: s.slice(eq + 1) });
@@ -203,7 +246,10 @@ export function readLayered(inputs: ProjectInputs): Layered {
  * The build-arg ladder, lowest precedence first: .dockerargs < .dockerargs.<profile> < flavors/<f>/<v>/.dockerargs
  * (`flavorEntries`) < IDEKUBE_ARG_<KEY> < --set KEY=VALUE.
  */
-export function argCandidates(layered: Pick<Layered, 'base' | 'profile' | 'env' | 'sets'>, flavorEntries: readonly ArgEntry[] = []): Candidate[] {
+export function argCandidates(
+  layered: Pick<Layered, 'base' | 'profile' | 'env' | 'sets'>,
+  flavorEntries: readonly ArgEntry[] = [],
+): Candidate[] {
   return [
     ...fileCandidates(layered.base),
     ...fileCandidates(layered.profile?.entries ?? []),
@@ -226,9 +272,13 @@ function settingCandidates(key: SettingKey, files: Pick<Layered, 'base' | 'profi
     ...fileCandidates(files.base),
     ...fileCandidates(files.profile?.entries ?? []),
     // An empty variable counts as unset (CI systems often define empty variables), except TAG_POSTFIX where empty is a value.
-    ...(envValue !== undefined && (envValue !== '' || key === 'TAG_POSTFIX') ? [{ key, value: envValue, origin: { kind: 'env', name: key } } satisfies Candidate] : []),
+    ...(envValue !== undefined && (envValue !== '' || key === 'TAG_POSTFIX')
+      ? [{ key, value: envValue, origin: { kind: 'env', name: key } } satisfies Candidate]
+      : []),
     ...setCandidates(files.sets),
-    ...(flag !== undefined ? [{ key, value: flag, origin: { kind: 'flag', flag: `--${key.toLowerCase().replace('_', '-')}` } } satisfies Candidate] : []),
+    ...(flag !== undefined
+      ? [{ key, value: flag, origin: { kind: 'flag', flag: `--${key.toLowerCase().replace('_', '-')}` } } satisfies Candidate]
+      : []),
   ];
 }
 

@@ -28,7 +28,11 @@ function variantPrefix(flavorId: string): string {
 }
 
 /** `speit-v1.2.3-ascend-staging` (+ `-arm64`); `-qemu` right after the version for VM images. */
-export function tagV08(flavorId: string, n: Pick<ImageNaming, 'gitTag' | 'postfix' | 'staging'>, opts: { arch?: Arch; qemu?: boolean } = {}): string {
+export function tagV08(
+  flavorId: string,
+  n: Pick<ImageNaming, 'gitTag' | 'postfix' | 'staging'>,
+  opts: { arch?: Arch; qemu?: boolean } = {},
+): string {
   return `${variantPrefix(flavorId)}${n.gitTag}${opts.qemu ? '-qemu' : ''}${n.postfix}${n.staging ? '-staging' : ''}${opts.arch ? `-${opts.arch}` : ''}`;
 }
 

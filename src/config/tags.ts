@@ -70,15 +70,29 @@ export const ALIAS_KINDS: readonly AliasKind[] = ['latest', 'major', 'minor'];
  * Alias tags for a release: latest → featured-base-latest, minor → featured-base-v0.4, major → featured-base-v0.
  * Only exact releases get aliases (a prerelease or a between-tags build must never move "latest").
  */
-export function aliasTags(flavorId: string, n: ImageNaming, version: GitVersion, kinds: readonly AliasKind[]): { tags: string[]; skipped?: string } {
+export function aliasTags(
+  flavorId: string,
+  n: ImageNaming,
+  version: GitVersion,
+  kinds: readonly AliasKind[],
+): { tags: string[]; skipped?: string } {
   if (!kinds.length) return { tags: [] };
   // a staging build is what gets tested before promotion: it never moves an alias itself
-  if (n.staging) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is a staging build (idekube promote --staging moves them once it is tested)` };
+  if (n.staging)
+    return {
+      tags: [],
+      skipped: `aliases skipped: ${n.gitTag} is a staging build (idekube promote --staging moves them once it is tested)`,
+    };
   const v = version.semver;
-  if (!v || (version.source !== 'exact' && version.source !== 'explicit')) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is not a release tag` };
+  if (!v || (version.source !== 'exact' && version.source !== 'explicit'))
+    return { tags: [], skipped: `aliases skipped: ${n.gitTag} is not a release tag` };
   if (v.prerelease.length) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is a prerelease` };
   // a release alias must name what the release tag names: not the commit plus uncommitted edits
-  if (version.dirty) return { tags: [], skipped: `aliases skipped: ${n.gitTag} is tagged, but the work tree has uncommitted changes (${version.dirty}); commit or stash them, or pass --git-tag ${n.gitTag} to vouch for this tree` };
+  if (version.dirty)
+    return {
+      tags: [],
+      skipped: `aliases skipped: ${n.gitTag} is tagged, but the work tree has uncommitted changes (${version.dirty}); commit or stash them, or pass --git-tag ${n.gitTag} to vouch for this tree`,
+    };
   const prefix = n.gitTag.startsWith('v') ? 'v' : '';
   const value: Record<AliasKind, string> = { latest: 'latest', major: `${prefix}${v.major}`, minor: `${prefix}${v.major}.${v.minor}` };
   return { tags: kinds.map((k) => aliasRef(flavorId, n, value[k])) };

@@ -96,12 +96,18 @@ function allowsString(node: SchemaNode | undefined): boolean {
 function lossyScalars(schema: object, yaml: YamlFile): InputError[] {
   const out: InputError[] = [];
   const walk = (v: unknown, path: Array<string | number>) => {
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    if (Array.isArray(v)) for (const [i, x] of v.entries()) walk(x, [...path, i]);
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
     else if ((typeof v === 'number' || typeof v === 'boolean') && allowsString(schemaFor(schema, path))) {
       const text = yaml.source(path);
       if (text !== undefined && text !== String(v)) {
-        out.push(new InputError(`YAML reads ${preview(text).slice(1, -1)} as the ${typeof v} ${String(v)}, which loses its text`, yaml.locate(path), `quote it: ${preview(text)}`));
+        out.push(
+          new InputError(
+            `YAML reads ${preview(text).slice(1, -1)} as the ${typeof v} ${String(v)}, which loses its text`,
+            yaml.locate(path),
+            `quote it: ${preview(text)}`,
+          ),
+        );
       }
     }
   };
@@ -154,7 +160,11 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       if (types.includes('string') && (typeof v === 'number' || typeof v === 'boolean')) {
         // a number or boolean where text is meant: say how to write it as text, as it was written
         const text = yaml.source(path) ?? String(v);
-        return new InputError(`must be ${article(types.join(','))}, not the ${typeof v} ${String(v)}`, yaml.locate(path), `quote it: ${preview(text)}`);
+        return new InputError(
+          `must be ${article(types.join(','))}, not the ${typeof v} ${String(v)}`,
+          yaml.locate(path),
+          `quote it: ${preview(text)}`,
+        );
       }
       return new InputError(`must be ${article(types.join(','))}`, yaml.locate(path), describeExpected(parent));
     }
@@ -169,16 +179,34 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       const rule = ruleForPattern(pattern);
       if (e.propertyName !== undefined) {
         const at = yaml.locate([...path, e.propertyName], true);
-        if (rule) return new InputError(`invalid ${rule.title} ${preview(e.propertyName)}: ${ruleProblem(rule, e.propertyName) ?? 'not allowed'}`, at, rule.fix);
-        return new InputError(`invalid name ${preview(e.propertyName)}`, at, describeExpected(parent) ?? 'names are letters, digits, - or _ (see `idekube schema`)');
+        if (rule)
+          return new InputError(
+            `invalid ${rule.title} ${preview(e.propertyName)}: ${ruleProblem(rule, e.propertyName) ?? 'not allowed'}`,
+            at,
+            rule.fix,
+          );
+        return new InputError(
+          `invalid name ${preview(e.propertyName)}`,
+          at,
+          describeExpected(parent) ?? 'names are letters, digits, - or _ (see `idekube schema`)',
+        );
       }
       const v = valueAt(yaml.data, path);
-      if (rule && typeof v === 'string') return new InputError(`invalid ${rule.title} ${preview(v)}: ${ruleProblem(rule, v) ?? 'not allowed'}`, yaml.locate(path), rule.fix);
-      return new InputError(`${preview(v)} is not a valid value`, yaml.locate(path), describeExpected(parent) ?? `it must match ${pattern}`);
+      if (rule && typeof v === 'string')
+        return new InputError(`invalid ${rule.title} ${preview(v)}: ${ruleProblem(rule, v) ?? 'not allowed'}`, yaml.locate(path), rule.fix);
+      return new InputError(
+        `${preview(v)} is not a valid value`,
+        yaml.locate(path),
+        describeExpected(parent) ?? `it must match ${pattern}`,
+      );
     }
     case 'propertyNames': {
       const prop = String(param(e, 'propertyName'));
-      return new InputError(`invalid name ${preview(prop)}`, yaml.locate([...path, prop], true), 'names are letters, digits, - or _ (see `idekube schema`)');
+      return new InputError(
+        `invalid name ${preview(prop)}`,
+        yaml.locate([...path, prop], true),
+        'names are letters, digits, - or _ (see `idekube schema`)',
+      );
     }
     case 'anyOf': {
       // a described anyOf (see simplify): "what is wrong: how to fix it"
@@ -191,7 +219,11 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
     case 'maxProperties': {
       const limit = Number(param(e, 'limit'));
       const bound = e.keyword === 'maxProperties' ? 'at most' : 'at least';
-      return new InputError(`must have ${bound} ${limit} key${limit === 1 ? '' : 's'}`, yaml.locate(path), describeExpected(parent) ?? 'see `idekube schema`');
+      return new InputError(
+        `must have ${bound} ${limit} key${limit === 1 ? '' : 's'}`,
+        yaml.locate(path),
+        describeExpected(parent) ?? 'see `idekube schema`',
+      );
     }
     default:
       return new InputError(e.message ?? 'invalid value', yaml.locate(path), 'see `idekube schema`');

@@ -65,7 +65,10 @@ const IMAGE_INPUTS = ['flavors', 'artifacts', ':(glob).dockerargs*'];
 export function dirtyFiles(root: string): string | undefined {
   const out = gitOutput(root, ['status', '--porcelain', '--untracked-files=normal', '--', ...IMAGE_INPUTS]);
   if (!out) return undefined;
-  const files = out.split('\n').filter(Boolean).map((l) => l.replace(/^\s*\S{1,2}\s+/, '')); // (the output is trimmed: ' M a' arrives as 'M a')
+  const files = out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^\s*\S{1,2}\s+/, '')); // (the output is trimmed: ' M a' arrives as 'M a')
   return `${files.length} file${files.length === 1 ? '' : 's'}, e.g. ${files[0]}`;
 }
 
@@ -74,7 +77,11 @@ function explicitVersion(explicit: { value: string; from: string; location?: Loc
   if (problem) {
     // from a file, the message starts with its file:line
     const from = explicit.location ? '' : ` (from ${explicit.from})`;
-    throw new InputError(`GIT_TAG ${quoteShort(explicit.value)}${from} is not a valid Docker tag part: ${problem}`, explicit.location, `${TAG_RULE} (e.g. v1.2.3)`);
+    throw new InputError(
+      `GIT_TAG ${quoteShort(explicit.value)}${from} is not a valid Docker tag part: ${problem}`,
+      explicit.location,
+      `${TAG_RULE} (e.g. v1.2.3)`,
+    );
   }
   const sv = parseReleaseTag(explicit.value);
   return { gitTag: explicit.value, source: 'explicit', ...(sv ? { semver: sv } : {}), notes: [] };
@@ -83,7 +90,11 @@ function explicitVersion(explicit: { value: string; from: string; location?: Loc
 function fromGit(root: string, headOut: string | undefined, tagsOut: string | undefined): GitVersion {
   const head = headOut?.split('\n');
   if (head?.length !== 3) {
-    return { gitTag: 'dev', source: 'no-git', notes: [`${root} is not a git checkout with commits: GIT_TAG is "dev" (pass --git-tag to choose)`] };
+    return {
+      gitTag: 'dev',
+      source: 'no-git',
+      notes: [`${root} is not a git checkout with commits: GIT_TAG is "dev" (pass --git-tag to choose)`],
+    };
   }
   const [shallow, full, sha] = head as [string, string, string];
   const tags = (tagsOut ?? '')
@@ -113,7 +124,9 @@ function fromGit(root: string, headOut: string | undefined, tagsOut: string | un
     return { gitTag: `${reachable.tag}-${n}-g${sha}`, source: 'described', notes };
   }
   if (shallow === 'true') {
-    notes.push('shallow clone without tags: GIT_TAG falls back to dev-<sha> (fetch tags with `git fetch --tags --unshallow`, or pass --git-tag)');
+    notes.push(
+      'shallow clone without tags: GIT_TAG falls back to dev-<sha> (fetch tags with `git fetch --tags --unshallow`, or pass --git-tag)',
+    );
   } else {
     notes.push('no semver tag reachable from HEAD: GIT_TAG is dev-<sha>');
   }

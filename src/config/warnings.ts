@@ -71,7 +71,7 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestD = max + 1;
   for (const c of candidates) {
-    const d = editDistance(w, c.toUpperCase(), bestD - 1 < max ? bestD - 1 : max);
+    const d = editDistance(w, c.toUpperCase(), Math.min(bestD - 1, max));
     if (d < bestD) {
       best = c;
       bestD = d;

@@ -44,7 +44,11 @@ function decodeUtf8(bytes: Buffer, file: string): string {
       try {
         new TextDecoder('utf-8', { fatal: true }).decode(chunk);
       } catch {
-        throw new InputError('the file is not valid UTF-8', { file, line }, 'save it as UTF-8 (remove or retype the character on that line)');
+        throw new InputError(
+          'the file is not valid UTF-8',
+          { file, line },
+          'save it as UTF-8 (remove or retype the character on that line)',
+        );
       }
       if (end < 0) throw new InputError('the file is not valid UTF-8', { file }, 'save it as UTF-8');
       start = end + 1;
@@ -103,11 +107,24 @@ export function parseYaml(text: string, file: string): YamlFile {
   } catch (e) {
     const { isAlias, visit } = lib();
     let first: Node | undefined;
-    visit(doc, { Alias: (_k, n) => ((first = n), visit.BREAK) });
+    visit(doc, {
+      Alias: (_k, n) => {
+        first = n;
+        return visit.BREAK;
+      },
+    });
     if (e instanceof ReferenceError && first) {
-      throw new InputError('too many YAML alias expansions (an alias bomb?)', at(first.range?.[0]), 'write the values out instead of repeating anchors (&name) through aliases (*name)');
+      throw new InputError(
+        'too many YAML alias expansions (an alias bomb?)',
+        at(first.range?.[0]),
+        'write the values out instead of repeating anchors (&name) through aliases (*name)',
+      );
     }
-    throw new InputError(`invalid YAML: ${messageOf(e).split('\n')[0]!.slice(0, 200)}`, isAlias(first) ? at(first.range?.[0]) : { file }, 'fix the YAML syntax');
+    throw new InputError(
+      `invalid YAML: ${messageOf(e).split('\n')[0]!.slice(0, 200)}`,
+      isAlias(first) ? at(first.range?.[0]) : { file },
+      'fix the YAML syntax',
+    );
   }
   return {
     file,
@@ -150,7 +167,13 @@ function badCharacters(doc: Document, at: (offset: number | undefined) => Locati
         // a key is always text: a key YAML reads as a number or boolean must keep what was written (1.10, not 1.1)
         const src = node.source;
         if (key === 'key' && typeof src === 'string' && src !== String(node.value)) {
-          errors.push(new InputError(`YAML reads the key ${preview(src).slice(1, -1)} as ${String(node.value)}`, where(), `quote it: ${preview(src)}`));
+          errors.push(
+            new InputError(
+              `YAML reads the key ${preview(src).slice(1, -1)} as ${String(node.value)}`,
+              where(),
+              `quote it: ${preview(src)}`,
+            ),
+          );
         }
         return;
       }
@@ -158,7 +181,13 @@ function badCharacters(doc: Document, at: (offset: number | undefined) => Locati
       if (!m) return;
       const what = key === 'key' ? 'key' : 'value';
       const c = /[\ud800-\udfff]/.test(m[0]) ? 'an unpaired surrogate' : describeChar(m[0]);
-      errors.push(new InputError(`${what} contains ${c}`, where(), 'remove the control character (write text on one line; only tabs are allowed, and newlines in descriptions)'));
+      errors.push(
+        new InputError(
+          `${what} contains ${c}`,
+          where(),
+          'remove the control character (write text on one line; only tabs are allowed, and newlines in descriptions)',
+        ),
+      );
     },
   });
   return errors;

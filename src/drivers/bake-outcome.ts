@@ -36,7 +36,8 @@ export function finishBake(s: BakeState, outcome: BakeOutcome, now: () => number
   };
   return [...s.units.values()].map((u) => {
     const { r, reason } = endUnit(ending, u);
-    if (!u.startEmitted && (r.status === 'built' || r.status === 'cached' || r.status === 'failed')) s.emit({ type: 'target-start', target: u.id });
+    if (!u.startEmitted && (r.status === 'built' || r.status === 'cached' || r.status === 'failed'))
+      s.emit({ type: 'target-start', target: u.id });
     const { id: _id, flavor: _f, platform: _p, tag: _t, ...rest } = r;
     s.emit({ type: 'target-end', target: u.id, ...rest, ...(reason ? { reason } : {}) });
     return r;
@@ -69,7 +70,13 @@ function endUnit(e: Ending, u: Unit): Ended {
   const user = seen.filter((s) => isUserStep(s.name));
   // a step that never started was not run (its result came from the cache)
   const ran = user.filter((s) => s.started !== undefined && !s.cached);
-  const base = { id: u.id, flavor: u.info.flavor, platform: u.platform, tag: u.info.tags?.[u.platform] ?? '', durationMs: durationOf(seen, e.now) };
+  const base = {
+    id: u.id,
+    flavor: u.info.flavor,
+    platform: u.platform,
+    tag: u.info.tags?.[u.platform] ?? '',
+    durationMs: durationOf(seen, e.now),
+  };
   const counts = { executed: ran.length, cachedSteps: user.length - ran.length, ran: ran.map((s) => s.name) };
   const failure = failureOf(e.own, u);
   // BuildKit lists a target's whole graph once its Dockerfile is read, so all own steps done: the target is done
@@ -98,5 +105,12 @@ function unfinished(e: Ending, u: Unit, base: Omit<TargetResult, 'status'>): End
     return { r: { ...base, status: 'cancelled', error: reason }, reason };
   }
   // no vertex says why (bake itself failed): its own `ERROR:` line does
-  return { r: { ...base, status: 'failed', error: e.bakeError ?? 'bake stopped before this target finished', log: [...(u.tail.length ? u.tail : e.s.bakeTail)] } };
+  return {
+    r: {
+      ...base,
+      status: 'failed',
+      error: e.bakeError ?? 'bake stopped before this target finished',
+      log: [...(u.tail.length ? u.tail : e.s.bakeTail)],
+    },
+  };
 }

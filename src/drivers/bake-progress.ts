@@ -7,6 +7,7 @@
  * BuildKit shares identical vertexes between sessions (even lending one session's name to another). So every
  * (digest, bake target) pair is kept apart, and a pair is dropped when an ancestor target also reported the digest.
  */
+import { isRecord } from '../config/guards.js';
 import type { Platform } from '../config/model.js';
 import { finishBake } from './bake-outcome.js';
 import { newBakeState, owned, ownersOf, pushTail, unitsOf, type BakeState, type Seen, type Unit } from './bake-state.js';
@@ -66,20 +67,22 @@ export function bakeProgress(targets: BakeTargetInfo[], emit: Emit, now: () => n
 
 function readLine(s: BakeState, text: string): void {
   if (!text.trim()) return;
-  let status: any;
+  let status: unknown;
   try {
     status = JSON.parse(text);
   } catch {
     status = undefined;
   }
-  if (!status || typeof status !== 'object' || Array.isArray(status)) {
+  if (!isRecord(status) || Array.isArray(status)) {
     pushTail(s.bakeTail, text.trimEnd());
     s.emit({ type: 'log', target: 'bake', line: text.trimEnd() });
     return;
   }
   for (const v of Array.isArray(status.vertexes) ? status.vertexes : []) readVertex(s, v);
-  for (const l of Array.isArray(status.logs) ? status.logs : []) if (l && typeof l.vertex === 'string') log(s, ownersOf(s, l.vertex), decode(l.data));
-  for (const w of Array.isArray(status.warnings) ? status.warnings : []) if (w && typeof w.vertex === 'string') log(s, ownersOf(s, w.vertex), `warning: ${decode(w.short)}`);
+  for (const l of Array.isArray(status.logs) ? status.logs : [])
+    if (l && typeof l.vertex === 'string') log(s, ownersOf(s, l.vertex), decode(l.data));
+  for (const w of Array.isArray(status.warnings) ? status.warnings : [])
+    if (w && typeof w.vertex === 'string') log(s, ownersOf(s, w.vertex), `warning: ${decode(w.short)}`);
 }
 
 function log(s: BakeState, targetsOf: Unit[], text: string): void {
@@ -93,8 +96,8 @@ function log(s: BakeState, targetsOf: Unit[], text: string): void {
   }
 }
 
-function readVertex(s: BakeState, v: any): void {
-  if (!v || typeof v.digest !== 'string' || typeof v.name !== 'string') return;
+function readVertex(s: BakeState, v: unknown): void {
+  if (!isRecord(v) || typeof v.digest !== 'string' || typeof v.name !== 'string') return;
   const split = splitBakeName(withPrefix(s.targets, v.name));
   if (!split || !s.byName.has(split.bake)) return; // bake's own vertexes ([internal] load local bake definitions)
   const info = s.byName.get(split.bake)!;
@@ -119,19 +122,23 @@ function readVertex(s: BakeState, v: any): void {
 /** Bake prefixes names with the target only when it builds more than one (buildx progress.WithPrefix): add it back. */
 function withPrefix(targets: BakeTargetInfo[], name: string): string {
   const only = targets.length === 1 ? targets[0]!.bakeName : undefined;
-  return only && name.startsWith('[') && !name.startsWith(`[${only} `) && !name.startsWith(`[${only}]`) ? `[${only} ${name.slice(1)}` : name;
+  return only && name.startsWith('[') && !name.startsWith(`[${only} `) && !name.startsWith(`[${only}]`)
+    ? `[${only} ${name.slice(1)}`
+    : name;
 }
 
 /** One more report of a vertex, on top of what this target saw of it before. */
-function mergeSeen(prev: Seen | undefined, split: { platform?: string; name: string }, v: any): Seen {
+function mergeSeen(prev: Seen | undefined, split: { platform?: string; name: string }, v: Record<string, unknown>): Seen {
   const started = time(v.started);
   const completed = time(v.completed);
   return {
     name: split.name,
-    ...(split.platform ?? prev?.platform ? { platform: split.platform ?? prev?.platform } : {}),
+    ...((split.platform ?? prev?.platform) ? { platform: split.platform ?? prev?.platform } : {}),
     cached: Boolean(prev?.cached || v.cached),
     ...(prev?.started !== undefined || started !== undefined ? { started: Math.min(prev?.started ?? Infinity, started ?? Infinity) } : {}),
-    ...(prev?.completed !== undefined || completed !== undefined ? { completed: Math.max(prev?.completed ?? -Infinity, completed ?? -Infinity) } : {}),
+    ...(prev?.completed !== undefined || completed !== undefined
+      ? { completed: Math.max(prev?.completed ?? -Infinity, completed ?? -Infinity) }
+      : {}),
     done: completed !== undefined ? true : started !== undefined ? false : Boolean(prev?.done),
     ...(typeof v.error === 'string' && v.error ? { error: v.error } : prev?.error ? { error: prev.error } : {}),
   };

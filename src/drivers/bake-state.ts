@@ -45,7 +45,14 @@ export function newBakeState(targets: BakeTargetInfo[], emit: Emit): BakeState {
   const byName = new Map(targets.map((t) => [t.bakeName, t]));
   const units = new Map<string, Unit>();
   for (const info of targets) {
-    for (const platform of info.platforms) units.set(unitKey(info.bakeName, platform), { id: `${info.key ?? info.flavor}@${platform}`, info, platform, startEmitted: false, tail: [] });
+    for (const platform of info.platforms)
+      units.set(unitKey(info.bakeName, platform), {
+        id: `${info.key ?? info.flavor}@${platform}`,
+        info,
+        platform,
+        startEmitted: false,
+        tail: [],
+      });
   }
   return { targets, emit, byName, units, vertexes: new Map(), digestPlatform: new Map(), bakeTail: [] };
 }
@@ -79,5 +86,7 @@ export function unitsOf(s: BakeState, digest: string, bake: string, seen: Seen):
 }
 
 export function ownersOf(s: BakeState, digest: string): Unit[] {
-  return [...(s.vertexes.get(digest) ?? new Map<string, Seen>())].filter(([bake]) => owned(s, digest, bake)).flatMap(([bake, seen]) => unitsOf(s, digest, bake, seen));
+  return [...(s.vertexes.get(digest) ?? new Map<string, Seen>())]
+    .filter(([bake]) => owned(s, digest, bake))
+    .flatMap(([bake, seen]) => unitsOf(s, digest, bake, seen));
 }

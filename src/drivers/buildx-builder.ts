@@ -129,16 +129,27 @@ async function docker(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout:
 }
 
 /** `docker buildx inspect [--builder NAME]`, parsed; `why` when it fails or prints something else. */
-export async function inspectBuilder(builder: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<InspectedBuilder | { why: string }> {
+export async function inspectBuilder(
+  builder: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<InspectedBuilder | { why: string }> {
   const argv = ['buildx', 'inspect', ...(builder ? ['--builder', builder] : [])];
   const r = await docker(argv, env);
   const which = builder ? `builder ${builder}` : 'the current buildx builder';
-  if ('error' in r) return { why: `cannot inspect ${which} (${r.error}): see docker buildx ls, pick one with --builder, or use --driver docker` };
-  return parseInspect(r.stdout) ?? { why: `docker ${argv.join(' ')} printed no builder name and driver: see docker buildx ls, or use --driver docker` };
+  if ('error' in r)
+    return { why: `cannot inspect ${which} (${r.error}): see docker buildx ls, pick one with --builder, or use --driver docker` };
+  return (
+    parseInspect(r.stdout) ?? {
+      why: `docker ${argv.join(' ')} printed no builder name and driver: see docker buildx ls, or use --driver docker`,
+    }
+  );
 }
 
 /** Does the engine of this docker context (unset: the current one) use the containerd image store? undefined: could not ask. */
-export async function engineUsesContainerdStore(context: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<boolean | undefined> {
+export async function engineUsesContainerdStore(
+  context: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<boolean | undefined> {
   const r = await docker([...(context ? ['--context', context] : []), 'info', '--format', '{{json .DriverStatus}}'], env);
   return 'stdout' in r ? parseDriverStatus(r.stdout) : undefined;
 }
@@ -148,7 +159,11 @@ export async function engineUsesContainerdStore(context: string | undefined, env
  * engine of the docker context named by its node's endpoint; for the others the store matters only to --load, which
  * writes into the current context's engine.
  */
-export async function builderFacts(version: string, builder: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<BuilderFacts | { why: string }> {
+export async function builderFacts(
+  version: string,
+  builder: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BuilderFacts | { why: string }> {
   const b = await inspectBuilder(builder, env);
   if ('why' in b) return b;
   const down = unreachable(b);
@@ -170,7 +185,8 @@ function unreachable(b: InspectedBuilder): string | undefined {
 /** What idekube's bake file (buildx.ts bakeFile/bakeArgv) asks of the builder for this plan. */
 export function needsOfPlan(plan: Plan, opts: { attest?: boolean; load?: boolean } = {}): PlanNeeds {
   // --arch-only pushes: a bake target per image and platform (buildx.ts bakeFile)
-  const platformsPerImage = plan.push && plan.archOnly ? plan.targets.map((t) => [t.platform as string]) : plan.images.map((i) => [...i.platforms]);
+  const platformsPerImage =
+    plan.push && plan.archOnly ? plan.targets.map((t) => [t.platform as string]) : plan.images.map((i) => [...i.platforms]);
   return {
     platformsPerImage,
     platforms: union(platformsPerImage),
@@ -185,7 +201,12 @@ export function needsOfPlan(plan: Plan, opts: { attest?: boolean; load?: boolean
 
 /** Why this builder cannot carry out the plan, one short sentence each with what to do; empty: it can. */
 export function builderProblems(facts: BuilderFacts, needs: PlanNeeds): string[] {
-  return [...versionProblems(facts, needs), ...dockerStoreProblems(facts, needs), ...platformProblems(facts, needs), ...loadProblems(facts, needs)];
+  return [
+    ...versionProblems(facts, needs),
+    ...dockerStoreProblems(facts, needs),
+    ...platformProblems(facts, needs),
+    ...loadProblems(facts, needs),
+  ];
 }
 
 const STORE_ON = 'turn it on ("features": {"containerd-snapshotter": true} in daemon.json)';
@@ -207,7 +228,9 @@ function versionProblems(f: BuilderFacts, needs: PlanNeeds): string[] {
   const old = tooOldWhy(f.version);
   if (old) out.push(old);
   if (needs.network !== 'default' && semver.lt(f.version, MIN_BUILDX_NETWORK)) {
-    out.push(`docker buildx ${f.version} cannot give RUN steps --network ${needs.network}: bake needs ${MIN_BUILDX_NETWORK} for it (older bake drops the network without a word and does not know --allow): update the docker-buildx plugin, use --network default, or --driver docker`);
+    out.push(
+      `docker buildx ${f.version} cannot give RUN steps --network ${needs.network}: bake needs ${MIN_BUILDX_NETWORK} for it (older bake drops the network without a word and does not know --allow): update the docker-buildx plugin, use --network default, or --driver docker`,
+    );
   }
   return out;
 }
@@ -219,8 +242,12 @@ function dockerStoreProblems(f: BuilderFacts, needs: PlanNeeds): string[] {
   const how = `without the containerd image store: ${STORE_ON}`;
   const out: string[] = [];
   const w = widest(needs);
-  if (w.length > 1) out.push(`${why} build ${needs.push ? 'and push ' : ''}${and(w)} in one image ${how} or use a docker-container builder, or --driver docker`);
-  if (needs.registryCacheExport) out.push(`${why} export a registry cache (cache-to) ${how}, use a docker-container builder, or --cache none`);
+  if (w.length > 1)
+    out.push(
+      `${why} build ${needs.push ? 'and push ' : ''}${and(w)} in one image ${how} or use a docker-container builder, or --driver docker`,
+    );
+  if (needs.registryCacheExport)
+    out.push(`${why} export a registry cache (cache-to) ${how}, use a docker-container builder, or --cache none`);
   if (needs.attest) out.push(`${why} add attestations ${how}, use a docker-container builder, or drop --attest`);
   return out;
 }
@@ -231,7 +258,9 @@ function platformProblems(f: BuilderFacts, needs: PlanNeeds): string[] {
   const missing = needs.platforms.filter((p) => !listed.has(normalizePlatform(p)));
   if (missing.length === 0) return [];
   const kept = needs.platforms.filter((p) => !missing.includes(p));
-  const fixes = [`register emulation (docker run --privileged --rm tonistiigi/binfmt --install ${missing.map((p) => p.split('/')[1]).join(',')})`];
+  const fixes = [
+    `register emulation (docker run --privileged --rm tonistiigi/binfmt --install ${missing.map((p) => p.split('/')[1]).join(',')})`,
+  ];
   if (f.driver !== 'docker') fixes.push('add a node for it (docker buildx create --append)');
   if (kept.length > 0) fixes.push(`leave it out (--platform ${kept.join(',')})`);
   return [`${label(f)} cannot build ${and(missing)}: it lists only ${f.platforms.join(', ')}: ${orList(fixes)}`];

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import semver from 'semver';
 import type { BuilderFacts } from './buildx-builder.js';
 
-const SYSTEM_DIRS = ['/usr/local/lib/docker/cli-plugins', '/usr/local/libexec/docker/cli-plugins', '/usr/lib/docker/cli-plugins', '/usr/libexec/docker/cli-plugins'];
+const SYSTEM_DIRS = [
+  '/usr/local/lib/docker/cli-plugins',
+  '/usr/local/libexec/docker/cli-plugins',
+  '/usr/lib/docker/cli-plugins',
+  '/usr/libexec/docker/cli-plugins',
+];
 
 /**
  * What idekube's bake file and argv need: `contexts` (0.8), `--metadata-file` (0.6) and `--progress rawjson`.
@@ -88,12 +93,23 @@ export interface ProbeOptions {
 export async function probeBuildx(opts: ProbeOptions = {}): Promise<BuildxProbe> {
   const env = opts.env ?? process.env;
   if (!hasPlugin(env, opts.systemDirs ?? SYSTEM_DIRS)) {
-    return { available: false, why: 'docker buildx is not installed (no docker-buildx plugin file): install the docker-buildx plugin, or use --driver docker' };
+    return {
+      available: false,
+      why: 'docker buildx is not installed (no docker-buildx plugin file): install the docker-buildx plugin, or use --driver docker',
+    };
   }
   const r = await versionLine(env);
-  if ('error' in r) return { available: false, why: `docker buildx version failed (${r.error}): reinstall the docker-buildx plugin, or use --driver docker` };
+  if ('error' in r)
+    return {
+      available: false,
+      why: `docker buildx version failed (${r.error}): reinstall the docker-buildx plugin, or use --driver docker`,
+    };
   const version = parseBuildxVersion(r.line);
-  if (!version) return { available: false, why: `cannot read a version in "${r.line}" from docker buildx version: install a released docker-buildx plugin, or use --driver docker` };
+  if (!version)
+    return {
+      available: false,
+      why: `cannot read a version in "${r.line}" from docker buildx version: install a released docker-buildx plugin, or use --driver docker`,
+    };
   const old = tooOldWhy(version);
   if (old) return { available: false, why: old };
   const { builderFacts } = await import('./buildx-builder.js');
@@ -102,5 +118,9 @@ export async function probeBuildx(opts: ProbeOptions = {}): Promise<BuildxProbe>
 }
 
 export function firstLine(s: string): string {
-  return s.trim().split('\n')[0]!.replace(/^ERROR:\s*/, '').trim();
+  return s
+    .trim()
+    .split('\n')[0]!
+    .replace(/^ERROR:\s*/, '')
+    .trim();
 }

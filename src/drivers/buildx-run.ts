@@ -82,8 +82,19 @@ function bakeTargets(plan: Plan, perArch: boolean): BakeTargetInfo[] {
 }
 
 /** Runs bake, feeding its stderr to the progress reader line by line; returns its exit code and non-JSON stderr. */
-async function runBake(execa: typeof import('execa').execa, plan: Plan, opts: BakeRunOptions, progress: BakeProgress): Promise<{ exitCode: number | undefined; tail: string[] }> {
-  const proc = execa('docker', bakeArgv(plan, { ...opts, progress: 'rawjson' }), { cwd: plan.root, cancelSignal: opts.signal, reject: false, forceKillAfterDelay: 5000, buffer: { stdout: false, stderr: false } });
+async function runBake(
+  execa: typeof import('execa').execa,
+  plan: Plan,
+  opts: BakeRunOptions,
+  progress: BakeProgress,
+): Promise<{ exitCode: number | undefined; tail: string[] }> {
+  const proc = execa('docker', bakeArgv(plan, { ...opts, progress: 'rawjson' }), {
+    cwd: plan.root,
+    cancelSignal: opts.signal,
+    reject: false,
+    forceKillAfterDelay: 5000,
+    buffer: { stdout: false, stderr: false },
+  });
   const tail: string[] = [];
   let partial = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
@@ -103,7 +114,11 @@ async function runBake(execa: typeof import('execa').execa, plan: Plan, opts: Ba
 }
 
 /** Each image's result: failed or skipped when bake failed, built, or published and read back from the registry. */
-async function imageResults(plan: Plan, targets: TargetResult[], run: { ok: boolean; cancelled: boolean; meta: Metadata; perArch: boolean; emit: Emit }): Promise<ImageResult[]> {
+async function imageResults(
+  plan: Plan,
+  targets: TargetResult[],
+  run: { ok: boolean; cancelled: boolean; meta: Metadata; perArch: boolean; emit: Emit },
+): Promise<ImageResult[]> {
   const resultById = new Map(targets.map((t) => [t.id, t]));
   const images: ImageResult[] = [];
   for (const image of plan.images) {
@@ -111,7 +126,11 @@ async function imageResults(plan: Plan, targets: TargetResult[], run: { ok: bool
     const own = image.targets.map((id) => resultById.get(id)!).filter(Boolean);
     if (!run.ok) {
       const failed = own.some((t) => t.status === 'failed');
-      images.push({ ...base, status: failed ? 'failed' : 'skipped', reason: run.cancelled ? 'cancelled' : failed ? 'build failed' : 'bake failed' });
+      images.push({
+        ...base,
+        status: failed ? 'failed' : 'skipped',
+        reason: run.cancelled ? 'cancelled' : failed ? 'build failed' : 'bake failed',
+      });
       continue;
     }
     if (!plan.push) {
@@ -137,7 +156,14 @@ function readMetadata(path: string): Metadata {
 }
 
 /** Reads what bake pushed back from the registry: the list (or each per-arch tag) and its digest. */
-async function checkPushed(plan: Plan, image: PlanImage, targets: TargetResult[], meta: Metadata, perArch: boolean, emit: Emit): Promise<ImageResult> {
+async function checkPushed(
+  _plan: Plan,
+  image: PlanImage,
+  targets: TargetResult[],
+  meta: Metadata,
+  perArch: boolean,
+  emit: Emit,
+): Promise<ImageResult> {
   const client = new RegistryClient(parseRef(image.ref).registry);
   const base = { flavor: image.flavor, ref: image.ref, platforms: image.platforms, aliases: image.aliases };
   if (perArch) {
@@ -146,7 +172,8 @@ async function checkPushed(plan: Plan, image: PlanImage, targets: TargetResult[]
       const { repository, reference } = parseRef(t.tag);
       const served = await client.getManifest(repository, reference);
       if (!served) throw new RunError(`${t.tag} is not in the registry after bake pushed it`);
-      if (reported && reported !== served.digest) throw new RunError(`${t.tag}: bake reported ${reported}, the registry serves ${served.digest}`);
+      if (reported && reported !== served.digest)
+        throw new RunError(`${t.tag}: bake reported ${reported}, the registry serves ${served.digest}`);
       t.digest = served.digest;
       emit({ type: 'push', ref: t.tag, status: 'done', digest: served.digest });
     }
@@ -155,11 +182,13 @@ async function checkPushed(plan: Plan, image: PlanImage, targets: TargetResult[]
   }
   const reported = meta[imageBakeName(image)]?.['containerimage.digest'];
   const list = await verifyList(client, image.ref, image.platforms);
-  if (reported && reported !== list.digest) throw new RunError(`${image.ref}: bake reported ${reported}, the registry serves ${list.digest}`);
+  if (reported && reported !== list.digest)
+    throw new RunError(`${image.ref}: bake reported ${reported}, the registry serves ${list.digest}`);
   for (const alias of image.aliases) {
     const { repository, reference } = parseRef(alias);
     const served = await client.getManifest(repository, reference);
-    if (served?.digest !== list.digest) throw new RunError(`${alias} does not point at ${list.digest} after the push (${served?.digest ?? 'missing'})`);
+    if (served?.digest !== list.digest)
+      throw new RunError(`${alias} does not point at ${list.digest} after the push (${served?.digest ?? 'missing'})`);
   }
   emit({ type: 'list', ref: image.ref, status: 'done', digest: list.digest, platforms: image.platforms });
   return { ...base, status: 'published', digest: list.digest };

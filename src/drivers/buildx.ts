@@ -73,7 +73,10 @@ export function bakeFile(plan: Plan, opts: Pick<BakeOptions, 'attest' | 'sbomGen
       t.output = plan.push ? ['type=image,push=true'] : opts.load ? ['type=docker'] : ['type=cacheonly'];
       const name = imageBakeName(image, perArch ? first.arch : undefined);
       // `featured-base-ascend` of lineup ascend against a flavor featured/base-ascend: refuse rather than overwrite
-      if (target[name]) throw new RunError(`two images of the plan would both be bake target ${name}`, { fix: 'rename the flavor folder that ends in a lineup\'s name' });
+      if (target[name])
+        throw new RunError(`two images of the plan would both be bake target ${name}`, {
+          fix: "rename the flavor folder that ends in a lineup's name",
+        });
       target[name] = escapeTemplates(t);
     }
   }
@@ -101,7 +104,8 @@ export function imageBakeName(image: PlanImage, arch?: string): string {
 function escapeTemplates<T>(value: T): T {
   if (typeof value === 'string') return value.replace(/([$%])\{/g, '$1$1{') as T;
   if (Array.isArray(value)) return value.map(escapeTemplates) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeTemplates(k), escapeTemplates(v)])) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeTemplates(k), escapeTemplates(v)])) as T;
   return value;
 }
 
@@ -119,5 +123,9 @@ export function bakeArgv(plan: Plan, opts: BakeOptions): string[] {
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]!]),
+  );
 }

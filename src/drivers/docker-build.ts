@@ -28,10 +28,22 @@ export async function buildTarget(t: PlanTarget, tags: string[], ctx: BuildStepC
     const engine = await ctx.engines.engine(t.platform);
     const res = await buildImage(engine, buildOptions(t, tags, tail, ctx));
     const status = res.executed.length === 0 ? 'cached' : 'built';
-    return { status, durationMs: Date.now() - t0, imageId: res.imageId, executed: res.executed.length, cachedSteps: res.cached.length, ran: res.executed.map((s) => s.name) };
+    return {
+      status,
+      durationMs: Date.now() - t0,
+      imageId: res.imageId,
+      executed: res.executed.length,
+      cachedSteps: res.cached.length,
+      ran: res.executed.map((s) => s.name),
+    };
   } catch (e) {
     const cancelled = ctx.signal.aborted;
-    return { status: cancelled ? 'cancelled' : 'failed', durationMs: Date.now() - t0, error: (e as Error).message, ...(cancelled ? {} : { log: [...tail] }) };
+    return {
+      status: cancelled ? 'cancelled' : 'failed',
+      durationMs: Date.now() - t0,
+      error: (e as Error).message,
+      ...(cancelled ? {} : { log: [...tail] }),
+    };
   }
 }
 

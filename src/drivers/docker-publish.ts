@@ -32,9 +32,14 @@ export async function publishImage(image: PlanImage, targets: TargetResult[], re
   }
   if (ctx.signal.aborted) throw new RunError('cancelled before the manifest list');
   const { registry } = parseRef(image.ref);
-  const list = await publishList(new RegistryClient(registry, { signal: ctx.signal }), image.ref, targets.map((t) => ({ platform: t.platform, ref: t.tag })), {
-    extraTags: image.aliases.map((a) => parseRef(a).reference),
-  });
+  const list = await publishList(
+    new RegistryClient(registry, { signal: ctx.signal }),
+    image.ref,
+    targets.map((t) => ({ platform: t.platform, ref: t.tag })),
+    {
+      extraTags: image.aliases.map((a) => parseRef(a).reference),
+    },
+  );
   Object.assign(result, { status: 'published', digest: list.digest });
   ctx.emit({ type: 'list', ref: image.ref, status: 'done', digest: list.digest, platforms: image.platforms });
 }

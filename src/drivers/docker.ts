@@ -89,14 +89,23 @@ class DockerRun {
   async build(t: PlanTarget): Promise<void> {
     const { opts, inner, plan, engines } = this;
     opts.emit({ type: 'target-start', target: t.id });
-    const r = await buildTarget(t, [t.tag, ...this.localAlias(t)], { plan, engines, emit: opts.emit, signal: inner.signal, ...(opts.noCache ? { noCache: true } : {}) });
+    const r = await buildTarget(t, [t.tag, ...this.localAlias(t)], {
+      plan,
+      engines,
+      emit: opts.emit,
+      signal: inner.signal,
+      ...(opts.noCache ? { noCache: true } : {}),
+    });
     this.finish(t, r);
     if (r.status !== 'built' && r.status !== 'cached' && opts.failFast) inner.abort();
   }
 
   skip(t: PlanTarget, why: SkipReason): void {
     // a plan where nothing can progress (should not happen): ends like a target, the reason as its error
-    if (why.kind === 'stuck') return this.finish(t, { status: 'skipped', durationMs: 0, error: 'dependencies never finished' });
+    if (why.kind === 'stuck') {
+      this.finish(t, { status: 'skipped', durationMs: 0, error: 'dependencies never finished' });
+      return;
+    }
     const status = why.kind === 'cancelled' ? 'cancelled' : 'skipped';
     const reason = why.kind === 'cancelled' ? 'cancelled' : `its parent ${why.dependency} ${this.results.get(why.dependency)?.status}`;
     this.results.set(t.id, { id: t.id, flavor: t.flavor, platform: t.platform, tag: t.tag, status, durationMs: 0, error: reason });
@@ -144,8 +153,18 @@ class DockerRun {
     }
     const { flavor, ref, platforms, aliases } = image;
     if (!targets.every(isOk)) {
-      const why = targets.filter((r) => !isOk(r)).map((r) => `${r.platform} ${r.status}`).join(', ');
-      this.images.set(image, { flavor, ref, status: targets.some((r) => r.status === 'failed') ? 'failed' : 'skipped', platforms, aliases, reason: why });
+      const why = targets
+        .filter((r) => !isOk(r))
+        .map((r) => `${r.platform} ${r.status}`)
+        .join(', ');
+      this.images.set(image, {
+        flavor,
+        ref,
+        status: targets.some((r) => r.status === 'failed') ? 'failed' : 'skipped',
+        platforms,
+        aliases,
+        reason: why,
+      });
       if (this.plan.push) this.opts.emit({ type: 'list', ref, status: 'skipped', reason: `not published: ${why}` });
       return;
     }
@@ -158,7 +177,13 @@ class DockerRun {
   private async publish(image: PlanImage, targets: TargetResult[], result: ImageResult): Promise<void> {
     const { opts, plan, engines, inner } = this;
     try {
-      await publishImage(image, targets, result, { plan, engines, emit: opts.emit, signal: inner.signal, ...(opts.beforePublish ? { beforePublish: opts.beforePublish } : {}) });
+      await publishImage(image, targets, result, {
+        plan,
+        engines,
+        emit: opts.emit,
+        signal: inner.signal,
+        ...(opts.beforePublish ? { beforePublish: opts.beforePublish } : {}),
+      });
     } catch (e) {
       Object.assign(result, { status: 'failed', reason: (e as Error).message });
       opts.emit({ type: 'list', ref: image.ref, status: 'failed', reason: (e as Error).message });
@@ -167,7 +192,12 @@ class DockerRun {
   }
 
   // a build without push still runs the hook (`idekube build --test`): a failure marks the image failed
-  private async checkOnly(hook: NonNullable<DockerRunOptions['beforePublish']>, image: PlanImage, targets: TargetResult[], result: ImageResult): Promise<void> {
+  private async checkOnly(
+    hook: NonNullable<DockerRunOptions['beforePublish']>,
+    image: PlanImage,
+    targets: TargetResult[],
+    result: ImageResult,
+  ): Promise<void> {
     try {
       await hook(image, targets);
     } catch (e) {

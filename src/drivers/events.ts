@@ -8,7 +8,19 @@ export type BuildEvent =
   | { type: 'target-start'; target: string }
   | { type: 'step'; target: string; name: string; cached: boolean; completed: boolean }
   | { type: 'log'; target: string; line: string }
-  | { type: 'target-end'; target: string; status: TargetStatus; durationMs: number; imageId?: string; executed?: number; cachedSteps?: number; ran?: string[]; error?: string; log?: string[]; reason?: string }
+  | {
+      type: 'target-end';
+      target: string;
+      status: TargetStatus;
+      durationMs: number;
+      imageId?: string;
+      executed?: number;
+      cachedSteps?: number;
+      ran?: string[];
+      error?: string;
+      log?: string[];
+      reason?: string;
+    }
   | { type: 'push'; ref: string; status: 'start' | 'done' | 'failed'; digest?: string; error?: string }
   | { type: 'list'; ref: string; status: 'done' | 'skipped' | 'failed'; digest?: string; platforms?: Platform[]; reason?: string }
   | { type: 'note'; message: string };

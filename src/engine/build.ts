@@ -173,7 +173,9 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
     ...(sessionId ? { session: sessionId } : {}),
     ...(req.signal ? { abortSignal: req.signal } : {}),
   };
-  const stream = sessionId ? await postBuild(engine, context, options, req.signal) : asBuildStream(await dockerodeBuild(engine, context, options));
+  const stream = sessionId
+    ? await postBuild(engine, context, options, req.signal)
+    : asBuildStream(await dockerodeBuild(engine, context, options));
   await new Promise<void>((resolve, reject) => {
     let buffer = '';
     let settled = false;
@@ -207,7 +209,13 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
         for (const v of status.vertexes) {
           const prev = steps.get(v.digest);
           const merged: BuildStep = prev
-            ? { ...prev, ...v, cached: prev.cached || v.cached, started: prev.started || v.started, completed: prev.completed || v.completed }
+            ? {
+                ...prev,
+                ...v,
+                cached: prev.cached || v.cached,
+                started: prev.started || v.started,
+                completed: prev.completed || v.completed,
+              }
             : { ...v };
           steps.set(v.digest, merged);
           req.onStep?.(merged);

@@ -17,7 +17,8 @@ function optionsFor(host: string | undefined): Dockerode.DockerOptions {
   const u = new URL(h);
   if (u.protocol === 'tcp:' || u.protocol === 'http:') return { host: u.hostname, port: Number(u.port || 2375), protocol: 'http' };
   if (u.protocol === 'https:') return { host: u.hostname, port: Number(u.port || 2376), protocol: 'https' };
-  if (u.protocol === 'ssh:') return { host: u.hostname, port: Number(u.port || 22), protocol: 'ssh', ...(u.username ? { username: u.username } : {}) };
+  if (u.protocol === 'ssh:')
+    return { host: u.hostname, port: Number(u.port || 22), protocol: 'ssh', ...(u.username ? { username: u.username } : {}) };
   throw new RunError(`unsupported engine address ${h}`, { fix: 'use unix:///path, tcp://host:port or ssh://user@host' });
 }
 

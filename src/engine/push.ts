@@ -4,18 +4,35 @@ import { engineAuth } from '../registry/credentials.js';
 import { parseRef, splitTag } from '../config/image-ref.js';
 import type { Engine } from './connect.js';
 
-export async function pushTag(engine: Engine, ref: string, opts: { signal?: AbortSignal; onStatus?: (s: string) => void } = {}): Promise<string> {
+/** A progress event of POST /images/{name}/push, as far as it is read here. */
+interface PushEvent {
+  id?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { Digest?: string };
+}
+
+export async function pushTag(
+  engine: Engine,
+  ref: string,
+  opts: { signal?: AbortSignal; onStatus?: (s: string) => void } = {},
+): Promise<string> {
   const { registry } = parseRef(ref);
   const { name, tag } = splitTag(ref);
   const auth = engineAuth(registry);
-  const stream = (await engine.getImage(name).push({ tag, ...(auth ? { authconfig: auth } : {}), ...(opts.signal ? { abortSignal: opts.signal } : {}) } as never)) as unknown as NodeJS.ReadableStream;
+  const stream = (await engine.getImage(name).push({
+    tag,
+    ...(auth ? { authconfig: auth } : {}),
+    ...(opts.signal ? { abortSignal: opts.signal } : {}),
+  } as never)) as unknown as NodeJS.ReadableStream;
   let digest = '';
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) => {
     engine.modem.followProgress(
       stream,
       (err: Error | null) => (err ? reject(new RunError(`push of ${ref} failed: ${err.message}`, { cause: err })) : resolve()),
-      (ev: any) => {
+      (ev: PushEvent) => {
         if (ev.error || ev.errorDetail) failure = ev.errorDetail?.message ?? ev.error;
         if (ev.aux?.Digest) digest = ev.aux.Digest;
         // dockerd 28 with the containerd image store sends no aux event, only "<tag>: digest: sha256:… size: N"

@@ -155,7 +155,9 @@ export function grpcUnframe(body: Buffer): Buffer[] {
 
 /** grpc-message is percent-encoded outside printable ASCII (and '%' itself). */
 export function encodeGrpcMessage(text: string): string {
-  return Array.from(Buffer.from(text, 'utf8'), (b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return Array.from(Buffer.from(text, 'utf8'), (b) =>
+    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }
 
 // ---- the gRPC server on the upgraded connection ----
@@ -194,7 +196,10 @@ function respond(stream: http2.ServerHttp2Stream, a: Answer): void {
   try {
     if (!a.body) {
       // Trailers-only response: status in the one HEADERS frame, which ends the stream.
-      stream.respond({ ...head, 'grpc-status': String(a.status), ...(a.message ? { 'grpc-message': encodeGrpcMessage(a.message) } : {}) }, { endStream: true });
+      stream.respond(
+        { ...head, 'grpc-status': String(a.status), ...(a.message ? { 'grpc-message': encodeGrpcMessage(a.message) } : {}) },
+        { endStream: true },
+      );
       return;
     }
     stream.respond(head, { waitForTrailers: true });
@@ -298,11 +303,14 @@ function upgrade(modem: Modem, target: Target, id: string, timeoutMs: number, si
         reject(err);
       } else resolve(socket!);
     };
-    const timer = setTimeout(() => finish(new RunError(`the engine at ${where} did not open a build session within ${timeoutMs / 1000}s`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new RunError(`the engine at ${where} did not open a build session within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
     const onAbort = () => finish(new RunError('build cancelled'));
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('upgrade', (res, socket, head) => {
+    req.on('upgrade', (_res, socket, head) => {
       if (head.length) socket.unshift(head);
       if (settled) socket.destroy();
       else finish(undefined, socket);
@@ -312,9 +320,11 @@ function upgrade(modem: Modem, target: Target, id: string, timeoutMs: number, si
       res.on('data', (c: Buffer) => chunks.length < 16 && chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8').trim().slice(0, 300);
-        finish(new RunError(`the engine at ${where} refused a build session: HTTP ${res.statusCode}${text ? ` ${text}` : ''}`, {
-          fix: 'build secrets need an engine with BuildKit (dockerd 18.09 or later)',
-        }));
+        finish(
+          new RunError(`the engine at ${where} refused a build session: HTTP ${res.statusCode}${text ? ` ${text}` : ''}`, {
+            fix: 'build secrets need an engine with BuildKit (dockerd 18.09 or later)',
+          }),
+        );
       });
     });
     req.on('error', (e) => finish(new RunError(`build session: cannot reach the engine at ${where}: ${e.message}`, { cause: e })));
@@ -331,7 +341,8 @@ async function checkSecrets(secrets: Record<string, string>): Promise<void> {
       throw new RunError(`build secret ${id}: cannot read ${file}: ${e.message}`, { cause: e });
     });
     if (!s.isFile()) throw new RunError(`build secret ${id}: ${file} is not a file`);
-    if (s.size > MAX_SECRET_SIZE) throw new RunError(`build secret ${id}: ${file} is ${s.size} bytes, more than BuildKit's ${MAX_SECRET_SIZE}`);
+    if (s.size > MAX_SECRET_SIZE)
+      throw new RunError(`build secret ${id}: ${file} is ${s.size} bytes, more than BuildKit's ${MAX_SECRET_SIZE}`);
   }
 }
 

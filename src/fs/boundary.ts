@@ -4,7 +4,25 @@
  * reported, never followed), and files are opened with O_NOFOLLOW, so a link put in place after a check is refused
  * by the kernel rather than followed.
  */
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, realpathSync, renameSync, rmdirSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError, RunError } from '../config/errors.js';
 
@@ -265,9 +283,18 @@ export function sourceRefusal(root?: string): Refuse {
     const kind = kindOf(abs, st);
     const where = { file: root === undefined ? abs : shown(root, abs) };
     if (st.isSymbolicLink()) {
-      throw new InputError(`is ${kind}: idekube never follows links in what it reads into a catalog or a build context (the link could point outside the project)`, where, 'replace the link by the file (or a copy of the folder) it points to, or remove it');
+      throw new InputError(
+        `is ${kind}: idekube never follows links in what it reads into a catalog or a build context (the link could point outside the project)`,
+        where,
+        'replace the link by the file (or a copy of the folder) it points to, or remove it',
+      );
     }
-    if (st.isFile()) throw new InputError('is a file where a folder is expected', where, 'make it a folder (artifacts/layers/<name> holds a layer\'s files), or move it away');
+    if (st.isFile())
+      throw new InputError(
+        'is a file where a folder is expected',
+        where,
+        "make it a folder (artifacts/layers/<name> holds a layer's files), or move it away",
+      );
     if (st.isDirectory()) throw new InputError('is a folder where a file is expected', where, 'replace it by the file, or move it away');
     throw new InputError(`is ${kind}: only regular files and folders go into a catalog or a build context`, where, 'remove it');
   };
@@ -279,7 +306,11 @@ export function outputRefusal(root: string): Refuse {
     const kind = kindOf(abs, st);
     const where = { file: shown(root, abs) };
     if (st.isSymbolicLink()) {
-      throw new InputError(`is ${kind} in the output folder: idekube never writes, chmods or deletes anything through a link`, where, 'remove the link (rm only removes the link, not its target), or choose another output folder with -o');
+      throw new InputError(
+        `is ${kind} in the output folder: idekube never writes, chmods or deletes anything through a link`,
+        where,
+        'remove the link (rm only removes the link, not its target), or choose another output folder with -o',
+      );
     }
     throw new InputError(`is ${kind} where idekube writes its output`, where, 'move it away, or choose another output folder with -o');
   };

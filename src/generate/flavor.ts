@@ -90,7 +90,8 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
   if ('image' in flavor.from) for (const k of argRefs(flavor.from.image)) globalArgs.add(k);
   for (const k of [...globalArgs].sort()) df.push(argInstruction(k, args[k]!));
   if (parentRef) df.push(`ARG ${PARENT_ARG}=${argValue(parentRef)}`);
-  for (const l of stages) df.push(`FROM ${checked(RULES.imageRef, l.copyFrom.image, () => l.yaml.locate(['copyFrom', 'image']))} AS ${stageName(l)}`);
+  for (const l of stages)
+    df.push(`FROM ${checked(RULES.imageRef, l.copyFrom.image, () => l.yaml.locate(['copyFrom', 'image']))} AS ${stageName(l)}`);
   df.push('');
   if ('image' in flavor.from) {
     const image = checked(RULES.imageRef, flavor.from.image, () => flavor.yaml.locate(['from', 'image']));
@@ -113,7 +114,9 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
         `--mount=type=bind,source=build,target=${MOUNT_ROOT}/build`,
         ...extraCaMounts(),
       ];
-      df.push(`RUN ${mounts.join(' \\\n    ')} \\\n    ${jsonArgs(['bash', `${MOUNT_ROOT}/${RUN_LAYER_SCRIPT}`, `${MOUNT_ROOT}/layers/${l.name}/${script}`])}`);
+      df.push(
+        `RUN ${mounts.join(' \\\n    ')} \\\n    ${jsonArgs(['bash', `${MOUNT_ROOT}/${RUN_LAYER_SCRIPT}`, `${MOUNT_ROOT}/layers/${l.name}/${script}`])}`,
+      );
     }
     l.copy.forEach((c, i) => {
       // JSON form: spaces and quotes stay inside their path, nothing reaches the next line
@@ -124,7 +127,9 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     });
     if (l.copyFrom) {
       const at = (k: string) => () => l.yaml.locate(['copyFrom', k]);
-      df.push(`COPY --from=${stageName(l)} ${jsonArgs([checked(RULES.imagePath, l.copyFrom.src, at('src')), checked(RULES.imagePath, l.copyFrom.dest, at('dest'))])}`);
+      df.push(
+        `COPY --from=${stageName(l)} ${jsonArgs([checked(RULES.imagePath, l.copyFrom.src, at('src')), checked(RULES.imagePath, l.copyFrom.dest, at('dest'))])}`,
+      );
     }
     if (Object.keys(l.env).length) df.push(envInstruction(l.env, l.yaml));
   }
@@ -140,7 +145,11 @@ export function generateFlavor(project: Project, id: string): GeneratedFlavor {
     files.push(...runtimeFiles(project, id, services), ...flavorFiles(project, flavor, services));
   } else if (services.length) {
     // same services as the parent: only what names the flavor changes (metadata, health config, landing page)
-    df.push('', '# this flavor\'s metadata, health configuration and landing page (services unchanged from the parent)', `COPY ${FLAVOR_DIR}/ /`);
+    df.push(
+      '',
+      "# this flavor's metadata, health configuration and landing page (services unchanged from the parent)",
+      `COPY ${FLAVOR_DIR}/ /`,
+    );
     files.push(...flavorFiles(project, flavor, services));
   }
   if (Object.keys(flavor.env).length) df.push('', envInstruction(flavor.env, flavor.yaml));
@@ -223,14 +232,30 @@ function flavorFiles(project: Project, flavor: FlavorDef, services: Service[]): 
   return [
     { path: `${FLAVOR_DIR}/etc/idekube/flavor.json`, text: flavorMetadata(project, flavor.id, services, health.main), mode: 0o644 },
     { path: `${FLAVOR_DIR}/etc/idekube/health.json`, text: health.text, mode: 0o644 },
-    { path: `${FLAVOR_DIR}${WWW_DIR}/index.html`, text: landingPage({ flavorId: flavor.id, ...(flavor.description ? { description: flavor.description } : {}), services, main: health.main }), mode: 0o644 },
+    {
+      path: `${FLAVOR_DIR}${WWW_DIR}/index.html`,
+      text: landingPage({
+        flavorId: flavor.id,
+        ...(flavor.description ? { description: flavor.description } : {}),
+        services,
+        main: health.main,
+      }),
+      mode: 0o644,
+    },
   ];
 }
 
 /** What the running container (and `idekube test --image`) can learn about itself. */
 function flavorMetadata(project: Project, id: string, services: Service[], main: string | undefined): string {
   const chain = lineage(project.catalog, id).map((f) => f.id);
-  const listed = services.map((s) => ({ name: s.name, layer: s.layer, check: s.check ?? 'http', ...(s.name === main ? { main: true } : {}), routes: s.routes, programs: Object.keys(s.programs) }));
+  const listed = services.map((s) => ({
+    name: s.name,
+    layer: s.layer,
+    check: s.check ?? 'http',
+    ...(s.name === main ? { main: true } : {}),
+    routes: s.routes,
+    programs: Object.keys(s.programs),
+  }));
   const commands = commandsOf(project, id);
   return `${JSON.stringify({ flavor: id, lineage: chain, ...(main ? { main } : {}), services: listed, ...(commands.length ? { commands } : {}) }, null, 2)}\n`;
 }
@@ -240,7 +265,12 @@ function regularFile(abs: string, base: string): Pick<ContextFile, 'source' | 's
   const refuse = sourceRefusal(base);
   checkComponents(base, abs, refuse);
   const st = lstatSync(abs, { throwIfNoEntry: false });
-  if (!st) throw new InputError(`runtime init ${abs} is missing`, undefined, 'restore artifacts/runtime/ (or remove the project copy to use idekube\'s own)');
+  if (!st)
+    throw new InputError(
+      `runtime init ${abs} is missing`,
+      undefined,
+      "restore artifacts/runtime/ (or remove the project copy to use idekube's own)",
+    );
   if (!st.isFile()) refuse(abs, st);
   return { source: abs, stat: { size: st.size, mtimeMs: st.mtimeMs } };
 }
@@ -254,5 +284,10 @@ function regularFile(abs: string, base: string): Pick<ContextFile, 'source' | 's
 export function treeFiles(dir: string, prefix: string, base?: string): ContextFile[] {
   const refuse = sourceRefusal(base);
   if (base !== undefined) checkComponents(base, dir, refuse);
-  return walkFiles(dir, refuse).map((e) => ({ path: `${prefix}/${e.rel}`, source: e.abs, mode: e.mode & 0o111 ? 0o755 : 0o644, stat: { size: e.size, mtimeMs: e.mtimeMs } }));
+  return walkFiles(dir, refuse).map((e) => ({
+    path: `${prefix}/${e.rel}`,
+    source: e.abs,
+    mode: e.mode & 0o111 ? 0o755 : 0o644,
+    stat: { size: e.size, mtimeMs: e.mtimeMs },
+  }));
 }

@@ -47,7 +47,7 @@ export function healthConfig(flavorId: string, services: Service[]): { text: str
   const probed: Record<string, { port: number; path: string; probePath: string }> = {};
   for (const s of services) {
     const r = s.routes[0];
-    if (!r || Object.prototype.hasOwnProperty.call(probed, s.name)) continue;
+    if (!r || Object.hasOwn(probed, s.name)) continue;
     probed[s.name] = { port: r.port, path: r.path, probePath: probePath(r) };
   }
   const text = `${JSON.stringify({ branch: flavorId, entry: '/', main: main ?? null, services: probed }, null, 2)}\n`;
@@ -88,7 +88,8 @@ input{width:100%;margin-bottom:.75rem}
 footer{color:var(--mute);font-size:.85rem}`;
 
 /** The whole page may only load inline styles and scripts and talk to its own origin (the /health fetch). */
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'";
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'";
 
 function head(title: string): string {
   return [
@@ -179,7 +180,12 @@ export function landingPage(input: { flavorId: string; description?: string; ser
         ` <span class="state" id="svc-${i}-state">checking</span></h3>`,
     ];
     if (s.description) lines.push(`<p class="desc">${escapeHtml(s.description)}</p>`);
-    lines.push(s.routes.length ? `<ul class="routes">${s.routes.map(routeItem).join('')}</ul>` : '<p class="desc">Runs in the background: no web page.</p>', '</li>');
+    lines.push(
+      s.routes.length
+        ? `<ul class="routes">${s.routes.map(routeItem).join('')}</ul>`
+        : '<p class="desc">Runs in the background: no web page.</p>',
+      '</li>',
+    );
     return lines.join('\n');
   });
   const data = { flavor: flavorId, main: main ?? null, user: IMAGE_USER, ssh: ssh ? 'ssh' : null, services: services.map((s) => s.name) };

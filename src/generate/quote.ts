@@ -56,6 +56,11 @@ export function jsonArgs(parts: string[], what = 'path', where: Where = {}): str
  */
 export function supervisorValue(v: string, what: string, where: Where = {}): string {
   refuse(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/, v, what, where);
-  if (/\s[;#]/.test(v)) throw new InputError(`${what} ${preview(v)} has a space before ; or #, where supervisord would cut the line`, place(where), 'drop the space, or move the command into a script');
+  if (/\s[;#]/.test(v))
+    throw new InputError(
+      `${what} ${preview(v)} has a space before ; or #, where supervisord would cut the line`,
+      place(where),
+      'drop the space, or move the command into a script',
+    );
   return v.replace(/%/g, '%%');
 }

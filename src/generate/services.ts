@@ -101,7 +101,7 @@ export function nginxConfig(flavorId: string, services: Service[]): string {
   for (const s of services) {
     if (!s.routes.length) continue;
     out.push('', `    # service ${checked(RULES.name, s.name, { file: layerFile(s) }, 'service name')} (layer ${s.layer})`);
-    s.routes.forEach((r, i) => out.push(...routeBlock(r, (k) => at(s, `routes[${i}].${k}`))));
+    for (const [i, r] of s.routes.entries()) out.push(...routeBlock(r, (k) => at(s, `routes[${i}].${k}`)));
   }
   out.push('}', '');
   return out.join('\n');
@@ -119,8 +119,14 @@ function deny(): string[] {
  */
 export function nginxRuntimeDefaults(): Array<{ name: string; text: string }> {
   return [
-    { name: 'access.conf', text: '# IDEKUBE_ACCESS_TOKEN not applied yet (the runtime init rewrites this file at start): every route is open\nmap $host $idekube_access {\n    default open;\n}\n' },
-    { name: 'listen.conf', text: '# the runtime init rewrites this file at start (IPv6 where the container has it)\nlisten 80 default_server;\n' },
+    {
+      name: 'access.conf',
+      text: '# IDEKUBE_ACCESS_TOKEN not applied yet (the runtime init rewrites this file at start): every route is open\nmap $host $idekube_access {\n    default open;\n}\n',
+    },
+    {
+      name: 'listen.conf',
+      text: '# the runtime init rewrites this file at start (IPv6 where the container has it)\nlisten 80 default_server;\n',
+    },
   ];
 }
 
@@ -136,7 +142,8 @@ function routeBlock(r: Route, where: (key: string) => Location): string[] {
   // nginx: the path and upstream are single tokens of URL characters, so no ; { } quote or space can end a directive
   checked(RULES.urlPath, r.path, where('path'), 'route path');
   if (r.upstream !== undefined) checked(RULES.urlPath, r.upstream, where('upstream'), 'upstream path');
-  if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) throw new InputError(`route port ${JSON.stringify(r.port)} is not a port number`, where('port'), 'use a port from 1 to 65535');
+  if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535)
+    throw new InputError(`route port ${JSON.stringify(r.port)} is not a port number`, where('port'), 'use a port from 1 to 65535');
   const lines: string[] = [];
   const guard = r.open ? [] : deny();
   const trimmed = r.path.replace(/\/+$/, '');
@@ -147,7 +154,8 @@ function routeBlock(r: Route, where: (key: string) => Location): string[] {
   }
   const target = `http://127.0.0.1:${r.port}`;
   let pass: string;
-  if (r.keepPrefix) pass = target; // the service knows its base URL (e.g. Jupyter's base_url)
+  if (r.keepPrefix)
+    pass = target; // the service knows its base URL (e.g. Jupyter's base_url)
   else pass = `${target}${r.upstream ?? '/'}`;
   const locations = r.exact ? [`= ${r.path}`, ...(r.path.endsWith('/') ? [] : [`= ${r.path}/`])] : [r.path];
   for (const loc of locations) {
@@ -180,7 +188,12 @@ export function supervisordConfig(flavorId: string, services: Service[]): string
   const programs: Array<[string, Program, string, (key: string) => Location]> = [
     ['nginx', { command: '/usr/sbin/nginx -g "daemon off;"', priority: 50 }, 'the front door on :80', () => ({})],
     // python3 is there wherever supervisord is (it is written in Python): no other runtime for this
-    ['health', { command: '/usr/bin/python3 /usr/local/lib/idekube/health-server.py', user: 'nobody', directory: '/', priority: 60 }, 'GET /health: the state of every service', () => ({})],
+    [
+      'health',
+      { command: '/usr/bin/python3 /usr/local/lib/idekube/health-server.py', user: 'nobody', directory: '/', priority: 60 },
+      'GET /health: the state of every service',
+      () => ({}),
+    ],
   ];
   const seen = new Set(['nginx', 'health']);
   for (const s of services) {
@@ -196,7 +209,10 @@ export function supervisordConfig(flavorId: string, services: Service[]): string
     // every value is one line with % doubled (supervisord expands %(x)s) and no " ;" or " #" (an inline comment)
     const command = supervisorValue(checked(RULES.command, p.command, where('command')), 'command', where('command'));
     out.push('', `; ${why}`, `[program:${name}]`, `command=${command}`);
-    const directory = p.directory === undefined ? undefined : supervisorValue(checked(RULES.directory, p.directory, where('directory')), 'directory', where('directory'));
+    const directory =
+      p.directory === undefined
+        ? undefined
+        : supervisorValue(checked(RULES.directory, p.directory, where('directory')), 'directory', where('directory'));
     const user = p.user === undefined ? undefined : checked(RULES.user, p.user, where('user'));
     if (user && user !== 'root') {
       const account = user === '${USERNAME}' ? IMAGE_USER : user; // ${USERNAME}: the image user
@@ -209,7 +225,12 @@ export function supervisordConfig(flavorId: string, services: Service[]): string
       if (p.environment && Object.keys(p.environment).length) out.push(`environment=${envLine(p.environment, where)}`);
     }
     const priority = p.priority ?? 100;
-    if (!Number.isInteger(priority) || priority < 0 || priority > 999) throw new InputError(`priority ${JSON.stringify(priority)} is not a number from 0 to 999`, where('priority'), 'use a whole number from 0 to 999');
+    if (!Number.isInteger(priority) || priority < 0 || priority > 999)
+      throw new InputError(
+        `priority ${JSON.stringify(priority)} is not a number from 0 to 999`,
+        where('priority'),
+        'use a whole number from 0 to 999',
+      );
     out.push(
       `priority=${priority}`,
       'autostart=true',

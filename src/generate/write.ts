@@ -66,7 +66,11 @@ function openOutput(root: string, out: string, refuse: Refuse): SafeTree {
   } catch (e) {
     if (e instanceof InputError) throw e;
     // a file among the folders above it (ENOTDIR), no permission (EACCES): the -o flag is wrong, not the run
-    throw new InputError(`cannot create the output folder: ${messageOf(e)}`, { file: shown(root, out) }, 'choose a folder you can write, with -o');
+    throw new InputError(
+      `cannot create the output folder: ${messageOf(e)}`,
+      { file: shown(root, out) },
+      'choose a folder you can write, with -o',
+    );
   }
   return new SafeTree(out, refuse);
 }
@@ -98,9 +102,14 @@ function parseRecord(text: string, file: string): string[] {
     data = undefined;
   }
   const files = prop(data, 'files');
-  const valid = (p: unknown): p is string => typeof p === 'string' && p !== '' && !isAbsolute(p) && posix.normalize(p) === p && !p.split('/').includes('..') && p !== RECORD;
+  const valid = (p: unknown): p is string =>
+    typeof p === 'string' && p !== '' && !isAbsolute(p) && posix.normalize(p) === p && !p.split('/').includes('..') && p !== RECORD;
   if (!Array.isArray(files) || !files.every(valid)) {
-    throw new InputError('is not a record written by idekube (a JSON list of relative paths)', { file }, 'delete the output folder (or this file and what it lists) and generate again');
+    throw new InputError(
+      'is not a record written by idekube (a JSON list of relative paths)',
+      { file },
+      'delete the output folder (or this file and what it lists) and generate again',
+    );
   }
   return files;
 }
@@ -129,7 +138,7 @@ function writeContext(tree: SafeTree, gen: GeneratedFlavor, recorded: string[]):
 function writeFile(tree: SafeTree, rel: string, f: ContextFile): boolean {
   const have = tree.lstat(rel);
   const mtimeMs = f.text !== undefined ? EPOCH_MS : sourceStat(f).mtimeMs;
-  if (have !== undefined && have.isFile() && sameContent(tree, rel, f, have.size, have.mtimeMs)) {
+  if (have?.isFile() && sameContent(tree, rel, f, have.size, have.mtimeMs)) {
     if ((have.mode & 0o7777) !== f.mode || !sameTime(have.mtimeMs, mtimeMs)) tree.setMeta(rel, f.mode, mtimeMs);
     return false;
   }

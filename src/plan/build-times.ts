@@ -19,7 +19,10 @@ export function readBuildTimes(root: string): Record<string, number> {
   }
 }
 
-export function recordBuildTimes(root: string, results: Array<{ id: string; status: string; durationMs: number; executed?: number; cachedSteps?: number }>): void {
+export function recordBuildTimes(
+  root: string,
+  results: Array<{ id: string; status: string; durationMs: number; executed?: number; cachedSteps?: number }>,
+): void {
   const full = results.filter((r) => r.status === 'built' && (r.executed ?? 0) > 0 && r.cachedSteps === 0);
   if (!full.length) return;
   const times = { ...readBuildTimes(root), ...Object.fromEntries(full.map((r) => [r.id, r.durationMs])) };

@@ -94,15 +94,22 @@ function platformsToBuild(pc: PlanContext, id: string): Platform[] | undefined {
   const platforms = declared.filter((p) => requested.includes(p));
   const skipped = declared.filter((p) => !requested.includes(p));
   if (!platforms.length) {
-    pc.notes.push(`${id}: skipped, it builds ${platformsOf(catalog, id).join(', ')}${lineup ? ` (lineup ${lineup.name}: ${declared.join(', ') || 'none of them'})` : ''} and none of them was asked for`);
+    pc.notes.push(
+      `${id}: skipped, it builds ${platformsOf(catalog, id).join(', ')}${lineup ? ` (lineup ${lineup.name}: ${declared.join(', ') || 'none of them'})` : ''} and none of them was asked for`,
+    );
     return undefined;
   }
   if (pc.opts.push && !pc.opts.archOnly && skipped.length) {
     // a manifest list that lacks a declared platform is never published
-    throw new InputError(`publishing ${id}${lineup ? ` (lineup ${lineup.name})` : ''} for ${platforms.join(', ')} would write a list without ${skipped.join(', ')}, which it declares`, undefined, `build every platform (--platform ${declared.join(',')}), or push per-arch tags with --arch-only and join them later with idekube manifest`);
+    throw new InputError(
+      `publishing ${id}${lineup ? ` (lineup ${lineup.name})` : ''} for ${platforms.join(', ')} would write a list without ${skipped.join(', ')}, which it declares`,
+      undefined,
+      `build every platform (--platform ${declared.join(',')}), or push per-arch tags with --arch-only and join them later with idekube manifest`,
+    );
   }
   const unsupported = requested.filter((p) => !declared.includes(p));
-  if (unsupported.length && pc.selected.has(id)) pc.notes.push(`${id}: not built for ${unsupported.join(', ')} (the flavor does not support it)`);
+  if (unsupported.length && pc.selected.has(id))
+    pc.notes.push(`${id}: not built for ${unsupported.join(', ')} (the flavor does not support it)`);
   return platforms;
 }
 
@@ -154,7 +161,11 @@ function planTargets(pc: PlanContext, image: PlanImage, args: Record<string, str
     const arch = archOf(platform);
     const parentTarget = parent ? `${qualified(lineup, parent)}@${platform}` : undefined;
     if (parentTarget && !pc.targetIds.has(parentTarget)) {
-      throw new InputError(`${id} needs its parent ${parent} for ${platform}, which is not in the plan`, undefined, `add ${platform} to --platform, or build ${parent} for it`);
+      throw new InputError(
+        `${id} needs its parent ${parent} for ${platform}, which is not in the plan`,
+        undefined,
+        `add ${platform} to --platform, or build ${parent} for it`,
+      );
     }
     const cache = cacheRef(id, naming, arch);
     const t: PlanTarget = {
@@ -186,7 +197,9 @@ function planOf(pc: PlanContext, images: PlanImage[], targets: PlanTarget[]): Pl
     root: project.root,
     profile: project.layered.profile?.name ?? null,
     ...(project.scheme !== 'v0.4' ? { scheme: project.scheme } : {}),
-    ...(lineup ? { lineups: [{ name: lineup.name, profile: project.layered.profile?.name ?? null, platforms: [...lineup.platforms] }] } : {}),
+    ...(lineup
+      ? { lineups: [{ name: lineup.name, profile: project.layered.profile?.name ?? null, platforms: [...lineup.platforms] }] }
+      : {}),
     driver: opts.driver,
     gitTag: project.naming.gitTag,
     push: opts.push,

@@ -15,7 +15,11 @@ export function mergePlans(plans: Plan[]): Plan {
     for (const ref of [image.ref, ...image.aliases]) {
       const other = owner.get(ref);
       if (other) {
-        throw new InputError(`${other} and ${imageId(image)} would both be pushed as ${ref}`, undefined, 'give each lineup\'s profile its own TAG_POSTFIX (e.g. TAG_POSTFIX=-ascend in .dockerargs.ascend)');
+        throw new InputError(
+          `${other} and ${imageId(image)} would both be pushed as ${ref}`,
+          undefined,
+          "give each lineup's profile its own TAG_POSTFIX (e.g. TAG_POSTFIX=-ascend in .dockerargs.ascend)",
+        );
       }
       owner.set(ref, imageId(image));
     }

@@ -51,7 +51,11 @@ export async function runScheduled<T extends SchedTask>(tasks: readonly T[], opt
 function skipDependents<T extends SchedTask>(pending: Map<string, T>, opts: SchedulerOptions<T>): void {
   for (const t of [...pending.values()]) {
     const failed = t.dependsOn.find((d) => opts.outcome(d) === false);
-    const reason: SkipReason | undefined = opts.signal.aborted ? { kind: 'cancelled' } : failed !== undefined ? { kind: 'dependency', dependency: failed } : undefined;
+    const reason: SkipReason | undefined = opts.signal.aborted
+      ? { kind: 'cancelled' }
+      : failed !== undefined
+        ? { kind: 'dependency', dependency: failed }
+        : undefined;
     if (!reason) continue;
     pending.delete(t.id);
     opts.skip(t, reason);
@@ -63,6 +67,9 @@ function startReady<T extends SchedTask>(pending: Map<string, T>, running: Map<s
     if (running.size >= opts.jobs || opts.signal.aborted) break;
     if (!t.dependsOn.every((d) => opts.outcome(d) === true)) continue;
     pending.delete(t.id);
-    running.set(t.id, opts.run(t).finally(() => running.delete(t.id)));
+    running.set(
+      t.id,
+      opts.run(t).finally(() => running.delete(t.id)),
+    );
   }
 }

@@ -76,22 +76,38 @@ export { waitForSsh };
  * Asks the guest to power off with `remote` (a command that ends in `systemctl poweroff`) and waits for QEMU
  * to exit, at most `timeoutMs`. Only when that bound passes is the VM killed — and that is an error.
  */
-export async function powerOff(s: Session, t: SshTarget, remote: string[], timeoutMs: number, opts: { logFile?: string; signal?: AbortSignal } = {}): Promise<number> {
+export async function powerOff(
+  s: Session,
+  t: SshTarget,
+  remote: string[],
+  timeoutMs: number,
+  opts: { logFile?: string; signal?: AbortSignal } = {},
+): Promise<number> {
   const t0 = Date.now();
   try {
     // the connection drops when sshd stops: exit 255 is expected
-    await sshRun(t, remote, { what: 'power-off', timeoutMs: Math.min(timeoutMs, 300_000), okCodes: [0, 255], ...(opts.logFile ? { logFile: opts.logFile } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    await sshRun(t, remote, {
+      what: 'power-off',
+      timeoutMs: Math.min(timeoutMs, 300_000),
+      okCodes: [0, 255],
+      ...(opts.logFile ? { logFile: opts.logFile } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } catch (e) {
     if (s.vm.running) throw e;
   }
   const left = Math.max(1000, timeoutMs - (Date.now() - t0));
   if (!(await s.vm.waitExit(left, opts.signal))) {
     await s.vm.kill();
-    throw new RunError(`the guest did not power off within ${Math.round(timeoutMs / 1000)} s; QEMU was stopped and the disk discarded\nlast serial console lines:\n${lastLines(s.vm.serial())}`);
+    throw new RunError(
+      `the guest did not power off within ${Math.round(timeoutMs / 1000)} s; QEMU was stopped and the disk discarded\nlast serial console lines:\n${lastLines(s.vm.serial())}`,
+    );
   }
   const exit = s.vm.exit!;
-  if (exit.code !== 0) throw new RunError(`QEMU exited with status ${exit.code ?? exit.signal} during the power-off\n${describeExit(s.vm)}`);
-  if (!poweredOff(s.vm.serial())) throw new RunError(`the guest stopped without a clean power-off (no "reboot: Power down" on the console)\n${describeExit(s.vm)}`);
+  if (exit.code !== 0)
+    throw new RunError(`QEMU exited with status ${exit.code ?? exit.signal} during the power-off\n${describeExit(s.vm)}`);
+  if (!poweredOff(s.vm.serial()))
+    throw new RunError(`the guest stopped without a clean power-off (no "reboot: Power down" on the console)\n${describeExit(s.vm)}`);
   return Date.now() - t0;
 }
 

@@ -20,7 +20,18 @@ import { ensureDir, publishFile, type CachePaths } from './paths.js';
 import type { QemuSettings } from './settings.js';
 
 /** Packages of every Debian base disk (plus the arch's cloud kernel and QEMU_DEBIAN_PACKAGES). */
-export const BASE_PACKAGES = ['systemd-sysv', 'udev', 'dbus', 'openssh-server', 'sudo', 'initramfs-tools', 'e2fsprogs', 'iproute2', 'netbase', 'kmod'];
+export const BASE_PACKAGES = [
+  'systemd-sysv',
+  'udev',
+  'dbus',
+  'openssh-server',
+  'sudo',
+  'initramfs-tools',
+  'e2fsprogs',
+  'iproute2',
+  'netbase',
+  'kmod',
+];
 
 /** Hooks are fixed text: the only outside value (idekube's guest files) arrives as an environment variable. */
 export const ESSENTIAL_HOOKS = [
@@ -92,7 +103,13 @@ export function rootfsInputs(arch: Arch, s: QemuSettings, guestDir: string): Rec
 }
 
 /** The cached rootfs tarball for these inputs, built with mmdebstrap when missing. */
-export async function ensureRootfs(paths: CachePaths, arch: Arch, s: QemuSettings, guestDir: string, opts: { logFile: string; signal?: AbortSignal; onLine?: (l: string) => void; onBuild?: () => void }): Promise<RootfsTarball> {
+export async function ensureRootfs(
+  paths: CachePaths,
+  arch: Arch,
+  s: QemuSettings,
+  guestDir: string,
+  opts: { logFile: string; signal?: AbortSignal; onLine?: (l: string) => void; onBuild?: () => void },
+): Promise<RootfsTarball> {
   const key = keyOf(rootfsInputs(arch, s, guestDir));
   const name = `debian-${s.debianSuite}-${arch}-${key}`;
   ensureDir(paths.base);
@@ -103,7 +120,9 @@ export async function ensureRootfs(paths: CachePaths, arch: Arch, s: QemuSetting
     return { tarball, sha256: m.sha256, key, cached: true };
   }
   if (process.getuid?.() !== 0) {
-    throw new RunError('building a Debian base disk needs root (mmdebstrap must keep file ownership for the disk)', { fix: 'run as root (sudo), or use --base cloud' });
+    throw new RunError('building a Debian base disk needs root (mmdebstrap must keep file ownership for the disk)', {
+      fix: 'run as root (sudo), or use --base cloud',
+    });
   }
   const tmp = `${tarball}.tmp-${process.pid}`;
   opts.onBuild?.();
@@ -117,7 +136,10 @@ export async function ensureRootfs(paths: CachePaths, arch: Arch, s: QemuSetting
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     const digest = await hashFile(tmp);
-    writeFileSync(`${meta}.tmp`, `${JSON.stringify({ key, sha256: digest, arch, suite: s.debianSuite, created: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      `${meta}.tmp`,
+      `${JSON.stringify({ key, sha256: digest, arch, suite: s.debianSuite, created: new Date().toISOString() }, null, 2)}\n`,
+    );
     publishFile(`${meta}.tmp`, meta);
     publishFile(tmp, tarball);
     return { tarball, sha256: digest, key, cached: false };
@@ -142,12 +164,21 @@ export function newest(names: string[], prefix: string): string | undefined {
 }
 
 /** rootfs tarball → work/disk.qcow2 (+ vmlinuz, initrd.img next to it). No loop device, no mount. */
-export async function diskFromRootfs(tarball: string, work: string, sizeBytes: number, opts: { logFile: string; signal?: AbortSignal }): Promise<{ disk: string; kernel: string; initrd: string }> {
+export async function diskFromRootfs(
+  tarball: string,
+  work: string,
+  sizeBytes: number,
+  opts: { logFile: string; signal?: AbortSignal },
+): Promise<{ disk: string; kernel: string; initrd: string }> {
   const rootfs = join(work, 'rootfs');
   mkdirSync(rootfs);
   const common = { logFile: opts.logFile, ...(opts.signal ? { signal: opts.signal } : {}) };
   try {
-    await runTool('tar', ['--numeric-owner', '-xpf', tarball, '-C', rootfs], { what: 'unpacking the rootfs', timeoutMs: 10 * 60_000, ...common });
+    await runTool('tar', ['--numeric-owner', '-xpf', tarball, '-C', rootfs], {
+      what: 'unpacking the rootfs',
+      timeoutMs: 10 * 60_000,
+      ...common,
+    });
     const boot = readdirSync(join(rootfs, 'boot'));
     const vmlinuz = newest(boot, 'vmlinuz-');
     if (!vmlinuz) throw new RunError(`the rootfs has no /boot/vmlinuz-* (${tarball})`);
@@ -158,7 +189,11 @@ export async function diskFromRootfs(tarball: string, work: string, sizeBytes: n
     copyFileSync(join(rootfs, 'boot', vmlinuz), kernel);
     copyFileSync(join(rootfs, 'boot', initrd), initrdOut);
     const raw = join(work, 'disk.raw');
-    await runTool('mkfs.ext4', ['-q', '-F', '-L', 'idekube-root', '-d', rootfs, raw, `${Math.floor(sizeBytes / 2 ** 20)}M`], { what: 'mkfs.ext4 -d', timeoutMs: 10 * 60_000, ...common });
+    await runTool('mkfs.ext4', ['-q', '-F', '-L', 'idekube-root', '-d', rootfs, raw, `${Math.floor(sizeBytes / 2 ** 20)}M`], {
+      what: 'mkfs.ext4 -d',
+      timeoutMs: 10 * 60_000,
+      ...common,
+    });
     rmSync(rootfs, { recursive: true, force: true });
     const disk = join(work, 'disk.qcow2');
     await runTool('qemu-img', ['convert', '-O', 'qcow2', raw, disk], { what: 'qemu-img convert', timeoutMs: 10 * 60_000, ...common });

@@ -78,7 +78,12 @@ export async function runTool(cmd: string, args: string[], o: ToolOptions): Prom
   const r = await proc;
   if (o.onLine && partial) o.onLine(partial);
   const output = typeof r.all === 'string' ? r.all : '';
-  const result: ToolResult = { exitCode: r.exitCode ?? -1, stdout: typeof r.stdout === 'string' ? r.stdout : '', stderr: typeof r.stderr === 'string' ? r.stderr : '', output };
+  const result: ToolResult = {
+    exitCode: r.exitCode ?? -1,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '',
+    stderr: typeof r.stderr === 'string' ? r.stderr : '',
+    output,
+  };
   const logHint = o.logFile ? ` (log: ${o.logFile})` : '';
   // execa's failure (reject: false) carries the spawn error's code and message
   if (prop(r, 'code') === 'ENOENT' || /ENOENT/.test(String(prop(r, 'originalMessage') ?? ''))) {
@@ -86,7 +91,11 @@ export async function runTool(cmd: string, args: string[], o: ToolOptions): Prom
     throw new RunError(`${o.what}: ${cmd} is not installed`, { fix: pkg ? `apt-get install ${pkg}` : `install ${cmd}` });
   }
   if (r.isCanceled) throw new RunError(`${o.what}: cancelled`);
-  if (r.timedOut) throw new RunError(`${o.what} did not finish within ${o.timeoutMs < 10_000 ? (o.timeoutMs / 1000).toFixed(1) : Math.round(o.timeoutMs / 1000)} s and was stopped${logHint}`, { fix: output ? `last output:\n${tail(output)}` : undefined });
+  if (r.timedOut)
+    throw new RunError(
+      `${o.what} did not finish within ${o.timeoutMs < 10_000 ? (o.timeoutMs / 1000).toFixed(1) : Math.round(o.timeoutMs / 1000)} s and was stopped${logHint}`,
+      { fix: output ? `last output:\n${tail(output)}` : undefined },
+    );
   if (!(o.okCodes ?? [0]).includes(result.exitCode)) {
     throw new RunError(`${o.what} failed (exit ${result.exitCode})${logHint}${output.trim() ? `:\n${tail(output)}` : ''}`);
   }

@@ -46,7 +46,7 @@ export function vmImageDockerfile(s: VmImageSpec): string {
     `    && apt-get install -y --no-install-recommends ${imagePackages(s.arch).join(' ')} \\`,
     '    && rm -rf /var/lib/apt/lists/*',
     'COPY launcher/idekube-vm.sh /usr/local/bin/idekube-vm',
-    '# the root disk (and its kernel for direct boot); the guest\'s changes go to the volume',
+    "# the root disk (and its kernel for direct boot); the guest's changes go to the volume",
     'COPY vm/ /var/lib/idekube/',
     'VOLUME ["/var/lib/data"]',
     'EXPOSE 22 80',
@@ -80,7 +80,11 @@ async function shippedDisk(d: RootDisk, compress: boolean, report: Reporter, sig
   const t0 = Date.now();
   const tmp = `${out}.tmp-${process.pid}`;
   try {
-    await runTool('qemu-img', ['convert', '-c', '-O', 'qcow2', d.disk, tmp], { what: 'compressing the disk (qemu-img convert -c)', timeoutMs: 30 * 60_000, ...(signal ? { signal } : {}) });
+    await runTool('qemu-img', ['convert', '-c', '-O', 'qcow2', d.disk, tmp], {
+      what: 'compressing the disk (qemu-img convert -c)',
+      timeoutMs: 30 * 60_000,
+      ...(signal ? { signal } : {}),
+    });
     renameSync(tmp, out);
   } finally {
     rmSync(tmp, { force: true });
@@ -132,8 +136,12 @@ export interface ImageResult {
 
 function baseImageSetting(project: Project, flavorId: string): Setting {
   const s = lookup(project, 'QEMU_BASE_IMAGE', flavorId);
-  if (!s || !s.value) {
-    throw new InputError('QEMU_BASE_IMAGE is not set: the VM-in-container image needs a base with apt (Debian or Ubuntu)', undefined, 'add QEMU_BASE_IMAGE=ubuntu:24.04 (or your local Debian base) to .dockerargs');
+  if (!s?.value) {
+    throw new InputError(
+      'QEMU_BASE_IMAGE is not set: the VM-in-container image needs a base with apt (Debian or Ubuntu)',
+      undefined,
+      'add QEMU_BASE_IMAGE=ubuntu:24.04 (or your local Debian base) to .dockerargs',
+    );
   }
   return s;
 }
@@ -178,7 +186,12 @@ export async function buildVmImages(project: Project, flavorId: string, arches: 
 }
 
 /** The manifest list, only when every platform the flavor declares has its per-arch image in the registry. */
-async function writeList(project: Project, flavorId: string, result: ImageResult, o: ImageBuildOptions): Promise<NonNullable<ImageResult['list']>> {
+async function writeList(
+  project: Project,
+  flavorId: string,
+  result: ImageResult,
+  o: ImageBuildOptions,
+): Promise<NonNullable<ImageResult['list']>> {
   const { RegistryClient } = await import('../registry/client.js');
   const { publishList } = await import('../registry/manifest-list.js');
   const { parseRef } = await import('../registry/types.js');
@@ -199,7 +212,9 @@ async function writeList(project: Project, flavorId: string, result: ImageResult
   if (missing.length) {
     const reason = `${missing.join(', ')} ${missing.length > 1 ? 'have' : 'has'} no per-arch image in the registry yet`;
     if (!o.explicitArch) throw new RunError(`manifest list ${listRef} not written: ${reason}`);
-    o.report.step(`manifest list ${listRef} not written: ${reason} (it is written once every platform of ${flavorId} is pushed: idekube qemu image ${flavorId} --arch ${missing.map((m) => m.split('/')[1]).join(',')} --push)`);
+    o.report.step(
+      `manifest list ${listRef} not written: ${reason} (it is written once every platform of ${flavorId} is pushed: idekube qemu image ${flavorId} --arch ${missing.map((m) => m.split('/')[1]).join(',')} --push)`,
+    );
     return { ref: listRef, written: false, reason };
   }
   const list = await publishList(client, listRef, images);

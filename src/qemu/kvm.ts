@@ -20,12 +20,17 @@ export const PROBE_TIMEOUT_MS = 20_000;
 export function parseAccel(text: string | undefined): AccelChoice {
   const v = text ?? 'auto';
   if (v === 'auto' || v === 'kvm' || v === 'tcg') return v;
-  throw new InputError(`--accel ${JSON.stringify(v)}: expected auto, kvm or tcg`, undefined, 'auto probes KVM with a short boot and falls back to TCG');
+  throw new InputError(
+    `--accel ${JSON.stringify(v)}: expected auto, kvm or tcg`,
+    undefined,
+    'auto probes KVM with a short boot and falls back to TCG',
+  );
 }
 
 /** Why KVM cannot even be tried for this guest (undefined when it can). */
 export function kvmUnavailable(arch: Arch): string | undefined {
-  if (hostArch() !== arch) return `the guest is ${arch} and the host is ${hostArch() ?? 'another architecture'} (KVM runs only same-architecture guests)`;
+  if (hostArch() !== arch)
+    return `the guest is ${arch} and the host is ${hostArch() ?? 'another architecture'} (KVM runs only same-architecture guests)`;
   if (!existsSync('/dev/kvm')) return 'there is no /dev/kvm';
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
@@ -52,22 +57,47 @@ export interface ProbeRecord extends ProbeResult {
  * network, and waits at most `timeoutMs` for a marker on the serial console: the kernel echoing a nonce
  * from its command line (kernel boot), or "Linux version" (firmware boot). The probe VM is always stopped.
  */
-export async function probeKvm(arch: Arch, boot: BootSpec, disk: string | undefined, timeoutMs = PROBE_TIMEOUT_MS, signal?: AbortSignal): Promise<ProbeResult> {
+export async function probeKvm(
+  arch: Arch,
+  boot: BootSpec,
+  disk: string | undefined,
+  timeoutMs = PROBE_TIMEOUT_MS,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
   const t0 = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'idekube-kvm-probe-'));
   const nonce = `idekube_probe=${randomBytes(6).toString('hex')}`;
   const serial = join(dir, 'serial.log');
-  const probeBoot: BootSpec = boot.kind === 'kernel' ? { kind: 'kernel', kernel: boot.kernel, initrd: boot.initrd, append: `console=${ARCHES[arch].console} panic=-1 ${nonce}` } : boot;
+  const probeBoot: BootSpec =
+    boot.kind === 'kernel'
+      ? { kind: 'kernel', kernel: boot.kernel, initrd: boot.initrd, append: `console=${ARCHES[arch].console} panic=-1 ${nonce}` }
+      : boot;
   const marker = boot.kind === 'kernel' ? nonce : 'Linux version';
   writeFileSync(serial, '');
   const vm = startVm(
-    { arch, accel: 'kvm', memory: '512M', cpus: 1, disk: disk ?? '', snapshot: true, boot: probeBoot, forwards: [], serial: { file: serial }, noNetwork: true },
+    {
+      arch,
+      accel: 'kvm',
+      memory: '512M',
+      cpus: 1,
+      disk: disk ?? '',
+      snapshot: true,
+      boot: probeBoot,
+      forwards: [],
+      serial: { file: serial },
+      noNetwork: true,
+    },
     { logFile: join(dir, 'qemu.log') },
   );
   try {
     await vmStarted(vm);
     while (Date.now() - t0 < timeoutMs && !signal?.aborted) {
-      if (readFileSync(serial, 'utf8').includes(marker)) return { usable: true, detail: `a KVM boot reached the serial marker in ${((Date.now() - t0) / 1000).toFixed(1)} s`, ms: Date.now() - t0 };
+      if (readFileSync(serial, 'utf8').includes(marker))
+        return {
+          usable: true,
+          detail: `a KVM boot reached the serial marker in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+          ms: Date.now() - t0,
+        };
       if (!vm.running) {
         const lines = readFileSync(join(dir, 'qemu.log'), 'utf8').trim().split('\n').filter(Boolean);
         const log = (lines.find((l) => /error/i.test(l)) ?? lines[lines.length - 1] ?? '').replace(/^qemu-system-\w+: /, '').slice(0, 160);
@@ -75,7 +105,11 @@ export async function probeKvm(arch: Arch, boot: BootSpec, disk: string | undefi
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    return { usable: false, detail: `a KVM boot showed no serial marker within ${timeoutMs / 1000} s (the guest hangs under this host's KVM)`, ms: Date.now() - t0 };
+    return {
+      usable: false,
+      detail: `a KVM boot showed no serial marker within ${timeoutMs / 1000} s (the guest hangs under this host's KVM)`,
+      ms: Date.now() - t0,
+    };
   } finally {
     await vm.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -92,7 +126,13 @@ export interface AccelDecision {
  * The accelerator for a guest. `auto`: KVM if usable and the probe passes, else TCG. `kvm`: KVM or an error.
  * A disk-less firmware boot cannot be probed; it then gets TCG.
  */
-export async function chooseAccel(choice: AccelChoice, arch: Arch, boot: BootSpec, disk: string | undefined, opts: { recordFile?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<AccelDecision> {
+export async function chooseAccel(
+  choice: AccelChoice,
+  arch: Arch,
+  boot: BootSpec,
+  disk: string | undefined,
+  opts: { recordFile?: string; signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<AccelDecision> {
   if (choice === 'tcg') return { accel: 'tcg', reason: '--accel tcg' };
   const why = kvmUnavailable(arch);
   if (choice === 'kvm') {

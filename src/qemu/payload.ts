@@ -77,7 +77,11 @@ export function provisionPlan(project: Project, flavorId: string, ownOnly: boole
   const layers: LayerDef[] = [];
   const final = walkEnv(catalog, flavorId, args, ({ flavor, layer: l, declared, env }) => {
     if (l.copyFrom) {
-      throw new InputError(`layer ${l.name} copies files from an image (copyFrom), which a VM disk cannot do`, l.yaml.locate(['copyFrom']), `build ${flavorId} as a container image only, or install those files with the layer's script`);
+      throw new InputError(
+        `layer ${l.name} copies files from an image (copyFrom), which a VM disk cannot do`,
+        l.yaml.locate(['copyFrom']),
+        `build ${flavorId} as a container image only, or install those files with the layer's script`,
+      );
     }
     if (ownOnly && flavor.id !== flavorId) return;
     if (!LAYER_NAME.test(l.name)) throw new InputError(`layer name ${JSON.stringify(l.name)} is not a plain name`, { file: l.file });
@@ -101,10 +105,23 @@ export function provisionPlan(project: Project, flavorId: string, ownOnly: boole
     { path: 'etc/nginx/conf.d/idekube.conf', text: nginxConfig(flavorId, services), mode: 0o644 },
     // the VM serves as the container does with no token set (IPv4, every route open); /health and / the same
     ...nginxRuntimeDefaults().map((f) => ({ path: `${NGINX_RUNTIME_DIR.slice(1)}/${f.name}`, text: f.text, mode: 0o644 })),
-    { path: `${WWW_DIR.slice(1)}/index.html`, text: landingPage({ flavorId, ...(flavorDef.description ? { description: flavorDef.description } : {}), services, main: health.main }), mode: 0o644 },
+    {
+      path: `${WWW_DIR.slice(1)}/index.html`,
+      text: landingPage({
+        flavorId,
+        ...(flavorDef.description ? { description: flavorDef.description } : {}),
+        services,
+        main: health.main,
+      }),
+      mode: 0o644,
+    },
     { path: `${WWW_DIR.slice(1)}/401.html`, text: tokenPage(), mode: 0o644 },
     { path: 'etc/idekube/health.json', text: health.text, mode: 0o644 },
-    { path: 'usr/local/lib/idekube/health-server.py', text: readFileSync(join(artifactsFolder(project, 'runtime'), 'lib/health-server.py'), 'utf8'), mode: 0o755 },
+    {
+      path: 'usr/local/lib/idekube/health-server.py',
+      text: readFileSync(join(artifactsFolder(project, 'runtime'), 'lib/health-server.py'), 'utf8'),
+      mode: 0o755,
+    },
     ...units.map((u) => ({ path: `etc/systemd/system/${u.name}`, text: u.text, mode: 0o644 })),
     { path: 'etc/profile.d/idekube-env.sh', text: profileScript(flavorId, final), mode: 0o644 },
     { path: 'etc/idekube/environment', text: environmentFile(flavorId, final), mode: 0o644 },
@@ -124,7 +141,9 @@ export function provisionPlan(project: Project, flavorId: string, ownOnly: boole
     files,
     units: units.map((u) => u.name),
     systemUnits,
-    ...(hasStep ? { vmStepDir, vmScript: existsSync(join(vmStepDir, 'provision.sh')), playbook: existsSync(join(vmStepDir, 'playbook.yml')) } : {}),
+    ...(hasStep
+      ? { vmStepDir, vmScript: existsSync(join(vmStepDir, 'provision.sh')), playbook: existsSync(join(vmStepDir, 'playbook.yml')) }
+      : {}),
     args,
   };
 }
@@ -180,13 +199,25 @@ export function writePayload(project: Project, plan: ProvisionPlan, staging: str
     lines.push(`${id} ${s.layer}`);
     const d = join(planDir, id);
     mkdirSync(d);
-    writeFileSync(join(d, 'env'), Object.keys(s.env).sort().map((k) => `${k}=${s.env[k]}\0`).join(''));
+    writeFileSync(
+      join(d, 'env'),
+      Object.keys(s.env)
+        .sort()
+        .map((k) => `${k}=${s.env[k]}\0`)
+        .join(''),
+    );
     if (s.run) writeFileSync(join(d, 'run'), s.run);
     writeFileSync(join(d, 'copy'), s.copy.map((c) => `${c.src}\0${c.dest}\0${c.chown}\0`).join(''));
   }
   writeFileSync(join(planDir, 'steps'), lines.length ? `${lines.join('\n')}\n` : '');
   writeFileSync(join(planDir, 'units'), plan.units.map((u) => `${u}\n`).join(''));
   writeFileSync(join(planDir, 'system-units'), plan.systemUnits.map((u) => `${u}\n`).join(''));
-  writeFileSync(join(planDir, 'flavor-env'), Object.keys(plan.args).sort().map((k) => `${k}=${plan.args[k]}\0`).join(''));
+  writeFileSync(
+    join(planDir, 'flavor-env'),
+    Object.keys(plan.args)
+      .sort()
+      .map((k) => `${k}=${plan.args[k]}\0`)
+      .join(''),
+  );
   return root;
 }

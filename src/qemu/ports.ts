@@ -31,7 +31,8 @@ export async function freePorts(n: number): Promise<number[]> {
 export function parsePort(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^[0-9]+$/.test(text) || n < 1 || n > 65535) throw new InputError(`${flag} ${JSON.stringify(text)}: expected a port number 1-65535`, undefined, `e.g. ${flag} 2222`);
+  if (!/^[0-9]+$/.test(text) || n < 1 || n > 65535)
+    throw new InputError(`${flag} ${JSON.stringify(text)}: expected a port number 1-65535`, undefined, `e.g. ${flag} 2222`);
   return n;
 }
 

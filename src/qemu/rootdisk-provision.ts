@@ -49,9 +49,20 @@ export async function bootAndProvision(b: VmBuild): Promise<void> {
   const { pair, seed } = await keyAndSeed(b, keyDir, seedDir);
   const accel = await chooseAccelerator(b);
   let t = Date.now();
-  const session = await bootVm({ arch: opts.arch, accel, memory: opts.memory, cpus: opts.cpus, disk: join(work, 'disk.qcow2'), boot: b.bootSpec, seed, logDir: b.logsDir() });
+  const session = await bootVm({
+    arch: opts.arch,
+    accel,
+    memory: opts.memory,
+    cpus: opts.cpus,
+    disk: join(work, 'disk.qcow2'),
+    boot: b.bootSpec,
+    seed,
+    logDir: b.logsDir(),
+  });
   try {
-    opts.report.step(`QEMU started (pid ${session.vm.pid}), SSH on 127.0.0.1:${session.sshPort}, HTTP on 127.0.0.1:${session.webPort}; serial console: ${session.serialLog}`);
+    opts.report.step(
+      `QEMU started (pid ${session.vm.pid}), SSH on 127.0.0.1:${session.sshPort}, HTTP on 127.0.0.1:${session.webPort}; serial console: ${session.serialLog}`,
+    );
     const target: SshTarget = { port: session.sshPort, user: b.user, keyFile: pair.privateKey, knownHosts: join(keyDir, 'known_hosts') };
     await waitForSsh(session.vm, target, opts.sshTimeoutMs, sig);
     timings.bootToSsh = secs(Date.now() - t);
@@ -62,7 +73,10 @@ export async function bootAndProvision(b: VmBuild): Promise<void> {
     opts.report.step(`provisioned in ${timings.provision} s`);
     if (b.meta.boot === 'kernel') await fetchKernel(target, work, opts);
     t = Date.now();
-    await powerOff(session, target, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'finish'], opts.shutdownTimeoutMs, { logFile: join(b.logsDir(), 'provision.log'), ...sig });
+    await powerOff(session, target, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'finish'], opts.shutdownTimeoutMs, {
+      logFile: join(b.logsDir(), 'provision.log'),
+      ...sig,
+    });
     timings.shutdown = secs(Date.now() - t);
     opts.report.step(`guest powered off cleanly in ${timings.shutdown} s`);
   } catch (e) {
@@ -77,7 +91,12 @@ export async function bootAndProvision(b: VmBuild): Promise<void> {
 /** A per-build key pair, and the NoCloud seed that authorizes it. */
 async function keyAndSeed(b: VmBuild, keyDir: string, seedDir: string) {
   const pair = await makeKeyPair(ensureDir(keyDir), `idekube-build-${b.key}`, b.opts.signal);
-  const seed = await makeSeed(ensureDir(seedDir), b.art, { instanceId: `idekube-${b.key}-${randomBytes(4).toString('hex')}`, hostname: 'idekube-vm', provisionKey: pair.publicText }, b.opts.signal);
+  const seed = await makeSeed(
+    ensureDir(seedDir),
+    b.art,
+    { instanceId: `idekube-${b.key}-${randomBytes(4).toString('hex')}`, hostname: 'idekube-vm', provisionKey: pair.publicText },
+    b.opts.signal,
+  );
   return { pair, seed };
 }
 
@@ -85,24 +104,48 @@ async function keyAndSeed(b: VmBuild, keyDir: string, seedDir: string) {
 async function chooseAccelerator(b: VmBuild): Promise<Accel> {
   const { opts } = b;
   const t = Date.now();
-  const accel = await chooseAccel(opts.accel, opts.arch, b.bootSpec, join(b.work, 'disk.qcow2'), { recordFile: join(b.paths.root, 'kvm-probe.json'), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const accel = await chooseAccel(opts.accel, opts.arch, b.bootSpec, join(b.work, 'disk.qcow2'), {
+    recordFile: join(b.paths.root, 'kvm-probe.json'),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   b.timings.accelProbe = secs(Date.now() - t);
   b.meta.accel = accel.accel;
   opts.report.step(`accelerator: ${accel.reason}`);
   return accel.accel;
 }
 
-async function provision(project: Project, plan: ProvisionPlan, s: Session, t: SshTarget, work: string, logs: string, opts: RootDiskOptions): Promise<void> {
+async function provision(
+  project: Project,
+  plan: ProvisionPlan,
+  s: Session,
+  t: SshTarget,
+  work: string,
+  logs: string,
+  opts: RootDiskOptions,
+): Promise<void> {
   const staging = ensureDir(join(work, 'payload'));
   writePayload(project, plan, staging);
   const tar = join(work, 'payload.tar');
   const log = join(logs, 'provision.log');
   const sig = opts.signal ? { signal: opts.signal } : {};
-  await runTool('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', staging, '-cf', tar, 'idekube'], { what: 'packing the provisioning payload', timeoutMs: 120_000, logFile: log, ...sig });
+  await runTool('tar', ['--owner=0', '--group=0', '--numeric-owner', '-C', staging, '-cf', tar, 'idekube'], {
+    what: 'packing the provisioning payload',
+    timeoutMs: 120_000,
+    logFile: log,
+    ...sig,
+  });
   await sshRun(t, ['sudo', '-n', 'rm', '-rf', '/tmp/idekube'], { what: 'preparing /tmp/idekube', timeoutMs: 60_000, logFile: log, ...sig });
-  await sshRun(t, ['sudo', '-n', 'tar', '--no-same-owner', '-xf', '-', '-C', '/tmp'], { what: 'uploading the layers', timeoutMs: 600_000, inputFile: tar, logFile: log, ...sig });
+  await sshRun(t, ['sudo', '-n', 'tar', '--no-same-owner', '-xf', '-', '-C', '/tmp'], {
+    what: 'uploading the layers',
+    timeoutMs: 600_000,
+    inputFile: tar,
+    logFile: log,
+    ...sig,
+  });
   const layers = plan.steps.map((x) => x.layer);
-  opts.report.step(`provisioning from the manifest: ${layers.length ? `layers ${layers.join(', ')}` : 'no layers of its own'}; services ${[...plan.systemUnits, ...plan.units].join(', ')}`);
+  opts.report.step(
+    `provisioning from the manifest: ${layers.length ? `layers ${layers.join(', ')}` : 'no layers of its own'}; services ${[...plan.systemUnits, ...plan.units].join(', ')}`,
+  );
   try {
     await sshRun(t, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'run'], {
       what: 'provisioning',
@@ -122,20 +165,33 @@ async function provision(project: Project, plan: ProvisionPlan, s: Session, t: S
   if (plan.playbook) await runPlaybook(plan, s, t, work, log, opts);
   const http = await waitForHttp(s.webPort, 60_000);
   if (http.status !== 200 || !/nginx/i.test(http.server)) {
-    throw new RunError(`http://127.0.0.1:${s.webPort}/ answered ${http.status} (server ${http.server || 'unknown'}); expected nginx's landing page (200) at /`);
+    throw new RunError(
+      `http://127.0.0.1:${s.webPort}/ answered ${http.status} (server ${http.server || 'unknown'}); expected nginx's landing page (200) at /`,
+    );
   }
   opts.report.step(`nginx serves the landing page at / through the forward, as the container does`);
 }
 
 async function runPlaybook(plan: ProvisionPlan, s: Session, t: SshTarget, work: string, log: string, opts: RootDiskOptions): Promise<void> {
   if (!onPath('ansible-playbook')) {
-    throw new RunError(`${plan.flavorId} has a VM-only playbook (${join(plan.vmStepDir!, 'playbook.yml')}) but ansible-playbook is not installed`, { fix: 'apt-get install ansible (the upstream silently skipped this step; idekube does not)' });
+    throw new RunError(
+      `${plan.flavorId} has a VM-only playbook (${join(plan.vmStepDir!, 'playbook.yml')}) but ansible-playbook is not installed`,
+      { fix: 'apt-get install ansible (the upstream silently skipped this step; idekube does not)' },
+    );
   }
   const sig = opts.signal ? { signal: opts.signal } : {};
-  await sshRun(t, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'ensure-python'], { what: 'python3 for Ansible', timeoutMs: 600_000, logFile: log, ...sig });
+  await sshRun(t, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'ensure-python'], {
+    what: 'python3 for Ansible',
+    timeoutMs: 600_000,
+    logFile: log,
+    ...sig,
+  });
   const inv = join(work, 'inventory.ini');
   // one host line; every value is ours (port, key path), none comes from the manifest
-  writeFileSync(inv, `vm ansible_host=127.0.0.1 ansible_port=${s.sshPort} ansible_user=${t.user} ansible_ssh_private_key_file=${t.keyFile} ansible_python_interpreter=/usr/bin/python3\n`);
+  writeFileSync(
+    inv,
+    `vm ansible_host=127.0.0.1 ansible_port=${s.sshPort} ansible_user=${t.user} ansible_ssh_private_key_file=${t.keyFile} ansible_python_interpreter=/usr/bin/python3\n`,
+  );
   opts.report.step('  vm-step: ansible-playbook playbook.yml');
   const argsFile = join(work, 'extra-vars.json');
   writeFileSync(argsFile, JSON.stringify(plan.args));
@@ -157,9 +213,14 @@ const BOOT_FILE = /^\/boot\/(vmlinuz|initrd\.img)-[A-Za-z0-9._+~-]+$/;
 /** The kernel and initrd of the provisioned disk (a layer may have upgraded them), for direct kernel boot. */
 async function fetchKernel(t: SshTarget, work: string, opts: RootDiskOptions): Promise<void> {
   const sig = opts.signal ? { signal: opts.signal } : {};
-  const r = await sshRun(t, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'kernel'], { what: 'finding the kernel', timeoutMs: 60_000, ...sig });
+  const r = await sshRun(t, ['sudo', '-n', 'bash', '/tmp/idekube/provision.sh', 'kernel'], {
+    what: 'finding the kernel',
+    timeoutMs: 60_000,
+    ...sig,
+  });
   const [kernel, initrd] = r.stdout.trim().split('\n');
-  if (!kernel || !initrd || !BOOT_FILE.test(kernel) || !BOOT_FILE.test(initrd)) throw new RunError(`unexpected kernel paths from the guest: ${JSON.stringify(r.stdout.slice(0, 200))}`);
+  if (!kernel || !initrd || !BOOT_FILE.test(kernel) || !BOOT_FILE.test(initrd))
+    throw new RunError(`unexpected kernel paths from the guest: ${JSON.stringify(r.stdout.slice(0, 200))}`);
   for (const [remote, local] of [
     [kernel, 'vmlinuz'],
     [initrd, 'initrd.img'],

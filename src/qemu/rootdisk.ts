@@ -106,11 +106,13 @@ function readEntry(dir: string, key: string): RootDisk | undefined {
  * distribution's template is made in `varsDir` (the build's work folder, or the run folder).
  */
 export function bootSpecOf(d: Pick<RootDisk, 'kernel' | 'initrd' | 'meta'>, varsDir?: string): BootSpec {
-  if (d.meta.boot === 'kernel') return { kind: 'kernel', kernel: d.kernel!, initrd: d.initrd!, append: d.meta.append ?? kernelAppend(d.meta.arch) };
+  if (d.meta.boot === 'kernel')
+    return { kind: 'kernel', kernel: d.kernel!, initrd: d.initrd!, append: d.meta.append ?? kernelAppend(d.meta.arch) };
   if (d.meta.arch !== 'arm64' || !varsDir) return { kind: 'firmware' };
   const code = firstExisting(ARCHES.arm64.firmwareCode);
   const template = firstExisting(ARCHES.arm64.firmwareVars);
-  if (!code || !template) throw new RunError('no aarch64 UEFI firmware to boot the cloud image with', { fix: `apt-get install ${ARCHES.arm64.firmwarePackage}` });
+  if (!code || !template)
+    throw new RunError('no aarch64 UEFI firmware to boot the cloud image with', { fix: `apt-get install ${ARCHES.arm64.firmwarePackage}` });
   const vars = join(varsDir, 'efivars.fd');
   if (!existsSync(vars)) copyFileSync(template, vars);
   return { kind: 'firmware', firmwareCode: code, firmwareVars: vars };
@@ -123,7 +125,14 @@ interface BaseSource {
   make(work: string, logFile: string): Promise<void>;
 }
 
-async function baseSource(project: Project, flavorId: string, kind: BaseKind, opts: RootDiskOptions, paths: CachePaths, logs: () => string): Promise<BaseSource> {
+async function baseSource(
+  project: Project,
+  flavorId: string,
+  kind: BaseKind,
+  opts: RootDiskOptions,
+  paths: CachePaths,
+  logs: () => string,
+): Promise<BaseSource> {
   const settings = qemuSettings(project, flavorId, opts.base);
   const art = qemuArtifacts(project.root);
   const sig = opts.signal ? { signal: opts.signal } : {};
@@ -133,10 +142,17 @@ async function baseSource(project: Project, flavorId: string, kind: BaseKind, op
     const rootfs = await ensureRootfs(paths, opts.arch, settings, art.guest, {
       logFile: log,
       onLine: (l) => opts.report.detail(l),
-      onBuild: () => opts.report.step(`building the Debian ${settings.debianSuite} ${opts.arch} rootfs with mmdebstrap${opts.arch === hostArch() ? '' : ' (under emulation: several minutes)'}; log: ${log}`),
+      onBuild: () =>
+        opts.report.step(
+          `building the Debian ${settings.debianSuite} ${opts.arch} rootfs with mmdebstrap${opts.arch === hostArch() ? '' : ' (under emulation: several minutes)'}; log: ${log}`,
+        ),
       ...sig,
     });
-    opts.report.step(rootfs.cached ? `Debian ${settings.debianSuite} ${opts.arch} rootfs: cached (${rootfs.tarball})` : `Debian ${settings.debianSuite} ${opts.arch} rootfs built with mmdebstrap in ${secs(Date.now() - t0)} s`);
+    opts.report.step(
+      rootfs.cached
+        ? `Debian ${settings.debianSuite} ${opts.arch} rootfs: cached (${rootfs.tarball})`
+        : `Debian ${settings.debianSuite} ${opts.arch} rootfs built with mmdebstrap in ${secs(Date.now() - t0)} s`,
+    );
     return {
       desc: { kind: 'debian', suite: settings.debianSuite, rootfsSha256: rootfs.sha256 },
       boot: 'kernel',
@@ -147,7 +163,11 @@ async function baseSource(project: Project, flavorId: string, kind: BaseKind, op
   }
   const t0 = Date.now();
   const img = await ensureCloudImage(paths, settings, opts.arch, sig);
-  opts.report.step(img.cached ? `cloud image ${img.url}: cached, sha256 ${img.sha256.slice(0, 12)}…` : `cloud image ${img.url} downloaded and verified in ${secs(Date.now() - t0)} s`);
+  opts.report.step(
+    img.cached
+      ? `cloud image ${img.url}: cached, sha256 ${img.sha256.slice(0, 12)}…`
+      : `cloud image ${img.url} downloaded and verified in ${secs(Date.now() - t0)} s`,
+  );
   return {
     desc: { kind: 'cloud', url: img.url, sha256: img.sha256 },
     boot: 'firmware',
@@ -166,7 +186,10 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
   const parent = parentOf(flavor);
   let logs: string | undefined;
   const logsDir = () => (logs ??= logDir(paths, `${slug(flavorId)}-${opts.arch}`));
-  const base = parent && !opts.baseOnly ? await parentSource(project, parent, settings.diskSizeBytes, opts) : await baseSource(project, flavorId, settings.base, opts, paths, logsDir);
+  const base =
+    parent && !opts.baseOnly
+      ? await parentSource(project, parent, settings.diskSizeBytes, opts)
+      : await baseSource(project, flavorId, settings.base, opts, paths, logsDir);
   const plan = opts.baseOnly ? undefined : provisionPlan(project, flavorId, Boolean(parent));
   const key = cacheKey(project, art, opts.arch, base, settings.diskSize, plan);
   const entryPrefix = opts.baseOnly ? `base-${String(base.desc.kind)}-${opts.arch}` : `${slug(flavorId)}-${opts.arch}`;
@@ -179,7 +202,22 @@ export async function ensureRootDisk(project: Project, flavorId: string, opts: R
     }
   }
   const work = workDir(paths, entryPrefix);
-  const build: DiskBuild = { project, flavorId, opts, art, paths, base, plan, key, diskSize: settings.diskSize, entryPrefix, final, work, buildLog: join(logsDir(), 'build.log'), logsDir };
+  const build: DiskBuild = {
+    project,
+    flavorId,
+    opts,
+    art,
+    paths,
+    base,
+    plan,
+    key,
+    diskSize: settings.diskSize,
+    entryPrefix,
+    final,
+    work,
+    buildLog: join(logsDir(), 'build.log'),
+    logsDir,
+  };
   try {
     return await buildDisk(build);
   } catch (e) {
@@ -198,7 +236,11 @@ function checkedFlavor(project: Project, flavorId: string, arch: Arch): FlavorDe
   if (!flavor) throw new InputError(`unknown flavor ${JSON.stringify(flavorId)}`, undefined, `use one of: ${catalog.order.join(', ')}`);
   const platforms = platformsOf(catalog, flavorId);
   if (!platforms.includes(`linux/${arch}`)) {
-    throw new InputError(`${flavorId} is not built for linux/${arch} (its platforms: ${platforms.join(', ')})`, { file: flavor.file }, `pass --arch ${platforms[0]!.split('/')[1]}`);
+    throw new InputError(
+      `${flavorId} is not built for linux/${arch} (its platforms: ${platforms.join(', ')})`,
+      { file: flavor.file },
+      `pass --arch ${platforms[0]!.split('/')[1]}`,
+    );
   }
   return flavor;
 }
@@ -212,9 +254,18 @@ async function parentSource(project: Project, parent: string, diskSizeBytes: num
     boot: p.meta.boot,
     make: async (work, logFile) => {
       // a full copy: the child's disk never depends on the parent's cache entry staying in place
-      await runTool('qemu-img', ['convert', '-O', 'qcow2', p.disk, join(work, 'disk.qcow2')], { what: 'copying the parent disk', timeoutMs: 10 * 60_000, logFile });
+      await runTool('qemu-img', ['convert', '-O', 'qcow2', p.disk, join(work, 'disk.qcow2')], {
+        what: 'copying the parent disk',
+        timeoutMs: 10 * 60_000,
+        logFile,
+      });
       const info = await imageInfo(join(work, 'disk.qcow2'));
-      if (diskSizeBytes > info.virtualSize) await runTool('qemu-img', ['resize', join(work, 'disk.qcow2'), String(diskSizeBytes)], { what: 'qemu-img resize', timeoutMs: 60_000, logFile });
+      if (diskSizeBytes > info.virtualSize)
+        await runTool('qemu-img', ['resize', join(work, 'disk.qcow2'), String(diskSizeBytes)], {
+          what: 'qemu-img resize',
+          timeoutMs: 60_000,
+          logFile,
+        });
       if (p.kernel && p.initrd) {
         copyFileSync(p.kernel, join(work, 'vmlinuz'));
         copyFileSync(p.initrd, join(work, 'initrd.img'));
@@ -224,7 +275,14 @@ async function parentSource(project: Project, parent: string, diskSizeBytes: num
 }
 
 /** The cache key: every input of the disk. */
-function cacheKey(project: Project, art: QemuArtifacts, arch: Arch, base: BaseSource, diskSize: string, plan: ProvisionPlan | undefined): string {
+function cacheKey(
+  project: Project,
+  art: QemuArtifacts,
+  arch: Arch,
+  base: BaseSource,
+  diskSize: string,
+  plan: ProvisionPlan | undefined,
+): string {
   return keyOf({
     code: QEMU_CODE_VERSION,
     // what goes into the disk: the guest files, the provisioning driver, the seed templates
@@ -304,4 +362,3 @@ function publishEntry(b: DiskBuild): RootDisk {
 function prune(dir: string, prefix: string, keep: number): void {
   for (const old of entriesWithPrefix(dir, prefix).slice(keep)) rmSync(old, { recursive: true, force: true });
 }
-

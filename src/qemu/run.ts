@@ -66,7 +66,12 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
   }
   const pub = readFileSync(`${keyFile}.pub`, 'utf8').trim();
   const seedDir = ensureDir(join(runDir, 'seed'));
-  const seed = await makeSeed(seedDir, qemuArtifacts(project.root), { instanceId: `idekube-run-${randomBytes(4).toString('hex')}`, hostname: 'idekube-vm', provisionKey: pub, authorizedKeys: pub }, o.signal);
+  const seed = await makeSeed(
+    seedDir,
+    qemuArtifacts(project.root),
+    { instanceId: `idekube-run-${randomBytes(4).toString('hex')}`, hostname: 'idekube-vm', provisionKey: pub, authorizedKeys: pub },
+    o.signal,
+  );
   // the disk: the cached one with writes discarded, or a persistent overlay on it
   let disk = d.disk;
   let snapshot = true;
@@ -79,7 +84,10 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
       o.report.step(`the root disk changed since ${overlay} was made; it is kept as ${kept} and a new overlay starts`);
     }
     if (!existsSync(overlay)) {
-      await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', d.disk, `${overlay}.tmp`], { what: 'creating the overlay', timeoutMs: 60_000 });
+      await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', d.disk, `${overlay}.tmp`], {
+        what: 'creating the overlay',
+        timeoutMs: 60_000,
+      });
       renameSync(`${overlay}.tmp`, overlay);
       writeFileSync(idFile, `${d.meta.key}\n`);
     }
@@ -107,8 +115,12 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
   const base: RunResult = { flavor: flavorId, arch, disk, accel: accel.accel, sshPort: session.sshPort, webPort: session.webPort };
   const user = o.disk.baseOnly ? PROVISION_USER : IMAGE_USER;
   if (!o.check) {
-    o.print(`qemu: ${flavorId} (${arch}) is booting, pid ${session.vm.pid}. The serial console follows; Ctrl-A x quits, Ctrl-A c toggles the monitor.`);
-    o.print(`qemu:   ssh -i ${keyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${session.sshPort} ${user}@127.0.0.1${user === PROVISION_USER ? '' : `   (or ${PROVISION_USER}, with sudo)`}`);
+    o.print(
+      `qemu: ${flavorId} (${arch}) is booting, pid ${session.vm.pid}. The serial console follows; Ctrl-A x quits, Ctrl-A c toggles the monitor.`,
+    );
+    o.print(
+      `qemu:   ssh -i ${keyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${session.sshPort} ${user}@127.0.0.1${user === PROVISION_USER ? '' : `   (or ${PROVISION_USER}, with sudo)`}`,
+    );
     o.print(`qemu:   http://127.0.0.1:${session.webPort}/`);
     o.onInteractive?.();
     const onAbort = () => void session.vm.kill();
@@ -128,7 +140,10 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
     if (!o.disk.baseOnly) {
       result.http = await waitForHttp(session.webPort, 60_000);
       o.report.step(`http://127.0.0.1:${session.webPort}/ answered ${result.http.status} (${result.http.server})`);
-      if (result.http.status !== 200 || !/nginx/i.test(result.http.server)) throw new RunError(`expected nginx's landing page (200) at /, got ${result.http.status} from ${result.http.server || 'an unknown server'}`);
+      if (result.http.status !== 200 || !/nginx/i.test(result.http.server))
+        throw new RunError(
+          `expected nginx's landing page (200) at /, got ${result.http.status} from ${result.http.server || 'an unknown server'}`,
+        );
     }
     const off = await powerOff(session, target, ['sudo', '-n', 'systemctl', 'poweroff', '--no-block'], o.disk.shutdownTimeoutMs, sig);
     result.shutdownS = Math.round(off / 100) / 10;

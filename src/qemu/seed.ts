@@ -20,7 +20,8 @@ export interface SeedInput {
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function renderUserData(template: string, s: SeedInput): string {
-  if (!isPublicKeyLine(s.provisionKey)) throw new RunError(`not an OpenSSH public key line: ${JSON.stringify(s.provisionKey.slice(0, 40))}`);
+  if (!isPublicKeyLine(s.provisionKey))
+    throw new RunError(`not an OpenSSH public key line: ${JSON.stringify(s.provisionKey.slice(0, 40))}`);
   if (!template.includes('@@PROVISION_KEY@@')) throw new RunError('the user-data template has no @@PROVISION_KEY@@ placeholder');
   return template.replace(/@@PROVISION_KEY@@/g, s.provisionKey);
 }
@@ -31,7 +32,12 @@ export function renderMetaData(template: string, s: SeedInput): string {
 }
 
 /** Writes the seed files into `dir` and makes `dir/seed.iso`; returns its path. */
-export async function makeSeed(dir: string, templates: { userData: string; metaData: string }, s: SeedInput, signal?: AbortSignal): Promise<string> {
+export async function makeSeed(
+  dir: string,
+  templates: { userData: string; metaData: string },
+  s: SeedInput,
+  signal?: AbortSignal,
+): Promise<string> {
   const files: string[] = [];
   const put = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
@@ -44,9 +50,15 @@ export async function makeSeed(dir: string, templates: { userData: string; metaD
   const iso = join(dir, 'seed.iso');
   // genisoimage is what cloud-localds runs; cloud-localds itself cannot add the extra files.
   const tool = onPath('genisoimage') ? 'genisoimage' : onPath('mkisofs') ? 'mkisofs' : onPath('xorriso') ? 'xorriso' : undefined;
-  if (!tool) throw new RunError('no ISO writer for the NoCloud seed (genisoimage, mkisofs or xorriso)', { fix: 'apt-get install genisoimage' });
+  if (!tool)
+    throw new RunError('no ISO writer for the NoCloud seed (genisoimage, mkisofs or xorriso)', { fix: 'apt-get install genisoimage' });
   const args = ['-output', `${iso}.tmp`, '-volid', 'cidata', '-joliet', '-rock', '-quiet', ...files];
-  await runTool(tool, tool === 'xorriso' ? ['-as', 'mkisofs', ...args] : args, { what: 'seed ISO', cwd: dir, timeoutMs: 60_000, ...(signal ? { signal } : {}) });
+  await runTool(tool, tool === 'xorriso' ? ['-as', 'mkisofs', ...args] : args, {
+    what: 'seed ISO',
+    cwd: dir,
+    timeoutMs: 60_000,
+    ...(signal ? { signal } : {}),
+  });
   renameSync(`${iso}.tmp`, iso);
   return iso;
 }

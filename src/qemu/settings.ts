@@ -71,27 +71,54 @@ export function qemuSettings(project: Project, flavorId: string, baseFlag?: stri
   const baseSetting = get('QEMU_BASE');
   const baseText = baseFlag ?? baseSetting?.value ?? DEFAULTS.QEMU_BASE;
   if (baseText !== 'debian' && baseText !== 'cloud') {
-    if (baseFlag !== undefined) throw new InputError(`--base ${JSON.stringify(baseFlag)}: expected debian or cloud`, undefined, '--base debian builds the base disk from Debian packages; --base cloud uses the cloud image pinned in .dockerargs');
-    throw new InputError(`${describe(baseSetting!)}: expected debian or cloud`, locationOf(baseSetting), 'set QEMU_BASE=debian or QEMU_BASE=cloud');
+    if (baseFlag !== undefined)
+      throw new InputError(
+        `--base ${JSON.stringify(baseFlag)}: expected debian or cloud`,
+        undefined,
+        '--base debian builds the base disk from Debian packages; --base cloud uses the cloud image pinned in .dockerargs',
+      );
+    throw new InputError(
+      `${describe(baseSetting!)}: expected debian or cloud`,
+      locationOf(baseSetting),
+      'set QEMU_BASE=debian or QEMU_BASE=cloud',
+    );
   }
   const suiteSetting = get('QEMU_DEBIAN_SUITE');
   const debianSuite = suiteSetting?.value || DEFAULTS.QEMU_DEBIAN_SUITE;
-  if (!SUITE.test(debianSuite)) throw new InputError(`${describe(suiteSetting!)} is not a Debian suite name`, locationOf(suiteSetting), 'e.g. QEMU_DEBIAN_SUITE=bookworm');
+  if (!SUITE.test(debianSuite))
+    throw new InputError(
+      `${describe(suiteSetting!)} is not a Debian suite name`,
+      locationOf(suiteSetting),
+      'e.g. QEMU_DEBIAN_SUITE=bookworm',
+    );
   const mirrorSetting = get('QEMU_DEBIAN_MIRROR');
   const debianMirror = mirrorSetting?.value ?? '';
   if (debianMirror && !/^(https?|file):\/\/\S+$/.test(debianMirror)) {
-    throw new InputError(`${describe(mirrorSetting!)} is not a URL`, locationOf(mirrorSetting), 'give an http(s):// or file:// mirror URL, or leave it empty to use the host\'s apt sources');
+    throw new InputError(
+      `${describe(mirrorSetting!)} is not a URL`,
+      locationOf(mirrorSetting),
+      "give an http(s):// or file:// mirror URL, or leave it empty to use the host's apt sources",
+    );
   }
   const pkgSetting = get('QEMU_DEBIAN_PACKAGES');
   const debianPackages = (pkgSetting?.value ?? '').split(/[\s,]+/).filter(Boolean);
   for (const p of debianPackages) {
-    if (!PACKAGE.test(p)) throw new InputError(`${describe(pkgSetting!)}: ${JSON.stringify(p)} is not a Debian package name`, locationOf(pkgSetting), 'list package names separated by spaces or commas');
+    if (!PACKAGE.test(p))
+      throw new InputError(
+        `${describe(pkgSetting!)}: ${JSON.stringify(p)} is not a Debian package name`,
+        locationOf(pkgSetting),
+        'list package names separated by spaces or commas',
+      );
   }
   const sizeSetting = get('QEMU_DISK_SIZE');
   const diskSize = sizeSetting?.value || DEFAULTS.QEMU_DISK_SIZE;
   const diskSizeBytes = parseSize(diskSize);
   if (diskSizeBytes === undefined || diskSizeBytes < 2 ** 30) {
-    throw new InputError(`${sizeSetting ? describe(sizeSetting) : `QEMU_DISK_SIZE=${diskSize}`}: expected a size of at least 1G such as 8G or 8192M`, locationOf(sizeSetting), 'set QEMU_DISK_SIZE=8G (in .dockerargs, or per flavor in flavors/<f>/<v>/.dockerargs)');
+    throw new InputError(
+      `${sizeSetting ? describe(sizeSetting) : `QEMU_DISK_SIZE=${diskSize}`}: expected a size of at least 1G such as 8G or 8192M`,
+      locationOf(sizeSetting),
+      'set QEMU_DISK_SIZE=8G (in .dockerargs, or per flavor in flavors/<f>/<v>/.dockerargs)',
+    );
   }
   const cloud: QemuSettings['cloud'] = {};
   for (const arch of ARCHS) {

@@ -58,7 +58,11 @@ export function vmServices(flavorId: string, services: Service[]): VmServices {
     }
   }
   // GET /health, as in the container (python3 is in every guest: cloud-init is written in it)
-  programs.push({ name: 'health', p: { command: '/usr/bin/python3 /usr/local/lib/idekube/health-server.py', user: 'nobody', directory: '/', priority: 60 }, s: { name: 'health', layer: 'runtime', routes: [], programs: {} } });
+  programs.push({
+    name: 'health',
+    p: { command: '/usr/bin/python3 /usr/local/lib/idekube/health-server.py', user: 'nobody', directory: '/', priority: 60 },
+    s: { name: 'health', layer: 'runtime', routes: [], programs: {} },
+  });
   const units = programs.map(({ name, p, s }) => {
     const prio = p.priority ?? 100;
     const earlier = programs.filter((o) => (o.p.priority ?? 100) < prio).map((o) => `idekube-${o.name}.service`);
@@ -82,7 +86,17 @@ export function vmServices(flavorId: string, services: Service[]): VmServices {
     Object.assign(env, p.environment ?? {});
     const keys = Object.keys(env).sort();
     if (keys.length) lines.push(`Environment=${keys.map((k) => envAssignment(k, env[k]!)).join(' ')}`);
-    lines.push(`ExecStart=${execStart(p.command)}`, 'Restart=always', 'RestartSec=2', 'KillMode=control-group', 'TimeoutStopSec=20', '', '[Install]', 'WantedBy=multi-user.target', '');
+    lines.push(
+      `ExecStart=${execStart(p.command)}`,
+      'Restart=always',
+      'RestartSec=2',
+      'KillMode=control-group',
+      'TimeoutStopSec=20',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    );
     return { name: `idekube-${name}.service`, text: lines.join('\n') };
   });
   return { units, systemUnits: [...system].sort() };

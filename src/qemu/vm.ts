@@ -72,7 +72,11 @@ export function qemuArgv(spec: VmSpec): { binary: string; args: string[] } {
     // SeaBIOS: with no bootable disk, reboot after 5 s, which -no-reboot turns into QEMU exiting.
     args.push('-boot', 'order=c,reboot-timeout=5000');
   }
-  if (spec.disk) args.push('-drive', `file=${optValue(spec.disk)},if=virtio,format=qcow2,discard=unmap,cache=writeback${spec.snapshot ? ',snapshot=on' : ''}`);
+  if (spec.disk)
+    args.push(
+      '-drive',
+      `file=${optValue(spec.disk)},if=virtio,format=qcow2,discard=unmap,cache=writeback${spec.snapshot ? ',snapshot=on' : ''}`,
+    );
   if (spec.seed) args.push('-drive', `file=${optValue(spec.seed)},if=virtio,format=raw,readonly=on`);
   if (!spec.noNetwork) {
     const fwd = spec.forwards.map((f) => `,hostfwd=tcp:${f.hostAddr ?? '127.0.0.1'}:${f.hostPort}-:${f.guestPort}`).join('');
@@ -80,7 +84,8 @@ export function qemuArgv(spec: VmSpec): { binary: string; args: string[] } {
     args.push('-netdev', `user,id=n0${fwd}`, '-device', 'virtio-net-pci,netdev=n0,romfile=');
   }
   args.push('-device', 'virtio-rng-pci', '-display', 'none');
-  if (spec.serial === 'stdio') args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0,mode=readline');
+  if (spec.serial === 'stdio')
+    args.push('-chardev', 'stdio,id=con0,mux=on,signal=off', '-serial', 'chardev:con0', '-mon', 'chardev=con0,mode=readline');
   else args.push('-serial', `file:${spec.serial.file}`, '-monitor', 'none');
   if (spec.pidFile) args.push('-pidfile', spec.pidFile);
   return { binary: a.qemuBinary, args };
@@ -201,7 +206,11 @@ export function startVm(spec: VmSpec, opts: { logFile?: string; inheritStdio?: b
   const started = new Promise<void>((resolve, reject) => {
     child.once('spawn', () => resolve());
     child.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new RunError(`${binary} is not installed`, { fix: `apt-get install ${ARCHES[spec.arch].qemuPackage}` }) : new RunError(`could not start ${binary}: ${e.message}`)),
+      reject(
+        e.code === 'ENOENT'
+          ? new RunError(`${binary} is not installed`, { fix: `apt-get install ${ARCHES[spec.arch].qemuPackage}` })
+          : new RunError(`could not start ${binary}: ${e.message}`),
+      ),
     );
   });
   // spawn errors surface asynchronously; callers await vmStarted() right after.
@@ -220,7 +229,10 @@ export async function vmStarted(vm: Vm): Promise<void> {
 /** The last lines of a text, for error messages. */
 export function lastLines(text: string, n = 12): string {
   // strip terminal escapes the firmware prints
-  const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1bc/g, '').replace(/\r/g, '');
+  const clean = text
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\x1bc/g, '')
+    .replace(/\r/g, '');
   return clean.trimEnd().split('\n').slice(-n).join('\n');
 }
 

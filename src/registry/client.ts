@@ -41,13 +41,21 @@ export class RegistryClient {
     this.creds = credentialsFor(registry, opts.env);
   }
 
-  async getManifest(repo: string, reference: string): Promise<{ mediaType: string; digest: string; body: Buffer; json: FetchedManifest } | undefined> {
+  async getManifest(
+    repo: string,
+    reference: string,
+  ): Promise<{ mediaType: string; digest: string; body: Buffer; json: FetchedManifest } | undefined> {
     const r = await this.request('GET', `/v2/${repo}/manifests/${reference}`, repo, { accept: ACCEPT_ANY });
     if (r.status === 404) return undefined;
     this.expect(r, 200, `GET manifest ${repo}:${reference}`);
     // the shape the distribution spec gives a manifest; readers check the fields they use
     const json = JSON.parse(r.body.toString('utf8')) as FetchedManifest;
-    return { mediaType: r.headers.get('content-type') ?? json.mediaType ?? '', digest: r.headers.get('docker-content-digest') ?? '', body: r.body, json };
+    return {
+      mediaType: r.headers.get('content-type') ?? json.mediaType ?? '',
+      digest: r.headers.get('docker-content-digest') ?? '',
+      body: r.body,
+      json,
+    };
   }
 
   async putManifest(repo: string, reference: string, mediaType: string, body: Buffer): Promise<string> {
@@ -90,7 +98,12 @@ export class RegistryClient {
     });
   }
 
-  private async request(method: string, path: string, repo: string, o: { accept?: string; contentType?: string; body?: Buffer; push?: boolean; del?: boolean }): Promise<Fetched> {
+  private async request(
+    method: string,
+    path: string,
+    repo: string,
+    o: { accept?: string; contentType?: string; body?: Buffer; push?: boolean; del?: boolean },
+  ): Promise<Fetched> {
     const retries = this.opts.retries ?? 4;
     let delay = this.opts.backoffMs ?? 250;
     let lastError: unknown;
@@ -117,7 +130,12 @@ export class RegistryClient {
     });
   }
 
-  private async once(method: string, path: string, repo: string, o: { accept?: string; contentType?: string; body?: Buffer; push?: boolean; del?: boolean }): Promise<Fetched> {
+  private async once(
+    method: string,
+    path: string,
+    repo: string,
+    o: { accept?: string; contentType?: string; body?: Buffer; push?: boolean; del?: boolean },
+  ): Promise<Fetched> {
     const scope = repo ? `repository:${repo}:${o.del ? 'delete,pull,push' : o.push ? 'pull,push' : 'pull'}` : '';
     const send = async (authorization?: string): Promise<Response> => {
       const headers: Record<string, string> = {};
@@ -125,7 +143,13 @@ export class RegistryClient {
       if (o.contentType) headers['content-type'] = o.contentType;
       if (authorization) headers.authorization = authorization;
       const signals = [AbortSignal.timeout(this.opts.timeoutMs ?? 30_000), ...(this.opts.signal ? [this.opts.signal] : [])];
-      return fetch(`${this.base}${path}`, { method, headers, ...(o.body ? { body: o.body } : {}), redirect: 'follow', signal: AbortSignal.any(signals) });
+      return fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(o.body ? { body: o.body } : {}),
+        redirect: 'follow',
+        signal: AbortSignal.any(signals),
+      });
     };
     let res = await send(this.tokens.get(scope) ?? this.basic());
     if (res.status === 401) {

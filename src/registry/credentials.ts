@@ -66,10 +66,17 @@ export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = proces
 
 function runHelper(name: string, serverUrl: string): Credentials | undefined {
   try {
-    const out = execFileSync(`docker-credential-${name}`, ['get'], { input: serverUrl, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'], timeout: 10_000 });
+    const out = execFileSync(`docker-credential-${name}`, ['get'], {
+      input: serverUrl,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
     const j = JSON.parse(out) as { Username?: string; Secret?: string };
     if (!j.Secret) return undefined;
-    return j.Username === '<token>' ? { username: '<token>', password: '', identityToken: j.Secret } : { username: j.Username ?? '', password: j.Secret };
+    return j.Username === '<token>'
+      ? { username: '<token>', password: '', identityToken: j.Secret }
+      : { username: j.Username ?? '', password: j.Secret };
   } catch {
     return undefined;
   }
@@ -79,5 +86,7 @@ function runHelper(name: string, serverUrl: string): Credentials | undefined {
 export function engineAuth(registry: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> | undefined {
   const c = credentialsFor(registry, env);
   if (!c) return undefined;
-  return c.identityToken ? { identitytoken: c.identityToken, serveraddress: registry } : { username: c.username, password: c.password, serveraddress: registry };
+  return c.identityToken
+    ? { identitytoken: c.identityToken, serveraddress: registry }
+    : { username: c.username, password: c.password, serveraddress: registry };
 }

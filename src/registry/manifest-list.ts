@@ -34,10 +34,14 @@ export async function describePerArch(client: RegistryClient, img: PerArchImage)
   const m = await client.getManifest(repository, reference);
   if (!m) throw new RunError(`${img.ref} is not in the registry`, { fix: 'push the per-arch image first (idekube build --push)' });
   const want = platformSpec(img.platform);
-  if (!m.json.manifests) return [await checkedImage(client, img, repository, { mediaType: m.mediaType, digest: m.digest, size: m.body.length }, m.json, want)];
+  if (!m.json.manifests)
+    return [await checkedImage(client, img, repository, { mediaType: m.mediaType, digest: m.digest, size: m.body.length }, m.json, want)];
   const entries = m.json.manifests;
   const images = entries.filter((e) => !isAttestation(e));
-  if (images.length !== 1) throw new RunError(`${img.ref} is already a multi-platform list (${images.map((e) => (e.platform ? platformOf(e.platform) : e.digest)).join(', ')}), expected a ${img.platform} image`);
+  if (images.length !== 1)
+    throw new RunError(
+      `${img.ref} is already a multi-platform list (${images.map((e) => (e.platform ? platformOf(e.platform) : e.digest)).join(', ')}), expected a ${img.platform} image`,
+    );
   const manifest = await client.getManifest(repository, images[0]!.digest);
   const image = await checkedImage(client, img, repository, images[0]!, manifest?.json, want);
   // keep only the attestations of this image: they name it by digest
@@ -45,11 +49,20 @@ export async function describePerArch(client: RegistryClient, img: PerArchImage)
   return [image, ...attestations];
 }
 
-async function checkedImage(client: RegistryClient, img: PerArchImage, repository: string, d: Descriptor, manifest: { config?: Descriptor } | undefined, want: PlatformSpec): Promise<Descriptor> {
+async function checkedImage(
+  client: RegistryClient,
+  img: PerArchImage,
+  repository: string,
+  d: Descriptor,
+  manifest: { config?: Descriptor } | undefined,
+  want: PlatformSpec,
+): Promise<Descriptor> {
   if (!manifest?.config) throw new RunError(`${img.ref}: ${d.digest} is not an image manifest`);
   const config = await client.getBlobJson<ImageConfig>(repository, manifest.config.digest);
   if (config.os !== want.os || config.architecture !== want.architecture) {
-    throw new RunError(`${img.ref} is ${config.os}/${config.architecture}, not ${img.platform}`, { fix: 'rebuild it for the right platform' });
+    throw new RunError(`${img.ref} is ${config.os}/${config.architecture}, not ${img.platform}`, {
+      fix: 'rebuild it for the right platform',
+    });
   }
   return { mediaType: d.mediaType, digest: d.digest, size: d.size, platform: want };
 }
@@ -69,7 +82,12 @@ export interface ListResult {
  * Create (or replace) `listRef` from per-arch images. Everything is checked before the one PUT; with `tags`,
  * the same list is also written under each extra tag after the main one succeeded.
  */
-export async function publishList(client: RegistryClient, listRef: string, images: PerArchImage[], opts: { extraTags?: string[]; dryRun?: boolean } = {}): Promise<ListResult> {
+export async function publishList(
+  client: RegistryClient,
+  listRef: string,
+  images: PerArchImage[],
+  opts: { extraTags?: string[]; dryRun?: boolean } = {},
+): Promise<ListResult> {
   const { repository, reference } = parseRef(listRef);
   const declared = images.map((i) => i.platform);
   if (new Set(declared).size !== declared.length) throw new RunError(`duplicate platforms for ${listRef}: ${declared.join(', ')}`);
@@ -77,12 +95,16 @@ export async function publishList(client: RegistryClient, listRef: string, image
   for (const img of images) {
     const p = parseRef(img.ref);
     if (p.registry !== parseRef(listRef).registry || p.repository !== repository) {
-      throw new RunError(`${img.ref} is not in the repository of ${listRef}`, { fix: 'per-arch images must be pushed to the same repository as the list' });
+      throw new RunError(`${img.ref} is not in the repository of ${listRef}`, {
+        fix: 'per-arch images must be pushed to the same repository as the list',
+      });
     }
     manifests.push(...(await describePerArch(client, img)));
   }
   // attestation manifests are OCI: a list that carries them is an OCI index
-  const mediaType = manifests.some((d) => d.mediaType === MEDIA.ociManifest || d.mediaType === MEDIA.ociIndex) ? MEDIA.ociIndex : MEDIA.dockerList;
+  const mediaType = manifests.some((d) => d.mediaType === MEDIA.ociManifest || d.mediaType === MEDIA.ociIndex)
+    ? MEDIA.ociIndex
+    : MEDIA.dockerList;
   const list: ManifestList = { schemaVersion: 2, mediaType, manifests };
   const body = Buffer.from(JSON.stringify(list, null, 2));
   if (opts.dryRun) return { ref: listRef, digest: '', manifests };
@@ -93,7 +115,11 @@ export async function publishList(client: RegistryClient, listRef: string, image
 }
 
 /** Read a list back and check every declared platform is present with the right config. */
-export async function verifyList(client: RegistryClient, listRef: string, platforms: string[]): Promise<{ digest: string; platforms: string[] }> {
+export async function verifyList(
+  client: RegistryClient,
+  listRef: string,
+  platforms: string[],
+): Promise<{ digest: string; platforms: string[] }> {
   const { repository, reference } = parseRef(listRef);
   const m = await client.getManifest(repository, reference);
   if (!m) throw new RunError(`${listRef} was not found in the registry after pushing it`);
@@ -102,7 +128,8 @@ export async function verifyList(client: RegistryClient, listRef: string, platfo
   for (const e of entries) {
     if (!e.platform || e.platform.os === 'unknown') continue; // attestation manifests
     const image = await client.getManifest(repository, e.digest);
-    if (!image?.json.config) throw new RunError(`${listRef}: entry ${platformOf(e.platform)} (${e.digest}) is not an image manifest in the registry`);
+    if (!image?.json.config)
+      throw new RunError(`${listRef}: entry ${platformOf(e.platform)} (${e.digest}) is not an image manifest in the registry`);
     const config = await client.getBlobJson<ImageConfig>(repository, image.json.config.digest);
     if (config.os !== e.platform.os || config.architecture !== e.platform.architecture) {
       throw new RunError(`${listRef}: entry ${platformOf(e.platform)} points at a ${config.os}/${config.architecture} image`);

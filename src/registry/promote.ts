@@ -36,7 +36,8 @@ export interface CheckedPromotion extends PromotionRequest {
   checks: PlatformCheck[];
 }
 
-const isAttestation = (d: Descriptor) => d.platform?.os === 'unknown' || d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
+const isAttestation = (d: Descriptor) =>
+  d.platform?.os === 'unknown' || d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
 
 /** The image a per-arch tag names: itself, or the one image of a single-platform index (buildx, containerd store). */
 async function perArchImageDigest(client: RegistryClient, ref: string): Promise<string | undefined> {
@@ -45,7 +46,10 @@ async function perArchImageDigest(client: RegistryClient, ref: string): Promise<
   if (!m) return undefined;
   if (!m.json.manifests) return m.digest || digestOf(m.body);
   const images = m.json.manifests.filter((d) => !isAttestation(d));
-  if (images.length !== 1) throw new RunError(`${ref} is a list of ${images.length} images, not one platform's image`, { fix: 'push per-arch tags with idekube publish (or build --push --arch-only)' });
+  if (images.length !== 1)
+    throw new RunError(`${ref} is a list of ${images.length} images, not one platform's image`, {
+      fix: 'push per-arch tags with idekube publish (or build --push --arch-only)',
+    });
   return images[0]!.digest;
 }
 
@@ -57,11 +61,20 @@ function digestOf(body: Buffer): string {
 export async function checkPromotion(client: RegistryClient, req: PromotionRequest): Promise<CheckedPromotion> {
   const { repository, reference } = parseRef(req.source);
   for (const alias of req.aliases) {
-    if (parseRef(alias).repository !== repository) throw new RunError(`${alias} is not in the repository of ${req.source}`, { fix: 'an alias is written in the repository of its list' });
+    if (parseRef(alias).repository !== repository)
+      throw new RunError(`${alias} is not in the repository of ${req.source}`, {
+        fix: 'an alias is written in the repository of its list',
+      });
   }
   const m = await client.getManifest(repository, reference);
-  if (!m) throw new RunError(`${req.source} is not in the registry`, { fix: 'publish it first (idekube publish …, with the same --git-tag/--staging), then promote' });
-  if (!m.json.manifests) throw new RunError(`${req.source} is a single image, not a manifest list`, { fix: 'promote what idekube publish wrote (its list), or write the list with idekube manifest' });
+  if (!m)
+    throw new RunError(`${req.source} is not in the registry`, {
+      fix: 'publish it first (idekube publish …, with the same --git-tag/--staging), then promote',
+    });
+  if (!m.json.manifests)
+    throw new RunError(`${req.source} is a single image, not a manifest list`, {
+      fix: 'promote what idekube publish wrote (its list), or write the list with idekube manifest',
+    });
   const entries = m.json.manifests.filter((d): d is PlatformDescriptor => !isAttestation(d) && d.platform !== undefined);
   const checks: PlatformCheck[] = [];
   const problems: string[] = [];
@@ -79,7 +92,8 @@ export async function checkPromotion(client: RegistryClient, req: PromotionReque
       continue;
     }
     const config = await client.getBlobJson<ImageConfig>(repository, image.json.config.digest);
-    if (config.os !== want.os || config.architecture !== want.architecture) problems.push(`its ${platform} entry is a ${config.os}/${config.architecture} image`);
+    if (config.os !== want.os || config.architecture !== want.architecture)
+      problems.push(`its ${platform} entry is a ${config.os}/${config.architecture} image`);
     const perArchDigest = await perArchImageDigest(client, perArch);
     if (perArchDigest !== undefined && perArchDigest !== entry.digest) {
       problems.push(`${platform} is ${entry.digest} in the list, but ${perArch} (what was published for it) is now ${perArchDigest}`);
@@ -102,6 +116,9 @@ export async function writePromotion(client: RegistryClient, p: CheckedPromotion
     await client.putManifest(repository, reference, p.mediaType, p.body);
     const served = await client.getManifest(repository, reference);
     const digest = served ? served.digest || digestOf(served.body) : 'missing';
-    if (digest !== p.digest) throw new RunError(`${alias} is ${digest} after writing it, not ${p.digest} (the registry changed the manifest)`, { fix: 'check the registry; promote again' });
+    if (digest !== p.digest)
+      throw new RunError(`${alias} is ${digest} after writing it, not ${p.digest} (the registry changed the manifest)`, {
+        fix: 'check the registry; promote again',
+      });
   }
 }

@@ -43,14 +43,34 @@ export function testHook(project: Project, opts: HookOptions): (image: PlanImage
     const e = await engine;
     const failed: string[] = [];
     for (const t of targets) {
-      const subject: Subject = { flavor: image.flavor, image: t.tag, platform: t.platform, services: servicesFromCatalog(project.catalog, image.flavor), ...commandsOfSubject(project, image.flavor), source: 'catalog' };
+      const subject: Subject = {
+        flavor: image.flavor,
+        image: t.tag,
+        platform: t.platform,
+        services: servicesFromCatalog(project.catalog, image.flavor),
+        ...commandsOfSubject(project, image.flavor),
+        source: 'catalog',
+      };
       await acquire();
       try {
         opts.out(`test ${subjectLabel(subject)}: starting ${t.tag}`);
-        const timeoutS = opts.timeoutS ?? (/^[1-9]\d*$/.test(opts.env.IDEKUBE_TEST_TIMEOUT ?? '') ? Number(opts.env.IDEKUBE_TEST_TIMEOUT) : 120);
-        const report = await testImage(e, subject, { timeoutMs: timeoutS * 1000 * emulationFactor(t.platform), keep: false, env: opts.env, gpus: false, log: (l) => opts.out(`test ${l}`) });
+        const timeoutS =
+          opts.timeoutS ?? (/^[1-9]\d*$/.test(opts.env.IDEKUBE_TEST_TIMEOUT ?? '') ? Number(opts.env.IDEKUBE_TEST_TIMEOUT) : 120);
+        const report = await testImage(e, subject, {
+          timeoutMs: timeoutS * 1000 * emulationFactor(t.platform),
+          keep: false,
+          env: opts.env,
+          gpus: false,
+          log: (l) => opts.out(`test ${l}`),
+        });
         for (const l of imageLines(report)) opts.out(`test ${l}`);
-        if (!report.passed) failed.push(`${subjectLabel(subject)} (${report.checks.filter((c) => c.status === 'fail').map((c) => c.name).join(', ')})`);
+        if (!report.passed)
+          failed.push(
+            `${subjectLabel(subject)} (${report.checks
+              .filter((c) => c.status === 'fail')
+              .map((c) => c.name)
+              .join(', ')})`,
+          );
       } finally {
         release();
       }

@@ -51,7 +51,15 @@ export function createOptions(spec: ContainerSpec): Dockerode.ContainerCreateOpt
     ...(spec.capAdd?.length ? { CapAdd: spec.capAdd } : {}),
     ...(spec.securityOpt?.length ? { SecurityOpt: spec.securityOpt } : {}),
     // the Engine API makes every VolumeOptions field optional; @types/dockerode requires Labels and DriverConfig
-    Mounts: spec.mounts.map((m) => ({ Type: 'volume', Source: m.volume, Target: m.target, ...(m.nocopy ? { VolumeOptions: { NoCopy: true } } : {}) }) as Dockerode.MountSettings),
+    Mounts: spec.mounts.map(
+      (m) =>
+        ({
+          Type: 'volume',
+          Source: m.volume,
+          Target: m.target,
+          ...(m.nocopy ? { VolumeOptions: { NoCopy: true } } : {}),
+        }) as Dockerode.MountSettings,
+    ),
     ...(spec.publish ? { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
     ...(spec.gpus ? { DeviceRequests: [{ Driver: '', Count: -1, DeviceIDs: [], Capabilities: [['gpu']], Options: {} }] } : {}),
   };
@@ -128,7 +136,8 @@ export class TestContainer {
   async readPort(): Promise<number> {
     if (!this.spec.publish) return 0;
     const info = await within(this.handle.inspect(), 30_000, `inspecting ${this.name} took longer than 30 s`);
-    const binding = info.NetworkSettings.Ports?.['80/tcp']?.find((b) => b.HostIp === '127.0.0.1') ?? info.NetworkSettings.Ports?.['80/tcp']?.[0];
+    const binding =
+      info.NetworkSettings.Ports?.['80/tcp']?.find((b) => b.HostIp === '127.0.0.1') ?? info.NetworkSettings.Ports?.['80/tcp']?.[0];
     this.port = binding ? Number(binding.HostPort) : 0;
     return this.port;
   }
@@ -139,7 +148,11 @@ export class TestContainer {
   }
 
   async logs(): Promise<string> {
-    const buf = (await within(this.handle.logs({ stdout: true, stderr: true, follow: false }), 30_000, `reading the logs of ${this.name} took longer than 30 s`));
+    const buf = await within(
+      this.handle.logs({ stdout: true, stderr: true, follow: false }),
+      30_000,
+      `reading the logs of ${this.name} took longer than 30 s`,
+    );
     return demuxLogs(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
   }
 
@@ -151,14 +164,22 @@ export class TestContainer {
 
   async exec(cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? 30_000;
-    const ex = await within(this.handle.exec({
-      Cmd: cmd,
-      AttachStdout: true,
-      AttachStderr: true,
-      ...(opts.user ? { User: opts.user } : {}),
-      ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
-    }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`);
-    const stream = (await within(ex.start({ hijack: true, stdin: false }), timeoutMs, `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`));
+    const ex = await within(
+      this.handle.exec({
+        Cmd: cmd,
+        AttachStdout: true,
+        AttachStderr: true,
+        ...(opts.user ? { User: opts.user } : {}),
+        ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
+      }),
+      timeoutMs,
+      `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`,
+    );
+    const stream = await within(
+      ex.start({ hijack: true, stdin: false }),
+      timeoutMs,
+      `starting \`${cmd[0]}\` in ${this.name} took longer than ${timeoutMs / 1000} s`,
+    );
     const out = new PassThrough();
     const err = new PassThrough();
     let stdout = '';
@@ -189,9 +210,11 @@ export class TestContainer {
   }
 
   async stop(timeoutS = 10): Promise<void> {
-    await within(this.handle.stop({ t: timeoutS }), (timeoutS + 60) * 1000, `${this.name} did not stop within ${timeoutS + 60} s`).catch((e) => {
-      if (!/not running|304/i.test(String(messageOf(e)))) throw e;
-    });
+    await within(this.handle.stop({ t: timeoutS }), (timeoutS + 60) * 1000, `${this.name} did not stop within ${timeoutS + 60} s`).catch(
+      (e) => {
+        if (!/not running|304/i.test(String(messageOf(e)))) throw e;
+      },
+    );
   }
 
   /**
@@ -226,7 +249,13 @@ export function tarOf(files: Array<{ name: string; text: string; mode: number }>
     h.write('0000000\0', 108, 'ascii');
     h.write('0000000\0', 116, 'ascii');
     h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'ascii');
+    h.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+      'ascii',
+    );
     h.write('        ', 148, 'ascii');
     h.write('0', 156, 'ascii');
     h.write('ustar\0', 257, 'ascii');
@@ -289,7 +318,10 @@ export class TestSession {
 
   /** Names of what this session made (for --keep). */
   resources(): string[] {
-    return [...this.containers.map((c) => `container ${c.name}${c.port ? ` (http://127.0.0.1:${c.port}/)` : ''}`), ...this.volumes.map((v) => `volume ${v}`)];
+    return [
+      ...this.containers.map((c) => `container ${c.name}${c.port ? ` (http://127.0.0.1:${c.port}/)` : ''}`),
+      ...this.volumes.map((v) => `volume ${v}`),
+    ];
   }
 
   /** Removes every container, then every volume this session created. Never throws. */
@@ -304,10 +336,9 @@ export class TestSession {
     );
     this.containers = [];
     for (const v of this.volumes) {
-      await within(this.engine.getVolume(v).remove(), 60_000, 'no answer within 60 s')
-        .catch((e: Error) => {
-          if (!/no such volume|404/i.test(e.message)) problems.push(`volume ${v}: ${e.message}`);
-        });
+      await within(this.engine.getVolume(v).remove(), 60_000, 'no answer within 60 s').catch((e: Error) => {
+        if (!/no such volume|404/i.test(e.message)) problems.push(`volume ${v}: ${e.message}`);
+      });
     }
     this.volumes = [];
     return problems;

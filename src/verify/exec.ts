@@ -34,13 +34,13 @@ export const PROC_SCRIPT = [
   'for d in /proc/[0-9]*; do',
   '  [ -r "$d/status" ] || continue',
   '  pid=${d#/proc/}',
-  "  ppid=$(sed -n 's/^PPid:[[:space:]]*//p' \"$d/status\" 2>/dev/null)",
-  "  uid=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' \"$d/status\" 2>/dev/null)",
+  '  ppid=$(sed -n \'s/^PPid:[[:space:]]*//p\' "$d/status" 2>/dev/null)',
+  '  uid=$(sed -n \'s/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p\' "$d/status" 2>/dev/null)',
   '  root=$(readlink "$d/root" 2>/dev/null)',
   '  comm=$(cat "$d/comm" 2>/dev/null)',
   "  args=$(tr '\\000\\t\\n' '   ' < \"$d/cmdline\" 2>/dev/null)",
   '  [ -n "$uid" ] || continue',
-  "  printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"$pid\" \"$ppid\" \"$uid\" \"$root\" \"$comm\" \"$args\"",
+  '  printf \'%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n\' "$pid" "$ppid" "$uid" "$root" "$comm" "$args"',
   'done',
 ].join('\n');
 

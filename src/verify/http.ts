@@ -12,20 +12,23 @@ const MAX_BODY = 512 * 1024;
 /** GET http://127.0.0.1:PORT/PATH. Rejects on connection errors and after `timeoutMs`. */
 export function httpGet(port: number, path: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { 'user-agent': 'idekube-test', ...headers }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (d: Buffer) => {
-        if (size < MAX_BODY) chunks.push(d);
-        size += d.length;
-      });
-      res.on('end', () => {
-        const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-        resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'GET', headers: { 'user-agent': 'idekube-test', ...headers }, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          if (size < MAX_BODY) chunks.push(d);
+          size += d.length;
+        });
+        res.on('end', () => {
+          const h: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+          resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.end();
@@ -47,7 +50,12 @@ export function upstreamDown(status: number): boolean {
  * GET that follows up to `max` redirects, but only ones that stay on 127.0.0.1:PORT (relative, or absolute to the
  * same port). Returns the final answer and the path it came from.
  */
-export async function getFollowing(port: number, path: string, timeoutMs = 10_000, max = 3): Promise<{ answer: HttpAnswer; path: string; hops: string[] }> {
+export async function getFollowing(
+  port: number,
+  path: string,
+  timeoutMs = 10_000,
+  max = 3,
+): Promise<{ answer: HttpAnswer; path: string; hops: string[] }> {
   let current = path;
   const hops: string[] = [];
   for (let i = 0; ; i++) {

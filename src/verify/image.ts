@@ -92,7 +92,14 @@ export function envMap(list: string[] | undefined): Record<string, string> {
   return out;
 }
 
-export async function probeImage(engine: Engine, ref: string, platform: string, info: Dockerode.ImageInspectInfo, sessionName: string, timeoutMs: number): Promise<ImageFacts> {
+export async function probeImage(
+  engine: Engine,
+  ref: string,
+  platform: string,
+  info: Dockerode.ImageInspectInfo,
+  sessionName: string,
+  timeoutMs: number,
+): Promise<ImageFacts> {
   const env = envMap(info.Config?.Env);
   const userName = env.USERNAME || 'idekube';
   const name = `${sessionName}-probe-${slug(platform)}`;
@@ -109,9 +116,17 @@ export async function probeImage(engine: Engine, ref: string, platform: string, 
   try {
     await within(c.start(), 60_000, `the probe container of ${ref} did not start within 60 s`);
     // @types/dockerode types the wait answer as any; the Engine API's is { StatusCode, Error? }
-    const r = (await within(c.wait(), timeoutMs, `the probe container of ${ref} did not finish within ${Math.round(timeoutMs / 1000)} s`)) as { StatusCode: number };
-    const out = demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the probe\'s output took longer than 30 s'));
-    if (!out.includes('--- end')) throw new RunError(`cannot look inside ${ref} (probe exit ${r.StatusCode}): ${out.trim().split('\n').slice(-3).join(' | ') || 'no output'}`, { fix: 'the image needs /bin/sh' });
+    const r = (await within(
+      c.wait(),
+      timeoutMs,
+      `the probe container of ${ref} did not finish within ${Math.round(timeoutMs / 1000)} s`,
+    )) as { StatusCode: number };
+    const out = demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, "reading the probe's output took longer than 30 s"));
+    if (!out.includes('--- end'))
+      throw new RunError(
+        `cannot look inside ${ref} (probe exit ${r.StatusCode}): ${out.trim().split('\n').slice(-3).join(' | ') || 'no output'}`,
+        { fix: 'the image needs /bin/sh' },
+      );
     return {
       id: info.Id,
       architecture: info.Architecture,

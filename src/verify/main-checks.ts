@@ -51,12 +51,17 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
   const pollMs = Math.max(15_000, Math.min(opts.timeoutMs, 60_000));
   if (p.name === 'nginx') {
     return async () => {
-      if (m.ready.exited || !m.ready.nginx) fail(`${describeReadiness(m.ready, port())}${m.ready.exited ? '' : `; last log lines: ${(await m.c.logTail(6)).split('\n').join(' | ')}`}`);
+      if (m.ready.exited || !m.ready.nginx)
+        fail(
+          `${describeReadiness(m.ready, port())}${m.ready.exited ? '' : `; last log lines: ${(await m.c.logTail(6)).split('\n').join(' | ')}`}`,
+        );
       return checkNginx(port());
     };
   }
   if (p.name.startsWith('redirect ')) {
-    const route = redirectingRoutes(subject.services.flatMap((s) => s.routes)).find((r) => `redirect ${r.path.replace(/\/+$/, '')}` === p.name)!;
+    const route = redirectingRoutes(subject.services.flatMap((s) => s.routes)).find(
+      (r) => `redirect ${r.path.replace(/\/+$/, '')}` === p.name,
+    )!;
     return () => checkRedirect(port(), route);
   }
   if (p.name.startsWith('http ')) {
@@ -102,7 +107,15 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
           ...(facts.env.VGL_DISPLAY ? { vglDisplay: facts.env.VGL_DISPLAY } : {}),
         });
     case 'screenshot':
-      return () => takeScreenshot({ port: port(), service: service!, file: opts.screenshot!, ...(opts.chromium ? { chromium: opts.chromium } : {}), env: opts.env, timeoutMs: Math.max(60_000, opts.timeoutMs / 2) });
+      return () =>
+        takeScreenshot({
+          port: port(),
+          service: service!,
+          file: opts.screenshot!,
+          ...(opts.chromium ? { chromium: opts.chromium } : {}),
+          env: opts.env,
+          timeoutMs: Math.max(60_000, opts.timeoutMs / 2),
+        });
   }
   if (service) {
     switch (service.check) {

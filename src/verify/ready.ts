@@ -110,7 +110,8 @@ export function fatalFromLogs(logs: string): string[] {
 
 export function describeReadiness(r: Readiness, port: number): string {
   if (r.exited) return `the container exited with code ${r.exited.code} before it served; last log lines:\n${r.exited.logs}`;
-  if (!r.nginx) return `nothing answered HTTP on port 80 (127.0.0.1:${port}) within ${Math.round(r.waitedMs / 1000)} s${r.lastError ? ` (last try: ${r.lastError})` : ''}${r.fatal.length ? `; supervisord gave up on: ${r.fatal.join(', ')}` : ''}`;
+  if (!r.nginx)
+    return `nothing answered HTTP on port 80 (127.0.0.1:${port}) within ${Math.round(r.waitedMs / 1000)} s${r.lastError ? ` (last try: ${r.lastError})` : ''}${r.fatal.length ? `; supervisord gave up on: ${r.fatal.join(', ')}` : ''}`;
   const parts: string[] = [];
   if (r.pending.length) parts.push(`still 502/504 after ${Math.round(r.waitedMs / 1000)} s: ${r.pending.join(', ')}`);
   if (r.fatal.length) parts.push(`supervisord gave up on: ${r.fatal.join(', ')}`);

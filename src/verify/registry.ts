@@ -37,9 +37,14 @@ export function planChecks(subject: Subject, facts: ImageFacts, opts: PlanOption
   if (routes.length) {
     out.push({ name: 'nginx', group: 'main', from: 'every image with routes: nginx on port 80' });
     out.push({ name: 'landing', group: 'main', from: `every image with routes: the landing page lists ${routes.length} route(s)` });
-    out.push({ name: 'health', group: 'main', from: `every image with routes: /health reports ${services.filter((s) => s.routes.length).length} service(s)` });
+    out.push({
+      name: 'health',
+      group: 'main',
+      from: `every image with routes: /health reports ${services.filter((s) => s.routes.length).length} service(s)`,
+    });
   }
-  for (const r of redirectingRoutes(routes)) out.push({ name: `redirect ${r.path.replace(/\/+$/, '')}`, group: 'main', from: `route ${r.path}` });
+  for (const r of redirectingRoutes(routes))
+    out.push({ name: `redirect ${r.path.replace(/\/+$/, '')}`, group: 'main', from: `route ${r.path}` });
   const kinds = new Map<string, number>();
   for (const s of services) kinds.set(s.check, (kinds.get(s.check) ?? 0) + 1);
   const label = (kind: string, name: string) => ((kinds.get(kind) ?? 0) > 1 || name !== kind ? `${kind} ${name}` : kind);
@@ -58,7 +63,12 @@ export function planChecks(subject: Subject, facts: ImageFacts, opts: PlanOption
         break;
       case 'ssh':
         out.push({ name: `${label('ssh', s.name)} banner`, group: 'main', from, service: s.name });
-        out.push({ name: `${label('ssh', s.name)} login`, group: 'main', from: `${from}, USERNAME=${facts.env.USERNAME || 'idekube'}`, service: s.name });
+        out.push({
+          name: `${label('ssh', s.name)} login`,
+          group: 'main',
+          from: `${from}, USERNAME=${facts.env.USERNAME || 'idekube'}`,
+          service: s.name,
+        });
         break;
       case 'none':
         out.push({ name: s.name, group: 'skip', from, reason: `service ${s.name} declares check: none` });
@@ -70,13 +80,25 @@ export function planChecks(subject: Subject, facts: ImageFacts, opts: PlanOption
   for (const c of subject.commands ?? []) {
     const from = `layer ${c.layer}: commands.${c.name} (\`${c.run}\`)`;
     if (terminal) out.push({ name: `command ${c.name}`, group: 'main', from, service: terminal.name });
-    else out.push({ name: `command ${c.name}`, group: 'skip', from, reason: 'the image has no web terminal (a service with check: terminal) to run it in' });
+    else
+      out.push({
+        name: `command ${c.name}`,
+        group: 'skip',
+        from,
+        reason: 'the image has no web terminal (a service with check: terminal) to run it in',
+      });
   }
   const desktop = services.find((s) => s.check === 'vnc');
   if (desktop || facts.env.VGL_DISPLAY !== undefined) {
-    out.push({ name: 'gpu', group: 'main', from: desktop ? `service ${desktop.name} (a desktop)` : 'env VGL_DISPLAY', ...(desktop ? { service: desktop.name } : {}) });
+    out.push({
+      name: 'gpu',
+      group: 'main',
+      from: desktop ? `service ${desktop.name} (a desktop)` : 'env VGL_DISPLAY',
+      ...(desktop ? { service: desktop.name } : {}),
+    });
   }
-  if (opts.screenshot && desktop) out.push({ name: 'screenshot', group: 'main', from: `service ${desktop.name} (noVNC), --screenshot`, service: desktop.name });
+  if (opts.screenshot && desktop)
+    out.push({ name: 'screenshot', group: 'main', from: `service ${desktop.name} (noVNC), --screenshot`, service: desktop.name });
   if (facts.hasRuntime && services.length) {
     const rt = 'the runtime init (/startup.sh)';
     out.push({ name: 'programs', group: 'main', from: `${rt}: supervisord` });
@@ -109,16 +131,31 @@ function planAccess(out: PlannedCheck[], subject: Subject, facts: ImageFacts, rt
   out.push({ name: 'auth header', group: 'access', from: `${tok} as a header, GET ${path}` });
   out.push({ name: 'auth cookie', group: 'access', from: `${tok} as a cookie, GET ${path}` });
   const socket = protectedSocket(services);
-  if (socket) out.push({ name: 'auth websocket', group: 'access', from: `${tok}, WebSocket ${socket.path.replace(/\?.*$/, '')} (${socket.what})` });
-  else skipped('auth websocket', tok, 'the image declares no protected WebSocket that upgrades on its own (a terminal, an exact WebSocket route, code-server)');
+  if (socket)
+    out.push({ name: 'auth websocket', group: 'access', from: `${tok}, WebSocket ${socket.path.replace(/\?.*$/, '')} (${socket.what})` });
+  else
+    skipped(
+      'auth websocket',
+      tok,
+      'the image declares no protected WebSocket that upgrades on its own (a terminal, an exact WebSocket route, code-server)',
+    );
   const open = services.flatMap((s) => s.routes.filter((r) => r.open).map((r) => r.path));
   out.push({ name: 'auth open routes', group: 'access', from: `${tok}: ${[...open, '/health'].join(', ')} without it` });
   out.push({ name: 'auth secret', group: 'access', from: `${tok}: not in logs or command lines` });
   const secondary = secondaryOf(services, main);
   const health = `${rt}: /health with services stopped (supervisorctl)`;
-  if (main && secondary) out.push({ name: 'health degraded', group: 'access', from: `${health}: service ${secondary.name}`, service: secondary.name });
-  else skipped('health degraded', health, services.filter((s) => s.routes.length).length < 2 ? 'only one service has a route: no secondary service to stop' : 'no secondary service with a route declares programs to stop');
-  if (main?.programs.length) out.push({ name: 'health 502', group: 'access', from: `${health}: the main service ${main.name}`, service: main.name });
+  if (main && secondary)
+    out.push({ name: 'health degraded', group: 'access', from: `${health}: service ${secondary.name}`, service: secondary.name });
+  else
+    skipped(
+      'health degraded',
+      health,
+      services.filter((s) => s.routes.length).length < 2
+        ? 'only one service has a route: no secondary service to stop'
+        : 'no secondary service with a route declares programs to stop',
+    );
+  if (main?.programs.length)
+    out.push({ name: 'health 502', group: 'access', from: `${health}: the main service ${main.name}`, service: main.name });
   else skipped('health 502', health, `the main service ${main?.name ?? '(none)'} declares no programs to stop`);
   out.push({ name: 'access invalid', group: 'access-invalid', from: `${tok}='bad token;'` });
 
@@ -127,11 +164,13 @@ function planAccess(out: PlannedCheck[], subject: Subject, facts: ImageFacts, rt
   const ssh = services.some((s) => s.check === 'ssh');
   const remap = `${rt}: IDEKUBE_USER_UID/GID and a home volume across re-created containers`;
   if (!user) skipped('uid remap', remap, `the image has no user ${facts.env.USERNAME || 'idekube'} (USERNAME)`);
-  else if (!terminal) skipped('uid remap', remap, 'the image has no terminal service (check: terminal): the new uid is seen through the web terminal');
+  else if (!terminal)
+    skipped('uid remap', remap, 'the image has no terminal service (check: terminal): the new uid is seen through the web terminal');
   else out.push({ name: 'uid remap', group: 'volume', from: `${remap}, through service ${terminal.name}`, service: terminal.name });
   const keys = `${rt}: SSH host keys kept in the home volume`;
   if (ssh && user) out.push({ name: 'host key kept', group: 'volume', from: keys });
-  else if (ssh) skipped('host key kept', keys, `the image has no user ${facts.env.USERNAME || 'idekube'} (USERNAME): no home to keep them in`);
+  else if (ssh)
+    skipped('host key kept', keys, `the image has no user ${facts.env.USERNAME || 'idekube'} (USERNAME): no home to keep them in`);
 }
 
 /** The image is the flavor it claims to be: labels and /etc/idekube/flavor.json agree with the subject. */
@@ -140,12 +179,18 @@ export function metadataVerdict(subject: Subject, facts: ImageFacts): string {
   const want = subject.services.map((s) => s.name).join(',');
   const labelFlavor = facts.labels['io.idekube.flavor'];
   const labelServices = facts.labels['io.idekube.services'];
-  if (subject.flavor && labelFlavor !== undefined && labelFlavor !== subject.flavor) problems.push(`its label io.idekube.flavor is ${labelFlavor}, not ${subject.flavor}`);
-  if (labelServices !== undefined && labelServices !== want) problems.push(`it declares services ${JSON.stringify(labelServices)} (label io.idekube.services) where ${subject.flavor ?? 'the subject'} has ${JSON.stringify(want)}`);
+  if (subject.flavor && labelFlavor !== undefined && labelFlavor !== subject.flavor)
+    problems.push(`its label io.idekube.flavor is ${labelFlavor}, not ${subject.flavor}`);
+  if (labelServices !== undefined && labelServices !== want)
+    problems.push(
+      `it declares services ${JSON.stringify(labelServices)} (label io.idekube.services) where ${subject.flavor ?? 'the subject'} has ${JSON.stringify(want)}`,
+    );
   if (subject.services.length && !facts.metadata) problems.push('it has no /etc/idekube/flavor.json');
   if (subject.services.length && !facts.hasRuntime) problems.push('it has no /startup.sh (the runtime init)');
   if (problems.length) {
-    fail(`the image does not match ${subject.source === 'catalog' ? 'the catalog' : 'its own metadata'}: ${problems.join('; ')}${subject.source === 'catalog' ? ' (stale image? rebuild it)' : ''}`);
+    fail(
+      `the image does not match ${subject.source === 'catalog' ? 'the catalog' : 'its own metadata'}: ${problems.join('; ')}${subject.source === 'catalog' ? ' (stale image? rebuild it)' : ''}`,
+    );
   }
   return `${labelFlavor ?? subject.flavor ?? 'image'}: services ${want || '(none)'}${facts.metadata?.lineage ? `, lineage ${facts.metadata.lineage.join(' → ')}` : ''}`;
 }

@@ -79,7 +79,17 @@ export async function testImage(engine: Engine, given: Subject, opts: TestOption
   const session = new TestSession(engine);
   activeSessions.add(session);
   const base = `${given.flavor ?? 'image'}-${given.platform.split('/')[1] ?? given.platform}`;
-  const x: ImageTest = { engine, session, opts, log: opts.log ?? (() => {}), base, subject: given, results: new Map(), planned: [], kept: [] };
+  const x: ImageTest = {
+    engine,
+    session,
+    opts,
+    log: opts.log ?? (() => {}),
+    base,
+    subject: given,
+    results: new Map(),
+    planned: [],
+    kept: [],
+  };
   try {
     await runChecks(x);
   } finally {
@@ -95,7 +105,15 @@ async function runChecks(x: ImageTest): Promise<void> {
   if (!(await planImageChecks(x, facts))) return;
   const keys = await generateKeyPair(`idekube-test@${x.session.id}`);
   const shell = pickShell(facts);
-  const scenarios = startScenarios(x, { session: x.session, subject: x.subject, facts, base: x.base, timeoutMs: x.opts.timeoutMs, keep: x.opts.keep, gpus: x.opts.gpus });
+  const scenarios = startScenarios(x, {
+    session: x.session,
+    subject: x.subject,
+    facts,
+    base: x.base,
+    timeoutMs: x.opts.timeoutMs,
+    keep: x.opts.keep,
+    gpus: x.opts.gpus,
+  });
   await testMainContainer(x, facts, keys, shell);
   await scenarios;
 }
@@ -129,9 +147,19 @@ async function inspectImage(x: ImageTest): Promise<ImageFacts | undefined> {
 /** --image without a flavor: the image says what it is; false when it says nothing (not an idekube image). */
 function identify(x: ImageTest, facts: ImageFacts): boolean {
   if (x.subject.source !== 'image') return true;
-  x.subject = { ...x.subject, flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null, services: servicesFromMetadata(facts.metadata), ...commandsFromMetadata(facts.metadata) };
+  x.subject = {
+    ...x.subject,
+    flavor: facts.labels['io.idekube.flavor'] ?? facts.metadata?.flavor ?? null,
+    services: servicesFromMetadata(facts.metadata),
+    ...commandsFromMetadata(facts.metadata),
+  };
   if (facts.metadata) return true;
-  x.results.set('metadata', { name: 'metadata', status: 'fail', message: `${x.subject.image} has no /etc/idekube/flavor.json: not an idekube image (or built without services), nothing to test`, durationMs: 0 });
+  x.results.set('metadata', {
+    name: 'metadata',
+    status: 'fail',
+    message: `${x.subject.image} has no /etc/idekube/flavor.json: not an idekube image (or built without services), nothing to test`,
+    durationMs: 0,
+  });
   return false;
 }
 
@@ -140,7 +168,8 @@ async function planImageChecks(x: ImageTest, facts: ImageFacts): Promise<boolean
   x.planned = selectChecks(planChecks(x.subject, facts, { screenshot: Boolean(x.opts.screenshot) }), x.opts.only);
   const meta = await measure('metadata', async () => metadataVerdict(x.subject, facts));
   x.results.set('metadata', meta);
-  for (const p of x.planned.filter((q) => q.group === 'skip')) x.results.set(p.name, { name: p.name, status: 'skipped', message: p.reason ?? '', durationMs: 0 });
+  for (const p of x.planned.filter((q) => q.group === 'skip'))
+    x.results.set(p.name, { name: p.name, status: 'skipped', message: p.reason ?? '', durationMs: 0 });
   return x.planned.some((p) => p.group !== 'skip' && p.group !== 'image');
 }
 
@@ -153,7 +182,11 @@ function startScenarios(x: ImageTest, env: ScenarioEnv): Promise<unknown> {
   const set = (r: CheckResult) => void results.set(r.name, r);
   const has = (g: string) => planned.some((p) => p.group === g);
   const named = (g: string) => planned.filter((p) => p.group === g).map((p) => p.name);
-  const guarded = (names: string[], run: () => Promise<CheckResult[]>) => () => run().then((rs) => rs.forEach(set), (e: Error) => failAll(names, e.message).forEach(set));
+  const guarded = (names: string[], run: () => Promise<CheckResult[]>) => () =>
+    run().then(
+      (rs) => rs.forEach(set),
+      (e: Error) => failAll(names, e.message).forEach(set),
+    );
   const tasks: Array<() => Promise<void>> = [];
   if (has('rootfs')) tasks.push(() => checkRootfs(env, Math.max(opts.timeoutMs, 300_000)).then(setRootfs(results), rootfsFailed(results)));
   if (has('access')) {
@@ -162,8 +195,12 @@ function startScenarios(x: ImageTest, env: ScenarioEnv): Promise<unknown> {
   }
   if (has('volume')) {
     const names = named('volume');
-    const terminal = env.subject.services.find((s) => s.name === planned.find((p) => p.name === 'uid remap' && p.group === 'volume')?.service);
-    tasks.push(guarded(names, () => runVolumeScenario(env, { ...(terminal ? { remap: terminal } : {}), key: names.includes('host key kept') })));
+    const terminal = env.subject.services.find(
+      (s) => s.name === planned.find((p) => p.name === 'uid remap' && p.group === 'volume')?.service,
+    );
+    tasks.push(
+      guarded(names, () => runVolumeScenario(env, { ...(terminal ? { remap: terminal } : {}), key: names.includes('host key kept') })),
+    );
   }
   if (has('bad-keys')) tasks.push(() => measure('bad keys', () => checkBadKeys(env)).then(set));
   if (has('any-uid')) tasks.push(() => measure('any uid', () => checkAnyUid(env)).then(set));
@@ -193,7 +230,8 @@ async function testMainContainer(x: ImageTest, facts: ImageFacts, keys: KeyPair,
     if (restartNames.length) await restartChecks(x, facts, m);
   } catch (e) {
     const message = (e as Error).message;
-    for (const n of [...mainChecks.map((p) => p.name), ...restartNames]) if (!x.results.has(n)) x.results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
+    for (const n of [...mainChecks.map((p) => p.name), ...restartNames])
+      if (!x.results.has(n)) x.results.set(n, { name: n, status: 'fail', message, durationMs: 0 });
   }
 }
 
@@ -212,12 +250,24 @@ async function startMain(x: ImageTest, facts: ImageFacts, keys: KeyPair, shell: 
   }
   if (subject.services.some((s) => s.check === 'ssh')) env.IDEKUBE_AUTHORIZED_KEYS = authorizedKeysValue(keys);
   const privileged = subject.services.some((s) => s.check === 'dind');
-  const c = await session.create({ name: session.name(base, 'main'), image: subject.image, platform: subject.platform, env, publish: true, mounts, privileged, gpus: opts.gpus });
+  const c = await session.create({
+    name: session.name(base, 'main'),
+    image: subject.image,
+    platform: subject.platform,
+    env,
+    publish: true,
+    mounts,
+    privileged,
+    gpus: opts.gpus,
+  });
   if (facts.hasRuntime) await c.putFiles(HOOKS_DIR, [{ name: HOOK_NAME, text: HOOK_TEXT, mode: 0o644 }]);
   await c.start();
   const who = subject.flavor ?? subject.image;
   x.log(`${who}@${subject.platform}: started ${c.name} on http://127.0.0.1:${c.port}/`);
-  const ready = await waitReady(c, routesOf(subject), { timeoutMs: opts.timeoutMs, ...(facts.hasRuntime ? { programs: inside(c).exec } : {}) });
+  const ready = await waitReady(c, routesOf(subject), {
+    timeoutMs: opts.timeoutMs,
+    ...(facts.hasRuntime ? { programs: inside(c).exec } : {}),
+  });
   x.log(`${who}@${subject.platform}: ${describeReadiness(ready, c.port).split('\n')[0]}`);
   return { c, inside: inside(c), ready, keys, shell };
 }
@@ -228,14 +278,32 @@ const routesOf = (subject: Subject) => subject.services.flatMap((s) => s.routes)
 async function runMainChecks(x: ImageTest, facts: ImageFacts, m: MainState, mainChecks: PlannedCheck[]): Promise<void> {
   const { results, planned, subject, opts } = x;
   const exited = m.ready.exited;
-  const run = (p: PlannedCheck) => (exited && p.name !== 'nginx' ? measure(p.name, async () => fail(`the container is not running (exit ${exited.code})`)) : measure(p.name, mainCheck(p, subject, facts, m, opts)));
+  const run = (p: PlannedCheck) =>
+    exited && p.name !== 'nginx'
+      ? measure(p.name, async () => fail(`the container is not running (exit ${exited.code})`))
+      : measure(p.name, mainCheck(p, subject, facts, m, opts));
   const shotCheck = mainChecks.find((p) => p.name === 'screenshot');
-  const done = await limited(3, mainChecks.filter((p) => p !== shotCheck).map((p) => () => run(p)));
+  const done = await limited(
+    3,
+    mainChecks.filter((p) => p !== shotCheck).map((p) => () => run(p)),
+  );
   for (const r of done) results.set(r.name, r);
   if (shotCheck) {
     // it fails at once without the desktop
-    const vnc = [...results.values()].find((r) => planned.find((p) => p.name === r.name)?.service === shotCheck.service && r.name !== 'gpu' && r.name !== 'screenshot');
-    results.set('screenshot', vnc && vnc.status === 'fail' ? { name: 'screenshot', status: 'fail', message: `no desktop to take a picture of: the ${vnc.name} check failed (${vnc.message.split('\n')[0]})`, durationMs: 0 } : await run(shotCheck));
+    const vnc = [...results.values()].find(
+      (r) => planned.find((p) => p.name === r.name)?.service === shotCheck.service && r.name !== 'gpu' && r.name !== 'screenshot',
+    );
+    results.set(
+      'screenshot',
+      vnc && vnc.status === 'fail'
+        ? {
+            name: 'screenshot',
+            status: 'fail',
+            message: `no desktop to take a picture of: the ${vnc.name} check failed (${vnc.message.split('\n')[0]})`,
+            durationMs: 0,
+          }
+        : await run(shotCheck),
+    );
   }
   if (results.get('screenshot')?.status === 'pass') x.screenshot = opts.screenshot;
 }
@@ -253,7 +321,10 @@ async function restartChecks(x: ImageTest, facts: ImageFacts, m: MainState): Pro
     before.changes = changes;
     await c.restart(10);
     // a container that never served is not waited for again: the volume is what this check is about
-    const again = await waitReady(c, routesOf(x.subject), { timeoutMs: ready.nginx ? opts.timeoutMs : Math.min(opts.timeoutMs, 10_000), programs: inside(c).exec });
+    const again = await waitReady(c, routesOf(x.subject), {
+      timeoutMs: ready.nginx ? opts.timeoutMs : Math.min(opts.timeoutMs, 10_000),
+      programs: inside(c).exec,
+    });
     if (again.exited) fail(`after a restart: ${describeReadiness(again, c.port)}`);
     const volume = await checkHomeVolume(m.inside.exec, facts, changes);
     if (ready.nginx && !again.nginx) fail(`${volume}, but after the restart ${describeReadiness(again, c.port)}`);
@@ -268,7 +339,12 @@ async function restartChecks(x: ImageTest, facts: ImageFacts, m: MainState): Pro
           if (homeInit && homeInit.status !== 'pass' && !changes.changed) fail('the home was not populated');
           return checkHomeKeeps(m.inside.exec, facts, changes);
         })
-      : { name: 'home keeps changes', status: r0.status === 'fail' ? 'fail' : 'skipped', message: `nothing was changed before the restart: ${r0.message}`, durationMs: 0 },
+      : {
+          name: 'home keeps changes',
+          status: r0.status === 'fail' ? 'fail' : 'skipped',
+          message: `nothing was changed before the restart: ${r0.message}`,
+          durationMs: 0,
+        },
   );
 }
 
@@ -301,5 +377,14 @@ function report(x: ImageTest, t0: number): ImageReport {
 /** Turns an unexpected error into a one-check report (the run goes on with other images). */
 export function errorReport(subject: Subject, e: unknown): ImageReport {
   const message = e instanceof RunError ? e.message : (e as Error).message;
-  return { session: '', flavor: subject.flavor, image: subject.image, platform: subject.platform, passed: false, checks: [{ name: 'image', status: 'fail', message, durationMs: 0 }], kept: [], durationMs: 0 };
+  return {
+    session: '',
+    flavor: subject.flavor,
+    image: subject.image,
+    platform: subject.platform,
+    passed: false,
+    checks: [{ name: 'image', status: 'fail', message, durationMs: 0 }],
+    kept: [],
+    durationMs: 0,
+  };
 }

@@ -68,7 +68,14 @@ function commandsField(commands: LayerCommand[]): { commands?: LayerCommand[] } 
 /** Commands as /etc/idekube/flavor.json lists them (entries without a name or a command line are dropped). */
 export function commandsFromMetadata(meta: ImageFacts['metadata']): { commands?: LayerCommand[] } {
   const listed = (meta?.commands ?? []).filter((c) => typeof c?.name === 'string' && typeof c.run === 'string' && c.run.trim());
-  return commandsField(listed.map((c) => ({ name: c.name, layer: String(c.layer ?? '?'), run: c.run, ...(typeof c.expect === 'string' ? { expect: c.expect } : {}) })));
+  return commandsField(
+    listed.map((c) => ({
+      name: c.name,
+      layer: String(c.layer ?? '?'),
+      run: c.run,
+      ...(typeof c.expect === 'string' ? { expect: c.expect } : {}),
+    })),
+  );
 }
 
 /** The platform this machine runs without emulation (amd64 on a host that is neither: tests then run emulated). */
@@ -80,7 +87,12 @@ export function nativePlatform(host: Arch | null = HOST_ARCH ?? null): Platform 
  * One subject per flavor and platform. Platforms: the requested ones the flavor builds, by default the native one
  * (emulated platforms are slow: ask for them with --platform).
  */
-export function catalogSubjects(project: Project, ids: string[], requested: Platform[] | undefined, image?: string): { subjects: Subject[]; notes: string[] } {
+export function catalogSubjects(
+  project: Project,
+  ids: string[],
+  requested: Platform[] | undefined,
+  image?: string,
+): { subjects: Subject[]; notes: string[] } {
   const subjects: Subject[] = [];
   const notes: string[] = [];
   const wanted = requested ?? [nativePlatform()];

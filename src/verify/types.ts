@@ -37,7 +37,13 @@ export interface ImageFacts {
   labels: Record<string, string>;
   entrypoint: string[];
   /** The parsed /etc/idekube/flavor.json, when the image has one. */
-  metadata?: { flavor?: string; lineage?: string[]; main?: string; services?: Array<{ name: string; check?: string; main?: boolean; routes?: Route[]; programs?: string[] }>; commands?: LayerCommand[] };
+  metadata?: {
+    flavor?: string;
+    lineage?: string[];
+    main?: string;
+    services?: Array<{ name: string; check?: string; main?: boolean; routes?: Route[]; programs?: string[] }>;
+    commands?: LayerCommand[];
+  };
   /** /etc/shells entries that exist in the image. */
   shells: string[];
   /** The desktop/IDE user (USERNAME, default idekube) as in the image's passwd, when it exists. */

@@ -22,7 +22,10 @@ export interface PollOptions {
  * Calls `probe` until it returns a value other than undefined, or the deadline passes (then resolves undefined).
  * A probe that throws counts as "not yet"; the last error is kept for the caller's message.
  */
-export async function poll<T>(probe: () => Promise<T | undefined>, opts: PollOptions): Promise<{ value: T | undefined; lastError?: string; waitedMs: number }> {
+export async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  opts: PollOptions,
+): Promise<{ value: T | undefined; lastError?: string; waitedMs: number }> {
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
   let lastError: string | undefined;

@@ -33,7 +33,11 @@ export async function wsProbe(port: number, path: string, opts: WsProbeOptions):
     let first = Buffer.alloc(0);
     let settled = false;
     const result: WsProbe = { opened: false, first };
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false, ...(opts.headers ? { headers: opts.headers } : {}) });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], {
+      handshakeTimeout: opts.timeoutMs,
+      perMessageDeflate: false,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
     const timer = setTimeout(() => finish({ timedOut: true }), opts.timeoutMs);
     function finish(extra: Partial<WsProbe>) {
       if (settled) return;
@@ -106,6 +110,9 @@ export async function wsStream(port: number, path: string, timeoutMs: number): P
 
 /** Printable start of a byte string, for messages. */
 export function printable(buf: Buffer, max = 40): string {
-  const s = buf.subarray(0, max).toString('latin1').replace(/[^\x20-\x7e]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '.'));
+  const s = buf
+    .subarray(0, max)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '.'));
   return buf.length ? JSON.stringify(s) : '(nothing)';
 }

@@ -26,7 +26,9 @@ export function flavorTestName(id: string): string {
 
 /** The production catalog's profiles: `default` (.dockerargs alone) and one per `.dockerargs.<name>` file. */
 export function catalogProfiles(root = REPO_ROOT): string[] {
-  const named = readdirSync(root).flatMap((f) => /^\.dockerargs\.([A-Za-z0-9_-]+)$/.exec(f)?.[1] ?? []).sort();
+  const named = readdirSync(root)
+    .flatMap((f) => /^\.dockerargs\.([A-Za-z0-9_-]+)$/.exec(f)?.[1] ?? [])
+    .sort();
   return ['default', ...named];
 }
 
@@ -43,7 +45,12 @@ export function goldenFolderName(id: string): string {
 /** Flavor golden folders of a profile (files such as bake.json beside them are other tests' goldens). */
 function flavorFolders(profile: string): string[] {
   const dir = join(GOLDEN_ROOT, profile);
-  return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
+    : [];
 }
 
 /** Golden folders of `profile` that no flavor of `ids` owns. */
@@ -72,5 +79,6 @@ export function matchGoldenFolder(profile: string, id: string, files: Record<str
   }
   assert.ok(existsSync(dir), `${id} has no golden folder ${rel}: run ${fix}`);
   assert.deepEqual(readdirSync(dir).sort(), Object.keys(files).sort(), `${rel}: golden file set (run ${fix} after reviewing the change)`);
-  for (const [name, text] of Object.entries(files)) assert.equal(text, readFileSync(join(dir, name), 'utf8'), `${id}: ${name} differs from ${rel}/${name}`);
+  for (const [name, text] of Object.entries(files))
+    assert.equal(text, readFileSync(join(dir, name), 'utf8'), `${id}: ${name} differs from ${rel}/${name}`);
 }

@@ -23,17 +23,17 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
   const listeners = new Set<() => void>();
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString('utf8');
-    listeners.forEach((l) => l());
+    for (const l of listeners) l();
   });
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString('utf8');
-    listeners.forEach((l) => l());
+    for (const l of listeners) l();
   });
   let gone = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
     child.on('close', (code, signal) => {
       gone = true;
-      listeners.forEach((l) => l());
+      for (const l of listeners) l();
       resolve({ code, signal, ms: Date.now() - started });
     }),
   );
@@ -65,10 +65,12 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
     exit: (timeoutMs) =>
       Promise.race([
         exited,
-        new Promise<never>((_, reject) => setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`idekube did not exit within ${timeoutMs} ms`));
-        }, timeoutMs).unref()),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`idekube did not exit within ${timeoutMs} ms`));
+          }, timeoutMs).unref(),
+        ),
       ]),
   };
 }

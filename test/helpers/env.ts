@@ -37,7 +37,9 @@ export function testEnv(): TestEnv {
 
 /** A short unique id so that parallel or repeated runs never share tags. */
 export function runId(): string {
-  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36).padStart(2, '0')}`;
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1296)
+    .toString(36)
+    .padStart(2, '0')}`;
 }
 
 /** Runs `cmd` in a fresh container (removed afterwards) and returns its output; bounded by timeoutMs. */
@@ -61,5 +63,9 @@ export { demux };
 
 /** Removes local images by tag (only the ones a test created; never a host-wide prune). */
 export async function removeImages(engine: Engine, refs: string[]): Promise<void> {
-  for (const r of refs) await engine.getImage(r).remove({ force: true }).catch(() => {});
+  for (const r of refs)
+    await engine
+      .getImage(r)
+      .remove({ force: true })
+      .catch(() => {});
 }

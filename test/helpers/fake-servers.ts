@@ -33,7 +33,12 @@ export interface Gate {
 }
 
 /** An HTTP server: `routes[path]` answers plain GETs (exact match on the path without query), `ws[path]` upgrades. */
-export async function fakeServer(routes: Record<string, Handler>, ws: Record<string, WsRoute> = {}, server = 'nginx/1.22.1', gate?: Gate): Promise<FakeServer> {
+export async function fakeServer(
+  routes: Record<string, Handler>,
+  ws: Record<string, WsRoute> = {},
+  server = 'nginx/1.22.1',
+  gate?: Gate,
+): Promise<FakeServer> {
   const srv: Server = createServer((req, res) => {
     res.setHeader('server', server);
     if (gate?.http(req, res)) return;
@@ -70,20 +75,26 @@ export async function fakeServer(routes: Record<string, Handler>, ws: Record<str
   };
 }
 
-export const text = (status: number, body: string, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'text/html', ...headers });
-  res.end(body);
-};
+export const text =
+  (status: number, body: string, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/html', ...headers });
+    res.end(body);
+  };
 
-export const redirect = (status: number, location: string): Handler => (_req, res) => {
-  res.writeHead(status, { location });
-  res.end();
-};
+export const redirect =
+  (status: number, location: string): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { location });
+    res.end();
+  };
 
-export const json = (value: unknown): Handler => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(value));
-};
+export const json =
+  (value: unknown): Handler =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(value));
+  };
 
 /** A port nothing listens on. */
 export async function closedPort(): Promise<number> {
@@ -93,7 +104,13 @@ export async function closedPort(): Promise<number> {
 }
 
 /** An Exec answering from a table: key = argv joined by spaces (a function gets the argv and options). */
-export function fakeExec(table: Record<string, { code?: number; stdout?: string; stderr?: string } | ((argv: string[], opts?: { user?: string; env?: Record<string, string> }) => { code?: number; stdout?: string; stderr?: string })>): Exec & { calls: string[][] } {
+export function fakeExec(
+  table: Record<
+    string,
+    | { code?: number; stdout?: string; stderr?: string }
+    | ((argv: string[], opts?: { user?: string; env?: Record<string, string> }) => { code?: number; stdout?: string; stderr?: string })
+  >,
+): Exec & { calls: string[][] } {
   const calls: string[][] = [];
   const fn = (async (argv: string[], opts?: { user?: string; env?: Record<string, string> }) => {
     calls.push(argv);
@@ -111,10 +128,15 @@ export function fakeExec(table: Record<string, { code?: number; stdout?: string;
 export function localExec(env: Record<string, string> = {}): Exec {
   return (argv, opts) =>
     new Promise((resolve) => {
-      execFile(argv[0]!, argv.slice(1), { env: { ...process.env, ...env, ...opts?.env }, timeout: opts?.timeoutMs ?? 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 127) : 0;
-        resolve({ code, stdout, stderr });
-      });
+      execFile(
+        argv[0]!,
+        argv.slice(1),
+        { env: { ...process.env, ...env, ...opts?.env }, timeout: opts?.timeoutMs ?? 20_000, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 127) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
     });
 }
 
@@ -148,8 +170,16 @@ export interface AccessFlaws {
 
 /** nginx's token check as the contract says: `open` paths pass; query → 302 + cookie; cookie or header pass; else 401 with the form. */
 export function accessGate(token: string, open: string[] = ['/health'], flaws: AccessFlaws = {}): Gate {
-  const form = flaws.noForm ? '<html><body>401 Authorization Required</body></html>' : `<html><head><title>Access token</title></head><body><form method="get"><input name="${TOKEN_PARAM}" type="password"></form></body></html>`;
-  const cookieOf = (req: IncomingMessage) => (req.headers.cookie ?? '').split(/;\s*/).map((c) => c.split('=')).find(([k]) => k === TOKEN_COOKIE)?.slice(1).join('=');
+  const form = flaws.noForm
+    ? '<html><body>401 Authorization Required</body></html>'
+    : `<html><head><title>Access token</title></head><body><form method="get"><input name="${TOKEN_PARAM}" type="password"></form></body></html>`;
+  const cookieOf = (req: IncomingMessage) =>
+    (req.headers.cookie ?? '')
+      .split(/;\s*/)
+      .map((c) => c.split('='))
+      .find(([k]) => k === TOKEN_COOKIE)
+      ?.slice(1)
+      .join('=');
   /** 'pass', 401, or a redirect location. */
   const judge = (req: IncomingMessage, upgrade: boolean): 'pass' | 401 | { location: string; value: string } => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -158,7 +188,11 @@ export function accessGate(token: string, open: string[] = ['/health'], flaws: A
     const q = url.searchParams.get(TOKEN_PARAM);
     if (q !== null && !flaws.noQuery && !upgrade) {
       if (q !== token) return 401;
-      const rest = (req.url ?? '').split('?')[1]!.split('&').filter((kv) => flaws.keepTokenInUrl || !kv.startsWith(`${TOKEN_PARAM}=`)).join('&');
+      const rest = (req.url ?? '')
+        .split('?')[1]!
+        .split('&')
+        .filter((kv) => flaws.keepTokenInUrl || !kv.startsWith(`${TOKEN_PARAM}=`))
+        .join('&');
       return { location: `${flaws.absoluteLocation ?? ''}${path}${rest ? `?${rest}` : ''}`, value: q };
     }
     if (!flaws.noHeader && req.headers[TOKEN_HEADER] === token) return 'pass';
@@ -173,7 +207,10 @@ export function accessGate(token: string, open: string[] = ['/health'], flaws: A
         res.writeHead(401, { 'content-type': 'text/html' });
         res.end(form);
       } else {
-        res.writeHead(302, { location: v.location, 'set-cookie': `${TOKEN_COOKIE}=${v.value}; ${flaws.cookieAttrs ?? 'Path=/; Max-Age=86400; HttpOnly; SameSite=Lax'}` });
+        res.writeHead(302, {
+          location: v.location,
+          'set-cookie': `${TOKEN_COOKIE}=${v.value}; ${flaws.cookieAttrs ?? 'Path=/; Max-Age=86400; HttpOnly; SameSite=Lax'}`,
+        });
         res.end();
       }
       return true;
@@ -226,7 +263,10 @@ export function ttydRoute(t: FakeTtyd = {}): WsRoute {
         if (!started) {
           started = text.startsWith('{') && 'columns' in (JSON.parse(text) as object);
           ws.send(Buffer.from('1bash', 'utf8')); // a title frame: not output
-          if (menu) out('This is the Z Shell configuration function for new users,\r\nzsh-newuser-install.\r\n--- Type one of the keys in parentheses --- ');
+          if (menu)
+            out(
+              'This is the Z Shell configuration function for new users,\r\nzsh-newuser-install.\r\n--- Type one of the keys in parentheses --- ',
+            );
           else prompt();
           return;
         }
@@ -264,8 +304,15 @@ export function fakeSupervisor(programs: string[]): { running: Set<string>; exec
     calls.push(argv);
     if (argv[0] !== 'supervisorctl') return { code: 127, stdout: '', stderr: `no ${argv[0]}` };
     const [, action, ...names] = argv;
-    if (action === 'status') return { code: 0, stdout: programs.map((p, i) => (running.has(p) ? `${p}  RUNNING   pid ${100 + i}, uptime 0:01:00` : `${p}  STOPPED   Not started`)).join('\n'), stderr: '' };
-    for (const n of names) (action === 'stop' ? running.delete(n) : running.add(n));
+    if (action === 'status')
+      return {
+        code: 0,
+        stdout: programs
+          .map((p, i) => (running.has(p) ? `${p}  RUNNING   pid ${100 + i}, uptime 0:01:00` : `${p}  STOPPED   Not started`))
+          .join('\n'),
+        stderr: '',
+      };
+    for (const n of names) action === 'stop' ? running.delete(n) : running.add(n);
     return { code: 0, stdout: names.map((n) => `${n}: ${action === 'stop' ? 'stopped' : 'started'}`).join('\n'), stderr: '' };
   };
   return { running, exec, calls };

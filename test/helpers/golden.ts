@@ -16,5 +16,9 @@ export function golden(path: string, text: string, owner: string): void {
     return;
   }
   assert.ok(existsSync(file), `missing ${file}: run ${updateGoldenCommand(owner)}`);
-  assert.equal(text, readFileSync(file, 'utf8'), `${path} differs from the golden file (run ${updateGoldenCommand(owner)} after reviewing the change)`);
+  assert.equal(
+    text,
+    readFileSync(file, 'utf8'),
+    `${path} differs from the golden file (run ${updateGoldenCommand(owner)} after reviewing the change)`,
+  );
 }

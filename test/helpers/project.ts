@@ -15,7 +15,8 @@ export const BASE_FILES: Files = {
   '.dockerargs': 'BASE_IMAGE=debian:bookworm\nTOOL_VERSION=1.0\n',
   'flavors/layers/base.yaml': 'description: base packages\nrun: install.sh\nargs:\n  TZ: UTC\n',
   'artifacts/layers/base/install.sh': '#!/usr/bin/env bash\nset -euo pipefail\n',
-  'flavors/layers/tool.yaml': 'run: install.sh\nargs:\n  TOOL_VERSION: null\nservices:\n  web:\n    routes:\n      - {path: /web/, port: 8080}\n    programs:\n      web: {command: /usr/bin/web}\n',
+  'flavors/layers/tool.yaml':
+    'run: install.sh\nargs:\n  TOOL_VERSION: null\nservices:\n  web:\n    routes:\n      - {path: /web/, port: 8080}\n    programs:\n      web: {command: /usr/bin/web}\n',
   'artifacts/layers/tool/install.sh': '#!/usr/bin/env bash\nset -euo pipefail\n',
   'flavors/layers/extra.yaml': 'run: install.sh\nrequires: [base]\n',
   'artifacts/layers/extra/install.sh': '#!/usr/bin/env bash\nset -euo pipefail\n',
@@ -50,8 +51,19 @@ export interface CliResult {
 
 /** Runs bin/idekube.js for real, with a clean environment (only PATH/HOME plus `env`). */
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', NO_COLOR: '1', ...opts.env };
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO_ROOT, env, encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    NO_COLOR: '1',
+    ...opts.env,
+  };
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 30_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -60,7 +72,13 @@ export function git(dir: string, ...args: string[]): string {
   const r = spawnSync('git', args, {
     cwd: dir,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.invalid',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.invalid',
+    },
   });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();

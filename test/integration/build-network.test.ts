@@ -44,7 +44,10 @@ describe('build network and proxy', { timeout: 600_000 }, () => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     const port = (proxy.address() as AddressInfo).port;
     dockerConfig = mkdtempSync(join(tmpdir(), 'idekube-dockercfg-'));
-    writeFileSync(join(dockerConfig, 'config.json'), JSON.stringify({ proxies: { default: { httpProxy: `http://127.0.0.1:${port}`, noProxy: 'localhost' } } }));
+    writeFileSync(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({ proxies: { default: { httpProxy: `http://127.0.0.1:${port}`, noProxy: 'localhost' } } }),
+    );
     dir = makeProject({
       '.dockerargs': `REGISTRY=${env.registry}\nAUTHOR=idekube-it\nNAME=network\nBASE_IMAGE=${env.baseImage}\n`,
       'flavors/layers/probe.yaml': 'run: install.sh\nargs:\n  RUN_ID: ""\n',
@@ -60,7 +63,25 @@ describe('build network and proxy', { timeout: 600_000 }, () => {
   });
 
   const build = async (extra: string[], withProxy: boolean) => {
-    const run = startCli(['-C', dir, '--git-tag', id, '--set', `RUN_ID=${id}`, '--json', 'build', 'n/base', '--platform', 'linux/amd64', '--driver', 'docker', ...extra], withProxy ? { DOCKER_CONFIG: dockerConfig } : { DOCKER_CONFIG: join(dockerConfig, 'none') });
+    const run = startCli(
+      [
+        '-C',
+        dir,
+        '--git-tag',
+        id,
+        '--set',
+        `RUN_ID=${id}`,
+        '--json',
+        'build',
+        'n/base',
+        '--platform',
+        'linux/amd64',
+        '--driver',
+        'docker',
+        ...extra,
+      ],
+      withProxy ? { DOCKER_CONFIG: dockerConfig } : { DOCKER_CONFIG: join(dockerConfig, 'none') },
+    );
     const { code } = await run.exit(300_000);
     return { code, stdout: run.stdout(), stderr: run.stderr() };
   };
@@ -68,7 +89,10 @@ describe('build network and proxy', { timeout: 600_000 }, () => {
   it('--network host: a RUN step reaches the proxy from config.json on the host loopback', async () => {
     const r = await build(['--network', 'host'], true);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).targets.map((t: { status: string }) => t.status), ['built']);
+    assert.deepEqual(
+      JSON.parse(r.stdout).targets.map((t: { status: string }) => t.status),
+      ['built'],
+    );
     assert.deepEqual(seen, [`GET http://packages.invalid/probe-${id}`]);
     assert.match((await runOnce(engine, image, ['cat', '/proxy-reply'])).output, /^HTTP\/1\.\d 200 OK[\s\S]*\r\n\r\nproxied\n$/);
   });
@@ -78,7 +102,10 @@ describe('build network and proxy', { timeout: 600_000 }, () => {
     assert.ok(!(info.Config.Env ?? []).some((e: string) => /proxy/i.test(e)), String(info.Config.Env));
     const history = await engine.getImage(image).history();
     const steps = history.map((h: { CreatedBy: string }) => h.CreatedBy);
-    assert.ok(steps.some((s: string) => s.includes('layers/probe/install.sh')), steps.join('\n'));
+    assert.ok(
+      steps.some((s: string) => s.includes('layers/probe/install.sh')),
+      steps.join('\n'),
+    );
     assert.ok(!steps.some((s: string) => /proxy/i.test(s)), steps.join('\n'));
   });
 

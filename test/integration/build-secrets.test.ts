@@ -64,7 +64,14 @@ for (const target of ENGINES) {
     const build = async (contextDir: string, secrets: Record<string, string>): Promise<BuildResult & { ms: number }> => {
       const tag = `idekube-it/secrets:${id}-${target.host ? 'e2' : 'e1'}-${tags.length}`;
       tags.push(tag);
-      const req: BuildRequest = { contextDir, platform: 'linux/amd64', tags: [tag], network: 'none', secrets, signal: AbortSignal.timeout(BUILD_MS) };
+      const req: BuildRequest = {
+        contextDir,
+        platform: 'linux/amd64',
+        tags: [tag],
+        network: 'none',
+        secrets,
+        signal: AbortSignal.timeout(BUILD_MS),
+      };
       const t0 = Date.now();
       const r = await buildImage(engine, req);
       images.push(r.imageId);
@@ -79,7 +86,10 @@ for (const target of ENGINES) {
       for (const d of [ctx, required]) mkdirSync(d);
       // The first step is unique to this run, so the secret step really runs once here before being cached.
       writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base}\nRUN echo ${id} > /run-id\n${SECRET_STEP}\n`);
-      writeFileSync(join(required, 'Dockerfile'), `FROM ${base}\nRUN --mount=type=secret,id=missing-${id},required=true,target=/run/secrets/m cat /run/secrets/m\n`);
+      writeFileSync(
+        join(required, 'Dockerfile'),
+        `FROM ${base}\nRUN --mount=type=secret,id=missing-${id},required=true,target=/run/secrets/m cat /run/secrets/m\n`,
+      );
       marker = `idekube-secret-marker-${randomBytes(16).toString('hex')}`;
       secretFile = join(dir, 'secret');
       writeFileSync(secretFile, `${marker}\n`);
@@ -92,7 +102,10 @@ for (const target of ENGINES) {
     it('a RUN step reads the secret; an optional one not offered is absent', async (t) => {
       first = await build(join(dir, 'ctx'), { s1: secretFile });
       t.diagnostic(`first build ${first.ms} ms, executed ${first.executed.length}, cached ${first.cached.length}`);
-      assert.ok(first.executed.some((s) => s.name.includes('--mount=type=secret,id=s1')), first.executed.map((s) => s.name).join('\n'));
+      assert.ok(
+        first.executed.some((s) => s.name.includes('--mount=type=secret,id=s1')),
+        first.executed.map((s) => s.name).join('\n'),
+      );
       const sum = createHash('sha256').update(`${marker}\n`).digest('hex');
       const out = await runOnce(engine, first.imageId, ['cat', '/secret-sum']);
       assert.equal(out.code, 0, out.output);
@@ -114,9 +127,17 @@ for (const target of ENGINES) {
     it('another secret content does not change the cache key: the step is cached', async (t) => {
       writeFileSync(secretFile, `another-${marker}\n`);
       const second = await build(join(dir, 'ctx'), { s1: secretFile });
-      t.diagnostic(`second build ${second.ms} ms, executed ${second.executed.length}, cached ${second.cached.length}, same image id: ${second.imageId === first.imageId}`);
-      assert.deepEqual(second.executed.map((s) => s.name), []);
-      assert.ok(second.cached.some((s) => s.name.includes('--mount=type=secret,id=s1')), second.cached.map((s) => s.name).join('\n'));
+      t.diagnostic(
+        `second build ${second.ms} ms, executed ${second.executed.length}, cached ${second.cached.length}, same image id: ${second.imageId === first.imageId}`,
+      );
+      assert.deepEqual(
+        second.executed.map((s) => s.name),
+        [],
+      );
+      assert.ok(
+        second.cached.some((s) => s.name.includes('--mount=type=secret,id=s1')),
+        second.cached.map((s) => s.name).join('\n'),
+      );
       const out = await runOnce(engine, second.imageId, ['cat', '/secret-sum']);
       assert.equal(out.output.trim(), createHash('sha256').update(`${marker}\n`).digest('hex'), 'the cached layer keeps the first sum');
     });

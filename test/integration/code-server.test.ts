@@ -36,7 +36,24 @@ describe('the real code-server from npm (agent fixture coder/base, docker driver
     // the fixture shares the catalog's layers through links, which idekube refuses to follow: a copy without them
     cpSync(`${REPO_ROOT}/test/fixtures/agent`, fixture, { recursive: true, dereference: true });
     const t0 = Date.now();
-    built = runCli(['-C', fixture, '--git-tag', tag, '--json', 'build', 'coder/base', '--driver', 'docker', '--platform', 'linux/amd64', '--extra-ca-certs', HOST_BUNDLE], { timeoutMs: 1_500_000 });
+    built = runCli(
+      [
+        '-C',
+        fixture,
+        '--git-tag',
+        tag,
+        '--json',
+        'build',
+        'coder/base',
+        '--driver',
+        'docker',
+        '--platform',
+        'linux/amd64',
+        '--extra-ca-certs',
+        HOST_BUNDLE,
+      ],
+      { timeoutMs: 1_500_000 },
+    );
     process.stderr.write(`# code-server fixture build (docker driver): ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   });
   after(() => {
@@ -53,12 +70,33 @@ describe('the real code-server from npm (agent fixture coder/base, docker driver
   });
 
   it('idekube test: the coder check passes against the real code-server, /health names it, the terminal runs code-server --version', () => {
-    const r = runCli(['-C', fixture, '--git-tag', tag, '--json', 'test', 'coder/base', '--platform', 'linux/amd64', '--only', 'nginx,coder,health,terminal,command', '--timeout', '180'], { timeoutMs: 600_000 });
+    const r = runCli(
+      [
+        '-C',
+        fixture,
+        '--git-tag',
+        tag,
+        '--json',
+        'test',
+        'coder/base',
+        '--platform',
+        'linux/amd64',
+        '--only',
+        'nginx,coder,health,terminal,command',
+        '--timeout',
+        '180',
+      ],
+      { timeoutMs: 600_000 },
+    );
     const report = JSON.parse(r.stdout) as { images: Array<{ checks: Check[] }> };
     const checks = Object.fromEntries(report.images[0]!.checks.map((c) => [c.name, c]));
-    for (const name of ['nginx', 'coder', 'health', 'terminal', 'command code-server']) assert.equal(checks[name]?.status, 'pass', `${name}: ${checks[name]?.message}`);
+    for (const name of ['nginx', 'coder', 'health', 'terminal', 'command code-server'])
+      assert.equal(checks[name]?.status, 'pass', `${name}: ${checks[name]?.message}`);
     assert.match(checks.coder!.message, /GET \/coder\/\S* → 200 \(code-server page\); WebSocket upgrade on \/coder\/ → 101/);
-    assert.match(checks['command code-server']!.message, new RegExp(`typed \`code-server --version\` → exit 0, "${CODER_VERSION.replace(/\./g, '\\.')} [0-9a-f]{40} with Code`));
+    assert.match(
+      checks['command code-server']!.message,
+      new RegExp(`typed \`code-server --version\` → exit 0, "${CODER_VERSION.replace(/\./g, '\\.')} [0-9a-f]{40} with Code`),
+    );
     assert.equal(r.code, 0, r.stderr.slice(-2000));
   });
 
@@ -70,7 +108,11 @@ describe('the real code-server from npm (agent fixture coder/base, docker driver
       'for m in $(find /usr/lib/code-server -path "*/build/Release/*.node" -type f); do ldd "$m" | grep "not found" | sed "s|^|$m: |"; done',
       'true',
     ].join('; ');
-    const out = execFileSync('docker', ['run', '--rm', '--entrypoint', 'sh', ref, '-c', script], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('docker', ['run', '--rm', '--entrypoint', 'sh', ref, '-c', script], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     assert.equal(out.trim(), 'v24.22.3');
   });
 });

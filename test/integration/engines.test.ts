@@ -42,7 +42,21 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
   });
 
   it('a platform sent to an engine that is not there fails with that engine named, exit 1', () => {
-    const r = runCli(['-C', dir, '--git-tag', id, '--set', `RUN_ID=${id}`, 'build', 'e/base', '--engine', 'linux/arm64=unix:///tmp/idekube-arm-engine.sock'], { timeoutMs: 300_000 });
+    const r = runCli(
+      [
+        '-C',
+        dir,
+        '--git-tag',
+        id,
+        '--set',
+        `RUN_ID=${id}`,
+        'build',
+        'e/base',
+        '--engine',
+        'linux/arm64=unix:///tmp/idekube-arm-engine.sock',
+      ],
+      { timeoutMs: 300_000 },
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /Docker Engine not reachable at unix:\/\/\/tmp\/idekube-arm-engine\.sock/);
   });
@@ -51,12 +65,40 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
     const tag = `${id}-routed`;
     const given = { amd64: { engine: current, name: 'the current dockerd' }, arm64: { engine, name: "bookworm's dockerd" } };
     // DOCKER_HOST names no engine: a build that ignored --engine would fail instead of landing on a default one
-    const r = runCli(['-C', dir, '--git-tag', tag, '--set', `RUN_ID=${id}`, '--json', 'build', 'e/base', '--driver', 'docker', '--engine', `linux/amd64=${env.current.DOCKER_HOST}`, '--engine', `linux/arm64=${BOOKWORM}`], { env: { DOCKER_HOST: NO_DAEMON }, timeoutMs: 300_000 });
+    const r = runCli(
+      [
+        '-C',
+        dir,
+        '--git-tag',
+        tag,
+        '--set',
+        `RUN_ID=${id}`,
+        '--json',
+        'build',
+        'e/base',
+        '--driver',
+        'docker',
+        '--engine',
+        `linux/amd64=${env.current.DOCKER_HOST}`,
+        '--engine',
+        `linux/arm64=${BOOKWORM}`,
+      ],
+      { env: { DOCKER_HOST: NO_DAEMON }, timeoutMs: 300_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).targets.map((t: { status: string }) => t.status), ['built', 'built']);
-    for (const [arch, uname, other] of [['amd64', 'x86_64', 'arm64'], ['arm64', 'aarch64', 'amd64']] as const) {
+    assert.deepEqual(
+      JSON.parse(r.stdout).targets.map((t: { status: string }) => t.status),
+      ['built', 'built'],
+    );
+    for (const [arch, uname, other] of [
+      ['amd64', 'x86_64', 'arm64'],
+      ['arm64', 'aarch64', 'amd64'],
+    ] as const) {
       const ref = `${env.registry}/idekube-it/engines:e-base-${tag}-${arch}`;
-      await given[arch].engine.getImage(ref).inspect().catch((e: Error) => assert.fail(`${ref} is not on ${given[arch].name}: ${e.message}`));
+      await given[arch].engine
+        .getImage(ref)
+        .inspect()
+        .catch((e: Error) => assert.fail(`${ref} is not on ${given[arch].name}: ${e.message}`));
       const out = await runOnce(given[arch].engine, ref, ['cat', '/stamp']);
       assert.deepEqual(out.output.trim().split('\n'), [uname, id], `${ref} on ${given[arch].name}`);
       await assert.rejects(given[other].engine.getImage(ref).inspect(), notFound, `${ref} must not be on ${given[other].name}`);
@@ -65,7 +107,23 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
 
   it('a local single-platform build also tags the plain reference (docker run <ref> works); a two-platform one does not', async () => {
     const plain = `${env.registry}/idekube-it/engines:e-base-${id}-single`;
-    const r = runCli(['-C', dir, '--git-tag', `${id}-single`, '--set', `RUN_ID=${id}`, 'build', 'e/base', '--driver', 'docker', '--platform', 'linux/amd64'], { timeoutMs: 300_000 });
+    const r = runCli(
+      [
+        '-C',
+        dir,
+        '--git-tag',
+        `${id}-single`,
+        '--set',
+        `RUN_ID=${id}`,
+        'build',
+        'e/base',
+        '--driver',
+        'docker',
+        '--platform',
+        'linux/amd64',
+      ],
+      { timeoutMs: 300_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const perArch = await engine.getImage(`${plain}-amd64`).inspect();
     const same = await engine.getImage(plain).inspect();
@@ -98,7 +156,10 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const host = env.current.DOCKER_HOST.replace(/[/.]/g, '\\$&');
     assert.match(r.stdout, new RegExp(`^✔ engine\\s+Docker Engine 28\\.\\S+ \\(API [\\d.]+\\) at ${host}`, 'm'));
-    assert.match(r.stdout, /^✔ buildx\s+docker buildx 0\.29\.1; builder \S+ \(driver docker, containerd image store; [^)]*linux\/arm64[^)]*\)$/m);
+    assert.match(
+      r.stdout,
+      /^✔ buildx\s+docker buildx 0\.29\.1; builder \S+ \(driver docker, containerd image store; [^)]*linux\/arm64[^)]*\)$/m,
+    );
     assert.doesNotMatch(r.stdout, /^! buildx/m);
     assert.match(r.stdout, /^✔ platform linux\/arm64\s+emulated by qemu-aarch64 \(binfmt flags [A-Z]*F/m);
     assert.match(r.stdout, /^✔ disk\s+[\d.]+ GiB free/m);
@@ -108,7 +169,10 @@ describe('engines and doctor', { timeout: 600_000 }, () => {
   it('doctor: no daemon is a failure with a fix, exit 1', () => {
     const r = runCli(['-C', dir, 'doctor'], { env: { DOCKER_HOST: NO_DAEMON } });
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /^✖ engine\s+Docker Engine not reachable at unix:\/\/\/tmp\/idekube-no-daemon\.sock[^\n]*\n\s+fix: start dockerd/m);
+    assert.match(
+      r.stdout,
+      /^✖ engine\s+Docker Engine not reachable at unix:\/\/\/tmp\/idekube-no-daemon\.sock[^\n]*\n\s+fix: start dockerd/m,
+    );
     assert.match(r.stderr, /idekube: failed: 1 problem\(s\): engine/);
   });
 });

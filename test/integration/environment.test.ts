@@ -30,18 +30,27 @@ describe('test environment: real engine, registry and arm64 emulation', { timeou
   before(async () => {
     engine = await connectEngine();
     ctx = mkdtempSync(join(tmpdir(), 'idekube-env-'));
-    writeFileSync(join(ctx, 'Dockerfile'), `ARG BASE=${env.baseImage}\nFROM \${BASE}\nRUN uname -m > /built-on && echo "${id}" > /probe-id\n`);
+    writeFileSync(
+      join(ctx, 'Dockerfile'),
+      `ARG BASE=${env.baseImage}\nFROM \${BASE}\nRUN uname -m > /built-on && echo "${id}" > /probe-id\n`,
+    );
   });
   after(async () => {
     rmSync(ctx, { recursive: true, force: true });
-    await removeImages(engine, platforms.map((p) => `${repo}:${id}-${p.arch}`));
+    await removeImages(
+      engine,
+      platforms.map((p) => `${repo}:${id}-${p.arch}`),
+    );
   });
 
   for (const p of platforms) {
     it(`builds FROM the local base and runs on ${p.platform}`, async () => {
       const result = await buildImage(engine, { contextDir: ctx, platform: p.platform, tags: [`${repo}:${id}-${p.arch}`] });
       assert.match(result.imageId, /^sha256:[0-9a-f]{64}$/);
-      assert.ok(result.executed.some((s) => s.name.includes('RUN uname -m')), 'the RUN step executed');
+      assert.ok(
+        result.executed.some((s) => s.name.includes('RUN uname -m')),
+        'the RUN step executed',
+      );
       const inspect = await engine.getImage(`${repo}:${id}-${p.arch}`).inspect();
       assert.equal(inspect.Architecture, p.arch);
       const run = await runOnce(engine, `${repo}:${id}-${p.arch}`, ['sh', '-c', 'uname -m; cat /built-on /probe-id']);
@@ -53,7 +62,11 @@ describe('test environment: real engine, registry and arm64 emulation', { timeou
   it('pushes both, joins them into a manifest list and reads it back over HTTP', async () => {
     for (const p of platforms) assert.match(await pushTag(engine, `${repo}:${id}-${p.arch}`), /^sha256:/);
     const client = new RegistryClient(env.registry);
-    const list = await publishList(client, `${repo}:${id}`, platforms.map((p) => ({ platform: p.platform, ref: `${repo}:${id}-${p.arch}` })));
+    const list = await publishList(
+      client,
+      `${repo}:${id}`,
+      platforms.map((p) => ({ platform: p.platform, ref: `${repo}:${id}-${p.arch}` })),
+    );
     assert.equal(list.manifests.length, 2);
     // read back with a plain HTTP request, independent of the client that wrote it
     const res = await fetch(`http://${env.registry}/v2/idekube-it/env-probe/manifests/${id}`, { headers: { accept: MEDIA.dockerList } });

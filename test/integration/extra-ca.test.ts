@@ -35,13 +35,40 @@ interface Engine {
 }
 const ENGINES: Engine[] = [
   { name: 'dockerd 20.10', driver: 'docker', keep: [], suffix: '-amd64', env: {}, cli: '/usr/bin/docker' },
-  { name: 'dockerd 28', driver: 'buildx', keep: ['--load'], suffix: '', env: { ...env.current }, cli: join(env.current.PATH.split(':')[0]!, 'docker') },
+  {
+    name: 'dockerd 28',
+    driver: 'buildx',
+    keep: ['--load'],
+    suffix: '',
+    env: { ...env.current },
+    cli: join(env.current.PATH.split(':')[0]!, 'docker'),
+  },
 ];
 
 /** A throwaway self-signed CA (never trusted by anything): its body lines are what must not reach an image. */
 function throwawayCa(name: string): { pem: string; needle: string } {
   const dir = mkdtempSync(join(work, 'ca-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=idekube test CA ${name} ${id}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'ca.pem')], { stdio: 'ignore', timeout: 30_000 });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=idekube test CA ${name} ${id}`,
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'ca.pem'),
+    ],
+    { stdio: 'ignore', timeout: 30_000 },
+  );
   const pem = readFileSync(join(dir, 'ca.pem'), 'utf8');
   // a full base64 line from the middle of the certificate: unique to it
   const lines = pem.split('\n').filter((l) => /^[A-Za-z0-9+/]{64}$/.test(l));
@@ -60,7 +87,12 @@ function filesHolding(e: Engine, ref: string, needle: string): string[] {
   const dir = mkdtempSync(join(work, 'save-'));
   try {
     const script = `set -euo pipefail; "$CLI" save "$REF" | tar -x -C "$DIR"; cd "$DIR"; find . -type f | sort | while read -r f; do if zcat -f -- "$f" | grep -qF -- "$NEEDLE"; then echo "$f"; fi; done`;
-    const out = execFileSync('bash', ['-c', script], { env: { ...process.env, ...e.env, CLI: e.cli, REF: ref, DIR: dir, NEEDLE: needle }, encoding: 'utf8', timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+    const out = execFileSync('bash', ['-c', script], {
+      env: { ...process.env, ...e.env, CLI: e.cli, REF: ref, DIR: dir, NEEDLE: needle },
+      encoding: 'utf8',
+      timeout: 600_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return out.split('\n').filter(Boolean);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -72,7 +104,12 @@ function cli(e: Engine, args: string[], timeoutMs = 1_200_000): CliResult {
 }
 
 function runIn(e: Engine, ref: string, script: string): string {
-  return execFileSync(e.cli, ['run', '--rm', '--entrypoint', 'sh', ref, '-c', script], { env: { ...process.env, ...e.env }, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(e.cli, ['run', '--rm', '--entrypoint', 'sh', ref, '-c', script], {
+    env: { ...process.env, ...e.env },
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 function removeImage(e: Engine, ref: string): void {
@@ -97,7 +134,12 @@ set -euo pipefail
 `;
 
 function probeOf(e: Engine, ref: string): Record<string, string> {
-  return Object.fromEntries(runIn(e, ref, 'cat /probe.txt').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  return Object.fromEntries(
+    runIn(e, ref, 'cat /probe.txt')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
 }
 
 /** Lines of a --json build result: each target's status. */
@@ -128,17 +170,54 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('without certificates: the step sees no bundle and none of the variables', () => {
-        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--network', 'none', '--no-cache']);
+        const r = cli(e, [
+          '-C',
+          dir,
+          '--json',
+          'build',
+          'p/base',
+          '--driver',
+          e.driver,
+          ...e.keep,
+          '--platform',
+          'linux/amd64',
+          '--network',
+          'none',
+          '--no-cache',
+        ]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(probeOf(e, ref), { bundle: 'unset', same: 'no', node: 'unset', certs: '0', 'node-certs': '0', apt: '0' });
       });
 
       it('with --extra-ca-certs: every tool is pointed at a bundle holding them (a tmpfs), the image holds none', () => {
         const file = bundle(`probe-${e.driver}`, ca1, false);
-        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--network', 'none', '--no-cache', '--extra-ca-certs', file]);
+        const r = cli(e, [
+          '-C',
+          dir,
+          '--json',
+          'build',
+          'p/base',
+          '--driver',
+          e.driver,
+          ...e.keep,
+          '--platform',
+          'linux/amd64',
+          '--network',
+          'none',
+          '--no-cache',
+          '--extra-ca-certs',
+          file,
+        ]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         // the base image has no CA bundle of its own: the step's bundle is exactly the extra certificate
-        assert.deepEqual(probeOf(e, ref), { bundle: '/run/idekube-tls/ca-certificates.crt', same: 'yes', node: '/run/secrets/idekube-ca', certs: '1', 'node-certs': '1', apt: '1' });
+        assert.deepEqual(probeOf(e, ref), {
+          bundle: '/run/idekube-tls/ca-certificates.crt',
+          same: 'yes',
+          node: '/run/secrets/idekube-ca',
+          certs: '1',
+          'node-certs': '1',
+          apt: '1',
+        });
         assert.deepEqual(filesHolding(e, ref, ca1.needle), [], 'the certificate is in no layer, config or history');
         // the search itself works: what the step wrote is found
         assert.ok(filesHolding(e, ref, 'bundle=/run/idekube-tls/ca-certificates.crt').length >= 1);
@@ -147,7 +226,22 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
 
       it('other certificates: the same build, every step from the cache', () => {
         const file = bundle(`probe2-${e.driver}`, ca2, false);
-        const r = cli(e, ['-C', dir, '--json', 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--network', 'none', '--extra-ca-certs', file]);
+        const r = cli(e, [
+          '-C',
+          dir,
+          '--json',
+          'build',
+          'p/base',
+          '--driver',
+          e.driver,
+          ...e.keep,
+          '--platform',
+          'linux/amd64',
+          '--network',
+          'none',
+          '--extra-ca-certs',
+          file,
+        ]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(statuses(r), ['p/base@linux/amd64:cached']);
       });
@@ -155,7 +249,19 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       it('bad input: a file without a certificate is exit 2 naming it, nothing built', () => {
         const file = join(work, 'not-a-cert.pem');
         writeFileSync(file, 'hello\n');
-        const r = cli(e, ['-C', dir, 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--extra-ca-certs', file]);
+        const r = cli(e, [
+          '-C',
+          dir,
+          'build',
+          'p/base',
+          '--driver',
+          e.driver,
+          ...e.keep,
+          '--platform',
+          'linux/amd64',
+          '--extra-ca-certs',
+          file,
+        ]);
         assert.equal(r.code, 2);
         assert.match(r.stderr, /extra CA certificates .*not-a-cert\.pem.*: no PEM certificate in it/);
       });
@@ -172,8 +278,25 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
         // the fixture shares the catalog's layers through links, which idekube refuses to follow: a copy without them
         cpSync(`${REPO_ROOT}/test/fixtures/agent`, fixture, { recursive: true, dereference: true });
         const t0 = Date.now();
-        first = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'build', 'agent/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--extra-ca-certs', bundle(`agent-${e.driver}`, ca1)]);
-        process.stderr.write(`# agent fixture build with the host's CA bundle, ${e.driver} driver on ${e.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        first = cli(e, [
+          '-C',
+          fixture,
+          '--git-tag',
+          tag,
+          '--json',
+          'build',
+          'agent/base',
+          '--driver',
+          e.driver,
+          ...e.keep,
+          '--platform',
+          'linux/amd64',
+          '--extra-ca-certs',
+          bundle(`agent-${e.driver}`, ca1),
+        ]);
+        process.stderr.write(
+          `# agent fixture build with the host's CA bundle, ${e.driver} driver on ${e.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+        );
       });
       after(() => removeImage(e, ref));
 
@@ -182,10 +305,25 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('idekube test: the web terminal answers and runs claude --version and node --version', () => {
-        const r = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'test', 'agent/base', '--platform', 'linux/amd64', '--only', 'nginx,terminal,command', '--timeout', '120']);
+        const r = cli(e, [
+          '-C',
+          fixture,
+          '--git-tag',
+          tag,
+          '--json',
+          'test',
+          'agent/base',
+          '--platform',
+          'linux/amd64',
+          '--only',
+          'nginx,terminal,command',
+          '--timeout',
+          '120',
+        ]);
         const report = JSON.parse(r.stdout) as { images: Array<{ checks: Array<{ name: string; status: string; message: string }> }> };
         const checks = Object.fromEntries(report.images[0]!.checks.map((c) => [c.name, c]));
-        for (const name of ['nginx', 'terminal', 'command node', 'command claude']) assert.equal(checks[name]?.status, 'pass', `${name}: ${checks[name]?.message}`);
+        for (const name of ['nginx', 'terminal', 'command node', 'command claude'])
+          assert.equal(checks[name]?.status, 'pass', `${name}: ${checks[name]?.message}`);
         assert.match(checks['command claude']!.message, /typed `claude --version` → exit 0, "2\.0\.77 \(Claude Code\)"/);
         assert.equal(r.code, 0, r.stderr.slice(-2000));
       });
@@ -196,7 +334,22 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('other certificates: every step from the cache', () => {
-        const r = cli(e, ['-C', fixture, '--git-tag', tag, '--json', 'build', 'agent/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', '--extra-ca-certs', bundle(`agent2-${e.driver}`, ca2)]);
+        const r = cli(e, [
+          '-C',
+          fixture,
+          '--git-tag',
+          tag,
+          '--json',
+          'build',
+          'agent/base',
+          '--driver',
+          e.driver,
+          ...e.keep,
+          '--platform',
+          'linux/amd64',
+          '--extra-ca-certs',
+          bundle(`agent2-${e.driver}`, ca2),
+        ]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(statuses(r), ['agent/base@linux/amd64:cached']);
       });

@@ -69,7 +69,10 @@ describe('faults leave nothing half-published', { timeout: 900_000 }, () => {
     const args = ['-C', dir, '--git-tag', id, '--set', `RUN_ID=${id}`];
     // a runner per architecture pushes its per-arch tag only
     for (const arch of ['amd64', 'arm64']) {
-      const pushed = runCli([...args, 'build', 'f/good', '--push', '--arch-only', '--platform', `linux/${arch}`], { env: {}, timeoutMs: 900_000 });
+      const pushed = runCli([...args, 'build', 'f/good', '--push', '--arch-only', '--platform', `linux/${arch}`], {
+        env: {},
+        timeoutMs: 900_000,
+      });
       assert.equal(pushed.code, 0, pushed.stderr);
       made.push(`${registry.host}/idekube-it/faults:f-good-${id}-${arch}`);
       assert.ok(await getManifest(registry.host, 'idekube-it/faults', `f-good-${id}-${arch}`), `${arch} tag pushed`);
@@ -93,7 +96,10 @@ describe('faults leave nothing half-published', { timeout: 900_000 }, () => {
   it('registry down during publish: the build succeeds, the push fails, no list is written, exit 1', async () => {
     registry.stop();
     try {
-      const r = runCli(['-C', dir, '--git-tag', `${id}-down`, '--set', `RUN_ID=${id}`, 'publish', 'f/amd'], { env: {}, timeoutMs: 900_000 });
+      const r = runCli(['-C', dir, '--git-tag', `${id}-down`, '--set', `RUN_ID=${id}`, 'publish', 'f/amd'], {
+        env: {},
+        timeoutMs: 900_000,
+      });
       made.push(`${registry.host}/idekube-it/faults:f-amd-${id}-down-amd64`);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /push of .*f-amd-.*-down-amd64 failed/);
@@ -105,15 +111,36 @@ describe('faults leave nothing half-published', { timeout: 900_000 }, () => {
   });
 
   it('daemon unreachable: exit 1 with one clear message, nothing built', () => {
-    const r = runCli(['-C', dir, '--git-tag', id, 'build', 'f/good', '--platform', 'linux/amd64'], { env: { DOCKER_HOST: 'unix:///tmp/idekube-no-such-daemon.sock' } });
+    const r = runCli(['-C', dir, '--git-tag', id, 'build', 'f/good', '--platform', 'linux/amd64'], {
+      env: { DOCKER_HOST: 'unix:///tmp/idekube-no-such-daemon.sock' },
+    });
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.trim().split('\n')[0], 'idekube: failed: Docker Engine not reachable at unix:///tmp/idekube-no-such-daemon.sock: connect ENOENT /tmp/idekube-no-such-daemon.sock');
+    assert.equal(
+      r.stderr.trim().split('\n')[0],
+      'idekube: failed: Docker Engine not reachable at unix:///tmp/idekube-no-such-daemon.sock: connect ENOENT /tmp/idekube-no-such-daemon.sock',
+    );
     assert.match(r.stderr, /fix: start dockerd/);
     assert.ok(!r.stderr.includes('    at '), 'no stack trace');
   });
 
   it('a failing parent: its child is skipped and reported, a sibling still builds, exit 1', () => {
-    const r = runCli(['-C', dir, '--git-tag', `${id}-fail`, '--set', `RUN_ID=${id}-fail`, '--json', 'build', 'f/good', 'f/bad-child', '--platform', 'linux/amd64'], { env: {}, timeoutMs: 900_000 });
+    const r = runCli(
+      [
+        '-C',
+        dir,
+        '--git-tag',
+        `${id}-fail`,
+        '--set',
+        `RUN_ID=${id}-fail`,
+        '--json',
+        'build',
+        'f/good',
+        'f/bad-child',
+        '--platform',
+        'linux/amd64',
+      ],
+      { env: {}, timeoutMs: 900_000 },
+    );
     made.push(`${registry.host}/idekube-it/faults:f-good-${id}-fail-amd64`);
     assert.equal(r.code, 1, r.stderr);
     const result = JSON.parse(r.stdout);
@@ -125,7 +152,24 @@ describe('faults leave nothing half-published', { timeout: 900_000 }, () => {
   });
 
   it('SIGINT during a build: exits promptly, nothing is pushed afterwards', async () => {
-    const cli = startCli(['-C', dir, '--git-tag', `${id}-int`, '--set', `RUN_ID=${id}`, 'publish', 'f/slow', '--platform', 'linux/amd64', '--progress', 'plain', '-v'], {});
+    const cli = startCli(
+      [
+        '-C',
+        dir,
+        '--git-tag',
+        `${id}-int`,
+        '--set',
+        `RUN_ID=${id}`,
+        'publish',
+        'f/slow',
+        '--platform',
+        'linux/amd64',
+        '--progress',
+        'plain',
+        '-v',
+      ],
+      {},
+    );
     await cli.waitFor(/slow \w+/, 180_000);
     const seen = Date.now() + 20_000;
     while (!sleepers(id).length && Date.now() < seen) await new Promise((r) => setTimeout(r, 250));

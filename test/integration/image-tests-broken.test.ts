@@ -23,7 +23,18 @@ const tag = `it-${runId()}`;
 // the project): the test builds a copy with the links replaced by what they point to.
 const broken = mkdtempSync(join(tmpdir(), 'idekube-broken-fixture-'));
 cpSync(`${REPO_ROOT}/test/fixtures/broken`, broken, { recursive: true, dereference: true });
-const flavors = ['bad/base', 'bad/nginx', 'bad/ports', 'bad/sshd', 'bad/home', 'bad/desk', 'bad/open', 'bad/token', 'bad/health', 'bad/volume'];
+const flavors = [
+  'bad/base',
+  'bad/nginx',
+  'bad/ports',
+  'bad/sshd',
+  'bad/home',
+  'bad/desk',
+  'bad/open',
+  'bad/token',
+  'bad/health',
+  'bad/volume',
+];
 const ref = (registry: string, flavor: string) => `${registry}/idekube-test/broken:${flavor.replace('/', '-')}-${tag}-amd64`;
 const shot = join(mkdtempSync(join(tmpdir(), 'idekube-broken-')), 'desk.png');
 
@@ -37,7 +48,28 @@ const EXPECT: Record<string, { fail: Expect; unlessSkipped?: Expect; also?: stri
   'bad/nginx': {
     fail: { nginx: /nothing answered HTTP on port 80 \(127\.0\.0\.1:\d+\) within \d+ s/ },
     // nothing is served at all, in any container of the image: everything that goes through port 80 fails with it
-    also: ['ssh banner', 'ssh login', 'home volume', 'bad keys', 'chroot', 'redirect /terminal', 'landing', 'health', 'terminal', 'ipv6', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'uid remap'],
+    also: [
+      'ssh banner',
+      'ssh login',
+      'home volume',
+      'bad keys',
+      'chroot',
+      'redirect /terminal',
+      'landing',
+      'health',
+      'terminal',
+      'ipv6',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'health degraded',
+      'health 502',
+      'uid remap',
+    ],
     pass: ['programs', 'home init', 'shell', 'hooks', 'init container', 'access open', 'access invalid'],
   },
   'bad/ports': {
@@ -45,15 +77,39 @@ const EXPECT: Record<string, { fail: Expect; unlessSkipped?: Expect; also?: stri
       // /web's own location is gone: the catch-all sends it to the landing page
       'redirect /web': /GET \/web (redirects to "\/", expected \/web\/|answered 404 .*expected a redirect to \/web\/)/,
       'http /web/': /GET \/web\/ answered 502 .*nginx cannot reach the service on 127\.0\.0\.1:8081/,
-      users: /rootweb should run as idekube \(uid 1000\) but pid \d+ \((\/usr\/bin\/sudo -n )?\/usr\/bin\/python3 -m http\.server.*runs as uid 0 \(root\)/,
+      users:
+        /rootweb should run as idekube \(uid 1000\) but pid \d+ \((\/usr\/bin\/sudo -n )?\/usr\/bin\/python3 -m http\.server.*runs as uid 0 \(root\)/,
       shell: /login shell of idekube is \/bin\/bash, expected \/bin\/zsh \(IDEKUBE_PREFERED_SHELL\)/,
       hooks: /the hook mounted at \/etc\/idekube\/startup\.bash\/50-idekube-test\.sh did not run/,
       health: /GET \/health did not report every service healthy within [\d.]+ s: it answered 200 \{"status":"degraded".*\}, down: web/,
     },
     also: ['bad keys', 'any uid', 'chroot'],
     pass: [
-      'nginx', 'landing', 'redirect /rootweb', 'http /rootweb/', 'ssh banner', 'ssh login', 'terminal', 'programs', 'home init', 'home volume', 'home keeps changes', 'init container',
-      'access open', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'access invalid', 'uid remap', 'host key kept',
+      'nginx',
+      'landing',
+      'redirect /rootweb',
+      'http /rootweb/',
+      'ssh banner',
+      'ssh login',
+      'terminal',
+      'programs',
+      'home init',
+      'home volume',
+      'home keeps changes',
+      'init container',
+      'access open',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'health degraded',
+      'health 502',
+      'access invalid',
+      'uid remap',
+      'host key kept',
     ],
   },
   'bad/sshd': {
@@ -67,17 +123,60 @@ const EXPECT: Record<string, { fail: Expect; unlessSkipped?: Expect; also?: stri
     },
     // sshd down: what /health makes of the bridge that still upgrades depends on the probe
     also: ['ssh login', 'users', 'home keeps changes', 'bad keys', 'health', 'health degraded', 'health 502'],
-    pass: ['nginx', 'landing', 'terminal', 'shell', 'hooks', 'access open', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'access invalid', 'uid remap', 'host key kept'],
+    pass: [
+      'nginx',
+      'landing',
+      'terminal',
+      'shell',
+      'hooks',
+      'access open',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'access invalid',
+      'uid remap',
+      'host key kept',
+    ],
   },
   'bad/home': {
     fail: {
       'home keeps changes': /~\/\.bashrc, changed by the user, was overwritten from \/etc\/skel at the restart/,
-      'bad keys': /an invalid IDEKUBE_AUTHORIZED_KEYS was not reported: no ERROR\/WARNING line in the container log names IDEKUBE_AUTHORIZED_KEYS/,
+      'bad keys':
+        /an invalid IDEKUBE_AUTHORIZED_KEYS was not reported: no ERROR\/WARNING line in the container log names IDEKUBE_AUTHORIZED_KEYS/,
       chroot: /exited with code 1 .*'chroot' is not installed in this image/s,
     },
     pass: [
-      'nginx', 'landing', 'health', 'ssh banner', 'ssh login', 'terminal', 'programs', 'users', 'home init', 'home volume', 'shell', 'hooks', 'any uid', 'init container',
-      'access open', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'access invalid', 'uid remap', 'host key kept',
+      'nginx',
+      'landing',
+      'health',
+      'ssh banner',
+      'ssh login',
+      'terminal',
+      'programs',
+      'users',
+      'home init',
+      'home volume',
+      'shell',
+      'hooks',
+      'any uid',
+      'init container',
+      'access open',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'health degraded',
+      'health 502',
+      'access invalid',
+      'uid remap',
+      'host key kept',
     ],
   },
   'bad/desk': {
@@ -89,60 +188,181 @@ const EXPECT: Record<string, { fail: Expect; unlessSkipped?: Expect; also?: stri
     // the desktop (the main service) is down behind a noVNC that still answers: what /health says depends on the probe
     also: ['users', 'health', 'health degraded', 'health 502'],
     pass: [
-      'nginx', 'landing', 'redirect /vnc', 'ssh banner', 'ssh login', 'home init', 'home volume', 'shell', 'hooks', 'bad keys', 'any uid', 'init container', 'chroot',
-      'access open', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth open routes', 'auth secret', 'access invalid', 'host key kept',
+      'nginx',
+      'landing',
+      'redirect /vnc',
+      'ssh banner',
+      'ssh login',
+      'home init',
+      'home volume',
+      'shell',
+      'hooks',
+      'bad keys',
+      'any uid',
+      'init container',
+      'chroot',
+      'access open',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth open routes',
+      'auth secret',
+      'access invalid',
+      'host key kept',
     ],
   },
   'bad/open': {
     fail: {
-      'access open': /started without IDEKUBE_ACCESS_TOKEN, but the log does not say "access: IDEKUBE_ACCESS_TOKEN is not set: every route is open"; it says: .*access: no token/,
-      'access invalid': /with IDEKUBE_ACCESS_TOKEN="bad token;" the container kept running for [\d.]+ s: it must refuse to start \(exit 1, "refusing to start unprotected"\) instead of serving unprotected/,
+      'access open':
+        /started without IDEKUBE_ACCESS_TOKEN, but the log does not say "access: IDEKUBE_ACCESS_TOKEN is not set: every route is open"; it says: .*access: no token/,
+      'access invalid':
+        /with IDEKUBE_ACCESS_TOKEN="bad token;" the container kept running for [\d.]+ s: it must refuse to start \(exit 1, "refusing to start unprotected"\) instead of serving unprotected/,
       'auth 401': /GET \/terminal\/ without a token answered 200\b.*expected 401: the route is not protected by IDEKUBE_ACCESS_TOKEN/,
-      'auth query': /GET \/terminal\/\?idekube-container-access-token=<token>&keep=1 answered 200\b.*expected 302 to \/terminal\/\?keep=1 that sets the cookie/,
-      'auth websocket': /the WebSocket upgrade on \/terminal\/ws \(the terminal of service terminal\) without a token answered 101: WebSocket routes are not protected/,
+      'auth query':
+        /GET \/terminal\/\?idekube-container-access-token=<token>&keep=1 answered 200\b.*expected 302 to \/terminal\/\?keep=1 that sets the cookie/,
+      'auth websocket':
+        /the WebSocket upgrade on \/terminal\/ws \(the terminal of service terminal\) without a token answered 101: WebSocket routes are not protected/,
       terminal: /WebSocket \/terminal\/ws opened but the shell never echoed the marker within [\d.]+ s: is ttyd started writable \(-W\)\?/,
-      'uid remap': /with IDEKUBE_USER_UID=2345: WebSocket \/terminal\/ws opened but the shell never echoed the marker within [\d.]+ s: is ttyd started writable \(-W\)\?/,
+      'uid remap':
+        /with IDEKUBE_USER_UID=2345: WebSocket \/terminal\/ws opened but the shell never echoed the marker within [\d.]+ s: is ttyd started writable \(-W\)\?/,
     },
     // the token is not applied, so the URL that carries it is proxied and logged like any other
     also: ['auth secret'],
-    pass: ['nginx', 'landing', 'health', 'ssh banner', 'ssh login', 'programs', 'users', 'home init', 'shell', 'hooks', 'auth header', 'auth cookie', 'auth open routes', 'health degraded', 'health 502', 'host key kept'],
+    pass: [
+      'nginx',
+      'landing',
+      'health',
+      'ssh banner',
+      'ssh login',
+      'programs',
+      'users',
+      'home init',
+      'shell',
+      'hooks',
+      'auth header',
+      'auth cookie',
+      'auth open routes',
+      'health degraded',
+      'health 502',
+      'host key kept',
+    ],
   },
   'bad/token': {
     fail: {
-      'auth query': /GET \/terminal\/\?idekube-container-access-token=<token>&keep=1 answered 401\b.*expected 302 to \/terminal\/\?keep=1 that sets the cookie/,
-      'auth header': /GET \/terminal\/ with the token in the X-IDEKUBE-Container-Access-Token header answered 401\b.*the token is not accepted that way/,
-      'auth cookie': /GET \/terminal\/ with the token in the idekube_container_access_token cookie answered 401\b.*the token is not accepted that way/,
-      'auth websocket': /with the idekube_container_access_token cookie, GET \/terminal\/ws with Upgrade: websocket answered 401 instead of 101.*the cookie is not accepted on WebSocket upgrades/,
+      'auth query':
+        /GET \/terminal\/\?idekube-container-access-token=<token>&keep=1 answered 401\b.*expected 302 to \/terminal\/\?keep=1 that sets the cookie/,
+      'auth header':
+        /GET \/terminal\/ with the token in the X-IDEKUBE-Container-Access-Token header answered 401\b.*the token is not accepted that way/,
+      'auth cookie':
+        /GET \/terminal\/ with the token in the idekube_container_access_token cookie answered 401\b.*the token is not accepted that way/,
+      'auth websocket':
+        /with the idekube_container_access_token cookie, GET \/terminal\/ws with Upgrade: websocket answered 401 instead of 101.*the cookie is not accepted on WebSocket upgrades/,
       'auth open routes': /the WebSocket upgrade on \/ssh without a token answered 401: the route is declared open/,
       'auth secret': /the token appears in the container log: ".*the access token is <token>"/,
     },
-    pass: ['nginx', 'landing', 'health', 'ssh banner', 'ssh login', 'terminal', 'programs', 'access open', 'auth 401', 'health degraded', 'health 502', 'access invalid', 'uid remap', 'host key kept'],
+    pass: [
+      'nginx',
+      'landing',
+      'health',
+      'ssh banner',
+      'ssh login',
+      'terminal',
+      'programs',
+      'access open',
+      'auth 401',
+      'health degraded',
+      'health 502',
+      'access invalid',
+      'uid remap',
+      'host key kept',
+    ],
   },
   'bad/health': {
     fail: {
       landing: /the landing page \(GET \/, \d+ bytes\) does not list \/terminal\/ \(service terminal\)/,
-      health: /GET \/health did not report every service healthy within [\d.]+ s: it lists no service terminal \(route \/terminal\/\); its main service is "ssh", the image declares terminal/,
-      'health degraded': /with service ssh's programs stopped \(sshd, ssh-ws\), GET \/health answered 502 .*\/health treats ssh as vital \(its main service is "ssh", the image declares terminal\)/,
-      'health 502': /with the main service terminal's programs stopped \(terminal\), GET \/health answered 200 \{"status":"healthy","main":"ssh"\} for [\d.]+ s, expected 502: \/health does not follow the main service \(its main service is "ssh"\)/,
+      health:
+        /GET \/health did not report every service healthy within [\d.]+ s: it lists no service terminal \(route \/terminal\/\); its main service is "ssh", the image declares terminal/,
+      'health degraded':
+        /with service ssh's programs stopped \(sshd, ssh-ws\), GET \/health answered 502 .*\/health treats ssh as vital \(its main service is "ssh", the image declares terminal\)/,
+      'health 502':
+        /with the main service terminal's programs stopped \(terminal\), GET \/health answered 200 \{"status":"healthy","main":"ssh"\} for [\d.]+ s, expected 502: \/health does not follow the main service \(its main service is "ssh"\)/,
     },
-    unlessSkipped: { ipv6: /the container has IPv6 \(\d+ address\(es\)\) but nothing answers http:\/\/\[::1\]:80\/health .*nginx does not listen on \[::\]:80/ },
-    pass: ['nginx', 'ssh banner', 'ssh login', 'terminal', 'programs', 'access open', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'access invalid', 'uid remap', 'host key kept'],
+    unlessSkipped: {
+      ipv6: /the container has IPv6 \(\d+ address\(es\)\) but nothing answers http:\/\/\[::1\]:80\/health .*nginx does not listen on \[::\]:80/,
+    },
+    pass: [
+      'nginx',
+      'ssh banner',
+      'ssh login',
+      'terminal',
+      'programs',
+      'access open',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'access invalid',
+      'uid remap',
+      'host key kept',
+    ],
   },
   'bad/volume': {
     fail: {
-      'uid remap': /in a re-created container on the same home volume, \/home\/idekube\/idekube-test-planted \(uid 1000, put there before\) belongs to 2345:2345: the start walked the home again/,
-      'host key kept': /the re-created container on the same home volume presents another ed25519 host key \(SHA256:\S+, was SHA256:\S+\): the host keys are not kept in the home/,
+      'uid remap':
+        /in a re-created container on the same home volume, \/home\/idekube\/idekube-test-planted \(uid 1000, put there before\) belongs to 2345:2345: the start walked the home again/,
+      'host key kept':
+        /the re-created container on the same home volume presents another ed25519 host key \(SHA256:\S+, was SHA256:\S+\): the host keys are not kept in the home/,
     },
     pass: [
-      'nginx', 'landing', 'health', 'ssh banner', 'ssh login', 'terminal', 'programs', 'home init', 'home volume', 'home keeps changes',
-      'access open', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'access invalid',
+      'nginx',
+      'landing',
+      'health',
+      'ssh banner',
+      'ssh login',
+      'terminal',
+      'programs',
+      'home init',
+      'home volume',
+      'home keeps changes',
+      'access open',
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'health degraded',
+      'health 502',
+      'access invalid',
     ],
   },
 };
 
 /** The broken flavors that predate the access token, /health and the terminal, and the checks they were made for. */
 const OLD_FLAVORS: readonly string[] = ['bad/nginx', 'bad/ports', 'bad/sshd', 'bad/home', 'bad/desk'];
-const OLD_CHECKS = ['nginx', 'redirect', 'http', 'ssh', 'vnc', 'screenshot', 'gpu', 'programs', 'users', 'home', 'shell', 'hooks', 'bad keys', 'any uid', 'init container', 'chroot'];
+const OLD_CHECKS = [
+  'nginx',
+  'redirect',
+  'http',
+  'ssh',
+  'vnc',
+  'screenshot',
+  'gpu',
+  'programs',
+  'users',
+  'home',
+  'shell',
+  'hooks',
+  'bad keys',
+  'any uid',
+  'init container',
+  'chroot',
+];
 const NEW_FLAVORS: readonly string[] = ['bad/open', 'bad/token', 'bad/health', 'bad/volume'];
 const NEW_CHECKS = ['nginx', 'landing', 'health', 'access', 'auth', 'terminal', 'uid remap', 'host key kept', 'ipv6', 'ssh', 'programs'];
 /** idekube test's --only rule: the name, or the word(s) before a space. */
@@ -156,7 +376,9 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
   before(async () => {
     engine = await connectEngine();
     registry = await startRegistry();
-    const b = runCli(['-C', broken, '--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64', '--progress', 'plain'], { timeoutMs: 1_500_000 });
+    const b = runCli(['-C', broken, '--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64', '--progress', 'plain'], {
+      timeoutMs: 1_500_000,
+    });
     made.push(...flavors.map((f) => ref('127.0.0.1:5000', f)));
     assert.equal(b.code, 0, b.stderr.slice(-3000));
     // --keep: the containers stay for the assertions below, which then remove them. Two runs, each with --only
@@ -172,7 +394,23 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
     // past 15 minutes on 2 cores, each alone takes 2-4 minutes
     for (const [group, only] of [[OLD_FLAVORS, OLD_CHECKS], ...NEW_FLAVORS.map((f) => [[f], NEW_CHECKS] as const)] as const) {
       const t0 = Date.now();
-      const r = runCli(['-C', broken, '--git-tag', tag, '--json', 'test', ...group, '--only', only.join(','), ...(group === OLD_FLAVORS ? ['--timeout', '120', '--jobs', '2'] : ['--timeout', '60', '--jobs', '3']), '--keep', ...(group.includes('bad/desk') ? ['--screenshot', shot] : [])], { timeoutMs: 1_200_000 });
+      const r = runCli(
+        [
+          '-C',
+          broken,
+          '--git-tag',
+          tag,
+          '--json',
+          'test',
+          ...group,
+          '--only',
+          only.join(','),
+          ...(group === OLD_FLAVORS ? ['--timeout', '120', '--jobs', '2'] : ['--timeout', '60', '--jobs', '3']),
+          '--keep',
+          ...(group.includes('bad/desk') ? ['--screenshot', shot] : []),
+        ],
+        { timeoutMs: 1_200_000 },
+      );
       process.stderr.write(`# idekube test --only on ${group.length} broken images: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       runs.push(JSON.parse(r.stdout || '{"images":[]}') as TestReport);
       code = Math.max(code, r.code);
@@ -189,14 +427,27 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
 
   async function removeSession(session: string): Promise<void> {
     if (!session) return;
-    for (const c of await engine.listContainers({ all: true, filters: { label: [`io.idekube.test.session=${session}`] } })) await engine.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
-    for (const v of (await engine.listVolumes({ filters: { label: [`io.idekube.test.session=${session}`] } })).Volumes ?? []) await engine.getVolume(v.Name).remove().catch(() => {});
+    for (const c of await engine.listContainers({ all: true, filters: { label: [`io.idekube.test.session=${session}`] } }))
+      await engine
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {});
+    for (const v of (await engine.listVolumes({ filters: { label: [`io.idekube.test.session=${session}`] } })).Volumes ?? [])
+      await engine
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => {});
   }
 
   it('exits 1 with one JSON report, every broken image failed', () => {
     assert.equal(result.code, 1, result.stderr.slice(-2000));
     assert.equal(JSON.parse(result.stderr.trim().split('\n').pop()!).error.kind, 'RunError');
-    assert.deepEqual(result.report.images.map((i) => [i.flavor, i.passed]).sort(), Object.keys(EXPECT).sort().map((f) => [f, false]));
+    assert.deepEqual(
+      result.report.images.map((i) => [i.flavor, i.passed]).sort(),
+      Object.keys(EXPECT)
+        .sort()
+        .map((f) => [f, false]),
+    );
   });
 
   for (const [flavor, e] of Object.entries(EXPECT)) {
@@ -217,15 +468,24 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
           assert.match(checks[name]!.message, re, name);
         }
       }
-      for (const name of e.pass.filter((n) => selected(n, only))) assert.equal(checks[name]?.status, 'pass', `${name} should pass: ${checks[name]?.message}`);
-      const unexpected = image.checks.filter((c) => c.status === 'fail' && !(c.name in e.fail) && !(c.name in (e.unlessSkipped ?? {})) && !(e.also ?? []).includes(c.name));
-      assert.deepEqual(unexpected.map((c) => `${c.name}: ${c.message}`), []);
+      for (const name of e.pass.filter((n) => selected(n, only)))
+        assert.equal(checks[name]?.status, 'pass', `${name} should pass: ${checks[name]?.message}`);
+      const unexpected = image.checks.filter(
+        (c) => c.status === 'fail' && !(c.name in e.fail) && !(c.name in (e.unlessSkipped ?? {})) && !(e.also ?? []).includes(c.name),
+      );
+      assert.deepEqual(
+        unexpected.map((c) => `${c.name}: ${c.message}`),
+        [],
+      );
     });
   }
 
   it('--keep leaves the containers and volumes, and names them', async () => {
     for (const image of result.report.images) {
-      assert.ok(image.kept.some((k) => /^container idekube-test-\S+-main \(http:\/\/127\.0\.0\.1:\d+\/\)$/.test(k)), `${image.flavor}: ${image.kept.join(', ')}`);
+      assert.ok(
+        image.kept.some((k) => /^container idekube-test-\S+-main \(http:\/\/127\.0\.0\.1:\d+\/\)$/.test(k)),
+        `${image.flavor}: ${image.kept.join(', ')}`,
+      );
       assert.ok(image.kept.some((k) => k.startsWith('volume idekube-test-')));
       const left = await engine.listContainers({ all: true, filters: { label: [`io.idekube.test.session=${image.session}`] } });
       assert.ok(left.length >= 1, `${image.flavor}: containers kept`);
@@ -234,14 +494,28 @@ describe('idekube test fails, saying why, on images broken on purpose', { timeou
   });
 
   it('publish --test pushes the parent that passes and nothing of the child that fails', async () => {
-    const args = ['-C', broken, '--git-tag', tag, '--registry', registry.host, 'publish', 'bad/sshd', '--test', '--platform', 'linux/amd64', '--progress', 'plain'];
+    const args = [
+      '-C',
+      broken,
+      '--git-tag',
+      tag,
+      '--registry',
+      registry.host,
+      'publish',
+      'bad/sshd',
+      '--test',
+      '--platform',
+      'linux/amd64',
+      '--progress',
+      'plain',
+    ];
     made.push(ref(registry.host, 'bad/base'), ref(registry.host, 'bad/sshd'));
     const t0 = Date.now();
     const r = runCli(args, { env: { IDEKUBE_TEST_TIMEOUT: '60' }, timeoutMs: 900_000 });
     process.stderr.write(`# publish bad/sshd --test: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     assert.equal(r.code, 1, r.stderr.slice(-3000));
     assert.match(r.stderr, /test bad\/base@linux\/amd64: passed/);
-    assert.match(r.stderr, /test bad\/sshd@linux\/amd64  ssh banner +FAIL: /);
+    assert.match(r.stderr, /test bad\/sshd@linux\/amd64 {2}ssh banner +FAIL: /);
     assert.match(r.stderr, /idekube test failed on bad\/sshd@linux\/amd64 \([^)]*ssh banner[^)]*\): not pushed/);
     const repo = 'idekube-test/broken';
     assert.ok(await getManifest(registry.host, repo, `bad-base-${tag}`), 'the parent that passed is published');

@@ -18,13 +18,44 @@ import { REPO_ROOT, runCli } from '../helpers/project.js';
 const tag = `it-${runId()}`;
 const fixture = `${REPO_ROOT}/test/fixtures/catalog`;
 const ref = (flavor: string, arch: string) => `127.0.0.1:5000/idekube-test/fixture:${flavor.replace('/', '-')}-${tag}-${arch}`;
-const built = [...['web/base', 'web/extra', 'web/jupyter', 'desk/base'].map((f) => ref(f, 'amd64')), ref('web/base', 'arm64'), ref('web/extra', 'arm64')];
+const built = [
+  ...['web/base', 'web/extra', 'web/jupyter', 'desk/base'].map((f) => ref(f, 'amd64')),
+  ref('web/base', 'arm64'),
+  ref('web/extra', 'arm64'),
+];
 // kept after the run (CI uploads dist/test-artifacts/): the desktop a maintainer would look at
 const shot = join(REPO_ROOT, 'dist/test-artifacts/fixture-desktop.png');
 
-const RUNTIME = ['programs', 'users', 'home init', 'home volume', 'home keeps changes', 'shell', 'hooks', 'any uid', 'init container', 'chroot'];
+const RUNTIME = [
+  'programs',
+  'users',
+  'home init',
+  'home volume',
+  'home keeps changes',
+  'shell',
+  'hooks',
+  'any uid',
+  'init container',
+  'chroot',
+];
 /** The runtime contract's front door, on every image with routes: the token, /health, IPv6, the host key kept. */
-const CONTRACT = ['landing', 'health', 'access open', 'ipv6', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'access invalid', 'host key kept'];
+const CONTRACT = [
+  'landing',
+  'health',
+  'access open',
+  'ipv6',
+  'auth 401',
+  'auth query',
+  'auth header',
+  'auth cookie',
+  'auth websocket',
+  'auth open routes',
+  'auth secret',
+  'health degraded',
+  'health 502',
+  'access invalid',
+  'host key kept',
+];
 /** Checks that may be skipped here, and the reason they must give. */
 const MAY_SKIP: Record<string, RegExp> = {
   gpu: /^no GPU/,
@@ -39,9 +70,17 @@ function byName(r: ImageReport): Record<string, { status: string; message: strin
 async function assertCleanedUp(engine: Engine, sessions: string[]): Promise<void> {
   for (const s of sessions) {
     const containers = await engine.listContainers({ all: true, filters: { label: [`io.idekube.test.session=${s}`] } });
-    assert.deepEqual(containers.map((c) => c.Names), [], `containers of session ${s} left behind`);
+    assert.deepEqual(
+      containers.map((c) => c.Names),
+      [],
+      `containers of session ${s} left behind`,
+    );
     const volumes = (await engine.listVolumes({ filters: { label: [`io.idekube.test.session=${s}`] } })).Volumes ?? [];
-    assert.deepEqual(volumes.map((v) => v.Name), [], `volumes of session ${s} left behind`);
+    assert.deepEqual(
+      volumes.map((v) => v.Name),
+      [],
+      `volumes of session ${s} left behind`,
+    );
   }
 }
 
@@ -50,10 +89,14 @@ describe('idekube test passes on every fixture flavor', { timeout: 1_800_000 }, 
   let amd64: { code: number; report: TestReport; stderr: string };
   before(async () => {
     engine = await connectEngine();
-    const b = runCli(['-C', fixture, '--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64', '--progress', 'plain'], { timeoutMs: 1_500_000 });
+    const b = runCli(['-C', fixture, '--git-tag', tag, 'build', '--all', '--platform', 'linux/amd64,linux/arm64', '--progress', 'plain'], {
+      timeoutMs: 1_500_000,
+    });
     assert.equal(b.code, 0, b.stderr.slice(-3000));
     const t0 = Date.now();
-    const r = runCli(['-C', fixture, '--git-tag', tag, '--json', 'test', '--all', '--platform', 'linux/amd64', '--screenshot', shot], { timeoutMs: 900_000 });
+    const r = runCli(['-C', fixture, '--git-tag', tag, '--json', 'test', '--all', '--platform', 'linux/amd64', '--screenshot', shot], {
+      timeoutMs: 900_000,
+    });
     process.stderr.write(`# idekube test --all (amd64, 4 images): ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     amd64 = { code: r.code, report: JSON.parse(r.stdout || '{"images":[]}') as TestReport, stderr: r.stderr };
   });
@@ -62,18 +105,36 @@ describe('idekube test passes on every fixture flavor', { timeout: 1_800_000 }, 
   });
 
   it('exits 0 and every image passes', () => {
-    const failed = amd64.report.images.flatMap((i) => i.checks.filter((c) => c.status === 'fail').map((c) => `${i.flavor} ${c.name}: ${c.message}`));
+    const failed = amd64.report.images.flatMap((i) =>
+      i.checks.filter((c) => c.status === 'fail').map((c) => `${i.flavor} ${c.name}: ${c.message}`),
+    );
     assert.deepEqual(failed, []);
     assert.equal(amd64.code, 0, amd64.stderr.slice(-3000));
     assert.equal(amd64.report.passed, true);
-    assert.deepEqual(amd64.report.images.map((i) => `${i.flavor}@${i.platform}`).sort(), ['desk/base@linux/amd64', 'web/base@linux/amd64', 'web/extra@linux/amd64', 'web/jupyter@linux/amd64']);
+    assert.deepEqual(amd64.report.images.map((i) => `${i.flavor}@${i.platform}`).sort(), [
+      'desk/base@linux/amd64',
+      'web/base@linux/amd64',
+      'web/extra@linux/amd64',
+      'web/jupyter@linux/amd64',
+    ]);
   });
 
   it('each image got the checks its services call for, and the runtime checks', () => {
     const want: Record<string, string[]> = {
       'web/base': ['nginx', 'ssh banner', 'ssh login', 'terminal', ...RUNTIME, 'bad keys', ...CONTRACT, 'uid remap'],
       'web/extra': ['nginx', 'ssh banner', 'ssh login', 'terminal', ...RUNTIME, 'bad keys', ...CONTRACT, 'uid remap'],
-      'web/jupyter': ['nginx', 'redirect /jupyter', 'jupyter', 'ssh banner', 'ssh login', 'terminal', ...RUNTIME, 'bad keys', ...CONTRACT, 'uid remap'],
+      'web/jupyter': [
+        'nginx',
+        'redirect /jupyter',
+        'jupyter',
+        'ssh banner',
+        'ssh login',
+        'terminal',
+        ...RUNTIME,
+        'bad keys',
+        ...CONTRACT,
+        'uid remap',
+      ],
       'desk/base': ['nginx', 'redirect /vnc', 'vnc', 'gpu', 'screenshot', 'ssh banner', 'ssh login', ...RUNTIME, 'bad keys', ...CONTRACT],
     };
     for (const image of amd64.report.images) {
@@ -99,8 +160,14 @@ describe('idekube test passes on every fixture flavor', { timeout: 1_800_000 }, 
     assert.match(base['auth query']!.message, /→ 302 \/terminal\/\?keep=1 with Set-Cookie idekube_container_access_token/);
     assert.match(base['auth websocket']!.message, /without a token → 401, with the cookie → 101/);
     assert.match(base['auth open routes']!.message, /\/ssh → 101, \/ssh\/ → 101, \/health → 200/);
-    assert.match(base['health degraded']!.message, /service ssh's programs stopped .*200 degraded, ssh healthy: false, terminal \(main\) healthy: true/);
-    assert.match(base['health 502']!.message, /main service terminal's programs stopped .*502 degraded, terminal healthy: false, in \d+ ms/);
+    assert.match(
+      base['health degraded']!.message,
+      /service ssh's programs stopped .*200 degraded, ssh healthy: false, terminal \(main\) healthy: true/,
+    );
+    assert.match(
+      base['health 502']!.message,
+      /main service terminal's programs stopped .*502 degraded, terminal healthy: false, in \d+ ms/,
+    );
     assert.match(base['access invalid']!.message, /exit 1, .*refusing to start unprotected/);
     assert.match(base['uid remap']!.message, /the terminal's shell runs as uid 2345.*did not walk it: a file of uid 1000 kept its owner/);
     assert.match(base['host key kept']!.message, /presents the same ed25519 host key \(SHA256:/);
@@ -115,7 +182,10 @@ describe('idekube test passes on every fixture flavor', { timeout: 1_800_000 }, 
     const desk = byName(amd64.report.images.find((i) => i.flavor === 'desk/base')!);
     assert.match(desk['ssh login']!.message, /logged in as idekube through \/ssh .*`id -un` → idekube/);
     assert.match(desk.vnc!.message, /greeting "RFB 003\.00\d"/);
-    assert.match(byName(amd64.report.images.find((i) => i.flavor === 'web/jupyter')!).jupyter!.message, /\/jupyter\/api\/status → 200 JSON/);
+    assert.match(
+      byName(amd64.report.images.find((i) => i.flavor === 'web/jupyter')!).jupyter!.message,
+      /\/jupyter\/api\/status → 200 JSON/,
+    );
   });
 
   it('without a GPU the gpu check says "skipped: no GPU" and the desktop renders in software', () => {
@@ -144,7 +214,10 @@ describe('idekube test passes on every fixture flavor', { timeout: 1_800_000 }, 
   });
 
   it('removes every container and volume it created', async () => {
-    await assertCleanedUp(engine, amd64.report.images.map((i) => i.session));
+    await assertCleanedUp(
+      engine,
+      amd64.report.images.map((i) => i.session),
+    );
   });
 
   it('web/base passes on arm64 (emulated)', async () => {
@@ -152,11 +225,21 @@ describe('idekube test passes on every fixture flavor', { timeout: 1_800_000 }, 
     const r = runCli(['-C', fixture, '--git-tag', tag, '--json', 'test', 'web/base', '--platform', 'linux/arm64'], { timeoutMs: 900_000 });
     process.stderr.write(`# idekube test web/base (arm64, emulated): ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const report = JSON.parse(r.stdout) as TestReport;
-    const failed = report.images.flatMap((i) => i.checks.filter((c) => c.status !== 'pass' && !(c.status === 'skipped' && MAY_SKIP[c.name]?.test(c.message))).map((c) => `${c.status} ${c.name}: ${c.message}`));
+    const failed = report.images.flatMap((i) =>
+      i.checks
+        .filter((c) => c.status !== 'pass' && !(c.status === 'skipped' && MAY_SKIP[c.name]?.test(c.message)))
+        .map((c) => `${c.status} ${c.name}: ${c.message}`),
+    );
     assert.deepEqual(failed, []);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
-    assert.deepEqual(report.images.map((i) => [i.image, i.platform]), [[ref('web/base', 'arm64'), 'linux/arm64']]);
+    assert.deepEqual(
+      report.images.map((i) => [i.image, i.platform]),
+      [[ref('web/base', 'arm64'), 'linux/arm64']],
+    );
     assert.match(byName(report.images[0]!)['ssh login']!.message, /`id -un` → idekube/);
-    await assertCleanedUp(engine, report.images.map((i) => i.session));
+    await assertCleanedUp(
+      engine,
+      report.images.map((i) => i.session),
+    );
   });
 });

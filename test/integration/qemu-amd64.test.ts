@@ -36,12 +36,21 @@ const id = runId();
 const gitTag = `qemu-it-${id}`;
 const TOOLS = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mkfs.ext4', 'genisoimage', 'ssh', 'ssh-keygen'];
 const missing = TOOLS.filter((t) => !onPath(t));
-const skip = process.getuid?.() !== 0 ? 'needs root (mmdebstrap)' : missing.length ? `missing ${missing.join(', ')} (test/env/setup.sh installs them)` : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root (mmdebstrap)'
+    : missing.length
+      ? `missing ${missing.join(', ')} (test/env/setup.sh installs them)`
+      : false;
 
 /** Runs the real CLI (bounded) in the project copy. */
 async function idekube(dir: string, args: string[], timeoutMs: number) {
   const t0 = Date.now();
-  const r = await execa(process.execPath, [CLI, '-C', dir, '--git-tag', gitTag, ...args], { reject: false, timeout: timeoutMs, env: { NO_COLOR: '1' } });
+  const r = await execa(process.execPath, [CLI, '-C', dir, '--git-tag', gitTag, ...args], {
+    reject: false,
+    timeout: timeoutMs,
+    env: { NO_COLOR: '1' },
+  });
   return { code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -69,7 +78,9 @@ async function webSocketFirstLine(port: number, path: string, timeoutMs = 20_000
     };
     sock.on('error', (e) => done(e));
     sock.on('connect', () => {
-      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      sock.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
     });
     sock.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
@@ -79,7 +90,8 @@ async function webSocketFirstLine(port: number, path: string, timeoutMs = 20_000
         const head = buf.subarray(0, end).toString('latin1');
         status = head.split('\r\n')[0]!;
         if (!/ 101 /.test(status)) return done(new Error(`no upgrade: ${status}`));
-        if (!new RegExp(`^sec-websocket-accept: ${accept.replace(/[+/]/g, '\\$&')}$`, 'im').test(head)) return done(new Error('wrong Sec-WebSocket-Accept'));
+        if (!new RegExp(`^sec-websocket-accept: ${accept.replace(/[+/]/g, '\\$&')}$`, 'im').test(head))
+          return done(new Error('wrong Sec-WebSocket-Accept'));
         buf = buf.subarray(end + 4);
       }
       // frames: FIN/opcode, mask bit + length (7, 16 or 64 bits); servers do not mask
@@ -127,15 +139,27 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
   });
   after(async () => {
     if (engine) {
-      await engine.getContainer(container).remove({ force: true, v: false }).catch(() => {});
-      await engine.getVolume(volume).remove().catch(() => {});
-      if (imageRef) await engine.getImage(imageRef).remove({ force: true }).catch(() => {});
+      await engine
+        .getContainer(container)
+        .remove({ force: true, v: false })
+        .catch(() => {});
+      await engine
+        .getVolume(volume)
+        .remove()
+        .catch(() => {});
+      if (imageRef)
+        await engine
+          .getImage(imageRef)
+          .remove({ force: true })
+          .catch(() => {});
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
     process.stderr.write(`# qemu amd64 timings (s): ${JSON.stringify(timings)}\n`);
   });
 
-  it('builds the root disk from Debian packages, provisioned from the manifest, and shuts it down cleanly', { timeout: 20 * 60_000 }, async () => {
+  it('builds the root disk from Debian packages, provisioned from the manifest, and shuts it down cleanly', {
+    timeout: 20 * 60_000,
+  }, async () => {
     const r = await idekube(dir, ['qemu', 'rootdisk', 'web/base', '--arch', 'amd64', '--json'], 20 * 60_000);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
@@ -149,7 +173,10 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
     // KVM: auto probes it; /dev/kvm exists here but guests hang, so TCG must be chosen after the probe
     assert.match(r.stderr, /accelerator: (TCG: (there is no \/dev\/kvm|.*KVM.*(marker|exited))|KVM: a KVM boot reached)/);
     if (existsSync('/dev/kvm')) assert.ok(existsSync(join(dir, '.idekube/qemu/kvm-probe.json')), 'the probe verdict is recorded');
-    assert.match(r.stderr, /provisioning from the manifest: layers debian-base, ssh-websockify, skel, user; services nginx\.service, ssh\.service, idekube-ssh-ws\.service/);
+    assert.match(
+      r.stderr,
+      /provisioning from the manifest: layers debian-base, ssh-websockify, skel, user; services nginx\.service, ssh\.service, idekube-ssh-ws\.service/,
+    );
     assert.match(r.stderr, /nginx serves the landing page at \//);
     assert.match(r.stderr, /guest powered off cleanly/);
     assert.deepEqual(readdirSync(join(dir, '.idekube/qemu/tmp')), [], 'no work folder left');
@@ -190,7 +217,9 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
     assert.deepEqual(Object.keys(inspect.Config.Volumes ?? {}), ['/var/lib/data']);
   });
 
-  it('runs the image: nginx through the container, and a file written in the guest survives a restart', { timeout: 15 * 60_000 }, async () => {
+  it('runs the image: nginx through the container, and a file written in the guest survives a restart', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const work = mkdtempSync(join(dir, 'container-'));
     const pair = await makeKeyPair(work, 'idekube-qemu-it-container');
     const [webPort, sshPort] = await freePorts(2);
@@ -198,10 +227,17 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
     const c = await engine.createContainer({
       name: container,
       Image: imageRef,
-      Env: ['IDEKUBE_VM_MEMORY=1G', 'IDEKUBE_VM_CPU=2', `IDEKUBE_AUTHORIZED_KEYS=${Buffer.from(`${pair.publicText}\n`).toString('base64')}`],
+      Env: [
+        'IDEKUBE_VM_MEMORY=1G',
+        'IDEKUBE_VM_CPU=2',
+        `IDEKUBE_AUTHORIZED_KEYS=${Buffer.from(`${pair.publicText}\n`).toString('base64')}`,
+      ],
       ExposedPorts: { '80/tcp': {}, '22/tcp': {} },
       HostConfig: {
-        PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(webPort) }], '22/tcp': [{ HostIp: '127.0.0.1', HostPort: String(sshPort) }] },
+        PortBindings: {
+          '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(webPort) }],
+          '22/tcp': [{ HostIp: '127.0.0.1', HostPort: String(sshPort) }],
+        },
         Mounts: [{ Type: 'volume', Source: volume, Target: '/var/lib/data' }],
       },
       Labels: { 'io.idekube.test': id },
@@ -217,7 +253,8 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
         } catch (e) {
           const info = await c.inspect();
           if (!info.State.Running) assert.fail(`the container stopped (${what}): ${(await logs()).slice(-3000)}`);
-          if (Date.now() - t0 > 420_000) assert.fail(`no SSH through the container within 420 s (${what}): ${(e as Error).message}\n${(await logs()).slice(-3000)}`);
+          if (Date.now() - t0 > 420_000)
+            assert.fail(`no SSH through the container within 420 s (${what}): ${(e as Error).message}\n${(await logs()).slice(-3000)}`);
         }
         await new Promise((r) => setTimeout(r, 3000));
       }
@@ -232,7 +269,10 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
     assert.match(ws.text, /^SSH-2\.0-/, 'SSH over WebSocket at /ssh');
     const run = async (...w: string[]) => (await sshRun(target, w, { what: w.join(' '), timeoutMs: 60_000 })).stdout.trim();
     assert.equal(await run('id', '-u'), '1000', 'idekube is uid 1000 (the user layer)');
-    assert.equal(await run('systemctl', 'is-active', 'nginx', 'ssh', 'idekube-ssh-ws', 'idekube-health', 'idekube-seed'), 'active\nactive\nactive\nactive\nactive');
+    assert.equal(
+      await run('systemctl', 'is-active', 'nginx', 'ssh', 'idekube-ssh-ws', 'idekube-health', 'idekube-seed'),
+      'active\nactive\nactive\nactive\nactive',
+    );
     assert.match(await run('curl', '-s', 'http://127.0.0.1/health'), /"status": "healthy"/, '/health of the guest');
     assert.match(await run('cat', '/etc/idekube/flavor.json'), /"flavor": "web\/base"/);
     assert.match(await run('cat', '/etc/profile.d/idekube-env.sh'), /^export TZ="Etc\/UTC"$/m);
@@ -243,7 +283,11 @@ describe('QEMU amd64: root disk of web/base, cache, boot checks, VM-in-container
     const token = `persist-${id}-${randomBytes(4).toString('hex')}`;
     const tokenFile = join(work, 'token');
     writeFileSync(tokenFile, `${token}\n`);
-    await sshRun(target, ['tee', `/home/idekube/${token}.txt`], { what: 'write a file in the guest', timeoutMs: 60_000, inputFile: tokenFile });
+    await sshRun(target, ['tee', `/home/idekube/${token}.txt`], {
+      what: 'write a file in the guest',
+      timeoutMs: 60_000,
+      inputFile: tokenFile,
+    });
     await sshRun(target, ['sync'], { what: 'sync', timeoutMs: 60_000 });
     assert.ok(/first start: creating \/var\/lib\/data\/disk\.qcow2/.test(await logs()), 'the first start creates the overlay');
     const t0 = Date.now();

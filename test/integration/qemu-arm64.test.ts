@@ -15,9 +15,16 @@ import { CLI, REPO_ROOT } from '../helpers/project.js';
 const TOOLS = ['qemu-system-aarch64', 'qemu-img', 'mmdebstrap', 'mkfs.ext4', 'genisoimage', 'ssh'];
 const missing = TOOLS.filter((t) => !onPath(t));
 const binfmt = existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64') || process.arch === 'arm64';
-const skip = process.getuid?.() !== 0 ? 'needs root (mmdebstrap)' : missing.length ? `missing ${missing.join(', ')}` : !binfmt ? 'no qemu-aarch64 binfmt handler (test/env/setup.sh enables it)' : false;
+const skip =
+  process.getuid?.() !== 0
+    ? 'needs root (mmdebstrap)'
+    : missing.length
+      ? `missing ${missing.join(', ')}`
+      : !binfmt
+        ? 'no qemu-aarch64 binfmt handler (test/env/setup.sh enables it)'
+        : false;
 
-describe('QEMU arm64: the fixture flavor\'s base disk boots to SSH under TCG', { skip, timeout: 30 * 60_000 }, () => {
+describe("QEMU arm64: the fixture flavor's base disk boots to SSH under TCG", { skip, timeout: 30 * 60_000 }, () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'idekube-qemu-it-arm64-'));
@@ -28,14 +35,20 @@ describe('QEMU arm64: the fixture flavor\'s base disk boots to SSH under TCG', {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('builds the arm64 base disk and boots it to SSH (cortex-a57, direct kernel boot), then powers off', { timeout: 25 * 60_000 }, async () => {
+  it('builds the arm64 base disk and boots it to SSH (cortex-a57, direct kernel boot), then powers off', {
+    timeout: 25 * 60_000,
+  }, async () => {
     const t0 = Date.now();
     // the lean base (no extra packages baked in): what CI can afford under emulation
-    const r = await execa(process.execPath, [CLI, '-C', dir, '--set', 'QEMU_DEBIAN_PACKAGES=', '--json', 'qemu', 'run', 'web/base', '--arch', 'arm64', '--base-only', '--check'], {
-      reject: false,
-      timeout: 25 * 60_000,
-      env: { NO_COLOR: '1' },
-    });
+    const r = await execa(
+      process.execPath,
+      [CLI, '-C', dir, '--set', 'QEMU_DEBIAN_PACKAGES=', '--json', 'qemu', 'run', 'web/base', '--arch', 'arm64', '--base-only', '--check'],
+      {
+        reject: false,
+        timeout: 25 * 60_000,
+        env: { NO_COLOR: '1' },
+      },
+    );
     const seconds = (Date.now() - t0) / 1000;
     assert.equal(r.exitCode, 0, String(r.stderr));
     const out = JSON.parse(String(r.stdout));
@@ -49,6 +62,8 @@ describe('QEMU arm64: the fixture flavor\'s base disk boots to SSH under TCG', {
     assert.match(String(r.stderr), /Debian bookworm arm64 rootfs built with mmdebstrap in ([0-9.]+) s/);
     assert.deepEqual(readdirSync(join(dir, '.idekube/qemu/tmp')), []);
     const rootfs = /rootfs built with mmdebstrap in ([0-9.]+) s/.exec(String(r.stderr))?.[1];
-    process.stderr.write(`# qemu arm64 timings (s): ${JSON.stringify({ total: seconds, rootfs: Number(rootfs), bootToSsh: out.bootToSshS, shutdown: out.shutdownS })}\n`);
+    process.stderr.write(
+      `# qemu arm64 timings (s): ${JSON.stringify({ total: seconds, rootfs: Number(rootfs), bootToSsh: out.bootToSshS, shutdown: out.shutdownS })}\n`,
+    );
   });
 });

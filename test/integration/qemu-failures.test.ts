@@ -63,7 +63,26 @@ describe('QEMU failures: checksums, an unbootable disk, a guest without SSH', { 
 
   const cli = async (sets: string[], extra: string[], timeoutMs: number) => {
     const t0 = Date.now();
-    const r = await execa(process.execPath, [CLI, '-C', dir, ...sets.flatMap((s) => ['--set', s]), 'qemu', 'rootdisk', 'web/base', '--arch', 'amd64', '--base', 'cloud', '--accel', 'tcg', ...extra], { reject: false, timeout: timeoutMs, env: { NO_COLOR: '1' } });
+    const r = await execa(
+      process.execPath,
+      [
+        CLI,
+        '-C',
+        dir,
+        ...sets.flatMap((s) => ['--set', s]),
+        'qemu',
+        'rootdisk',
+        'web/base',
+        '--arch',
+        'amd64',
+        '--base',
+        'cloud',
+        '--accel',
+        'tcg',
+        ...extra,
+      ],
+      { reject: false, timeout: timeoutMs, env: { NO_COLOR: '1' } },
+    );
     return { code: r.exitCode, stderr: String(r.stderr), seconds: (Date.now() - t0) / 1000 };
   };
   const cacheIsClean = () => {
@@ -89,14 +108,23 @@ describe('QEMU failures: checksums, an unbootable disk, a guest without SSH', { 
     const wrong = img.sha256.replace(/^./, (c) => (c === 'f' ? '0' : 'f'));
     const r = await cli([`QEMU_CLOUD_IMAGE_URL_AMD64=${img.url}`, `QEMU_CLOUD_IMAGE_SHA256_AMD64=${wrong}`], [], 60_000);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`checksum mismatch for file://.*zero\\.img: expected ${wrong} \\(QEMU_CLOUD_IMAGE_SHA256_AMD64 from flag --set QEMU_CLOUD_IMAGE_SHA256_AMD64\\), got ${img.sha256}; the download was deleted`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `checksum mismatch for file://.*zero\\.img: expected ${wrong} \\(QEMU_CLOUD_IMAGE_SHA256_AMD64 from flag --set QEMU_CLOUD_IMAGE_SHA256_AMD64\\), got ${img.sha256}; the download was deleted`,
+      ),
+    );
     assert.deepEqual(readdirSync(join(dir, '.idekube/qemu/downloads')), []);
     cacheIsClean();
   });
 
   it('an unbootable disk: QEMU ends by itself, a clear error, no disk in the cache', async () => {
     const img = image(images, 'zero.img');
-    const r = await cli([`QEMU_CLOUD_IMAGE_URL_AMD64=${img.url}`, `QEMU_CLOUD_IMAGE_SHA256_AMD64=${img.sha256}`], ['--ssh-timeout', '120'], 180_000);
+    const r = await cli(
+      [`QEMU_CLOUD_IMAGE_URL_AMD64=${img.url}`, `QEMU_CLOUD_IMAGE_SHA256_AMD64=${img.sha256}`],
+      ['--ssh-timeout', '120'],
+      180_000,
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /the VM stopped before SSH answered \(after \d+ s\): the disk did not boot/);
     assert.match(r.stderr, /No bootable device/, 'the serial console tail is in the error');
@@ -110,7 +138,11 @@ describe('QEMU failures: checksums, an unbootable disk, a guest without SSH', { 
 
   it('a guest that never opens SSH: stopped when the bound passes, a clear error, no disk in the cache', async () => {
     const img = image(images, 'spin.img', spinningBootSector());
-    const r = await cli([`QEMU_CLOUD_IMAGE_URL_AMD64=${img.url}`, `QEMU_CLOUD_IMAGE_SHA256_AMD64=${img.sha256}`], ['--ssh-timeout', '20'], 180_000);
+    const r = await cli(
+      [`QEMU_CLOUD_IMAGE_URL_AMD64=${img.url}`, `QEMU_CLOUD_IMAGE_SHA256_AMD64=${img.sha256}`],
+      ['--ssh-timeout', '20'],
+      180_000,
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /the guest did not open SSH within 20 s/);
     assert.match(r.stderr, /QEMU was still running \(idekube stops it\)/, 'it was running when the bound passed');

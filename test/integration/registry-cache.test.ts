@@ -59,7 +59,11 @@ describe('--cache registry on a fresh runner (the current engine, emptied betwee
       const dir = project(id);
       dirs.push(dir);
       const args = ['-C', dir, '--git-tag', id, '--set', `RUN_ID=${id}`, '--json'];
-      const run = (cmd: string[]) => runCli([...args, ...cmd, 'c/base', '--driver', driver, '--platform', 'linux/amd64,linux/arm64'], { env: { ...env.current }, timeoutMs: 600_000 });
+      const run = (cmd: string[]) =>
+        runCli([...args, ...cmd, 'c/base', '--driver', driver, '--platform', 'linux/amd64,linux/arm64'], {
+          env: { ...env.current },
+          timeoutMs: 600_000,
+        });
       const first = run(['publish', '--cache', 'registry']);
       assert.equal(first.code, 0, first.stderr.slice(-3000));
       for (const t of targets(first.stdout)) assert.deepEqual([t.id, t.status], [t.id, 'built']);

@@ -12,12 +12,21 @@ import { startAptCache, type AptCache } from '../../bench/apt-cache.js';
 function viaProxy(proxy: string, url: string): Promise<{ status: number; body: string }> {
   const p = new URL(proxy);
   return new Promise((resolve, reject) => {
-    const req = request({ host: p.hostname, port: p.port, path: url, headers: { host: url.startsWith('http') ? new URL(url).host : p.host }, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: p.hostname,
+        port: p.port,
+        path: url,
+        headers: { host: url.startsWith('http') ? new URL(url).host : p.host },
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end();

@@ -56,7 +56,18 @@ describe('bake file', () => {
   });
 
   it('--arch-only: a target per platform, pushed under its per-arch tag only, child tied to its parent of the same arch', () => {
-    const out = dryRun(['--registry', 'ghcr.io', '--author', 'org', 'build', 'alpha/child', '--push', '--arch-only', '--platform', 'linux/amd64']);
+    const out = dryRun([
+      '--registry',
+      'ghcr.io',
+      '--author',
+      'org',
+      'build',
+      'alpha/child',
+      '--push',
+      '--arch-only',
+      '--platform',
+      'linux/amd64',
+    ]);
     assert.deepEqual(out.bake.group.default.targets, ['alpha-base-amd64', 'alpha-child-amd64']);
     const child = out.bake.target['alpha-child-amd64']!;
     assert.deepEqual(child.platforms, ['linux/amd64']);
@@ -68,7 +79,9 @@ describe('bake file', () => {
   it('--arch-only for two platforms: one target each; the registry cache is per arch', () => {
     const out = dryRun(['build', 'alpha/base', '--push', '--arch-only', '--cache', 'registry']);
     assert.deepEqual(out.bake.group.default.targets, ['alpha-base-amd64', 'alpha-base-arm64']);
-    assert.deepEqual(out.bake.target['alpha-base-arm64']!['cache-from'], ['type=registry,ref=docker.io/davidliyutong/idekube-container:buildcache-alpha-base-arm64']);
+    assert.deepEqual(out.bake.target['alpha-base-arm64']!['cache-from'], [
+      'type=registry,ref=docker.io/davidliyutong/idekube-container:buildcache-alpha-base-arm64',
+    ]);
   });
 
   it('without --arch-only: one target per image with every platform and the multi-arch tag', () => {
@@ -101,9 +114,15 @@ describe('bake file', () => {
   });
 
   it('--attest: provenance and SBOM; --sbom-generator names the scanner image', () => {
-    assert.deepEqual(dryRun(['build', 'alpha/base', '--attest']).bake.target['alpha-base']!.attest, ['type=provenance,mode=max', 'type=sbom']);
+    assert.deepEqual(dryRun(['build', 'alpha/base', '--attest']).bake.target['alpha-base']!.attest, [
+      'type=provenance,mode=max',
+      'type=sbom',
+    ]);
     const mirror = 'registry.example.com/mirror/buildkit-syft-scanner:stable-1';
-    assert.deepEqual(dryRun(['build', 'alpha/base', '--attest', '--sbom-generator', mirror]).bake.target['alpha-base']!.attest, ['type=provenance,mode=max', `type=sbom,generator=${mirror}`]);
+    assert.deepEqual(dryRun(['build', 'alpha/base', '--attest', '--sbom-generator', mirror]).bake.target['alpha-base']!.attest, [
+      'type=provenance,mode=max',
+      `type=sbom,generator=${mirror}`,
+    ]);
   });
 
   it('bad --sbom-generator, or --attest on the docker driver, is bad input (exit 2)', () => {

@@ -12,14 +12,31 @@ import { catalogProfiles, loadCatalog } from '../helpers/catalog-golden.js';
 import { golden } from '../helpers/golden.js';
 import { REPO_ROOT } from '../helpers/project.js';
 
-const facts = { revision: '0123456789abcdef0123456789abcdef01234567', created: '2026-01-01T00:00:00Z', source: 'https://github.com/example/idekube' };
+const facts = {
+  revision: '0123456789abcdef0123456789abcdef01234567',
+  created: '2026-01-01T00:00:00Z',
+  source: 'https://github.com/example/idekube',
+};
 
 for (const profile of catalogProfiles()) {
   describe(`buildx bake for the production catalog, profile ${profile}`, () => {
     const project = loadCatalog(profile, 'v0.4.2');
-    const plan = makePlan(project, { flavors: project.catalog.order, driver: 'buildx', push: true, cache: 'registry', aliases: ['latest', 'minor'], contextRoot: join(REPO_ROOT, '.idekube/build', profile), facts });
+    const plan = makePlan(project, {
+      flavors: project.catalog.order,
+      driver: 'buildx',
+      push: true,
+      cache: 'registry',
+      aliases: ['latest', 'minor'],
+      contextRoot: join(REPO_ROOT, '.idekube/build', profile),
+      facts,
+    });
     it('bake file', () => golden(`${profile}/bake.json`, `${JSON.stringify(bakeFile(plan, { attest: true }), null, 2)}\n`, 'bake-golden'));
-    it('argv', () => golden(`${profile}/bake-argv.txt`, `${['docker', ...bakeArgv(plan, { bakeFile: '.idekube/bake.json', metadataFile: '.idekube/bake-metadata.json', builder: 'idekube', progress: 'plain' })].join('\n')}\n`, 'bake-golden'));
+    it('argv', () =>
+      golden(
+        `${profile}/bake-argv.txt`,
+        `${['docker', ...bakeArgv(plan, { bakeFile: '.idekube/bake.json', metadataFile: '.idekube/bake-metadata.json', builder: 'idekube', progress: 'plain' })].join('\n')}\n`,
+        'bake-golden',
+      ));
     it('children take their parent from the bake graph, not from a registry', () => {
       const bake = bakeFile(plan, {});
       const dind = bake.target['featured-dind']!;

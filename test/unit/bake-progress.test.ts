@@ -16,7 +16,12 @@ const ms = (iso: string) => Date.parse(iso);
 
 /** sample-bake.json: p for two platforms, c (one platform) FROM p through bake `contexts`. */
 const SAMPLE: BakeTargetInfo[] = [
-  { bakeName: 'p', flavor: 'w/p', platforms: ['linux/amd64', 'linux/arm64'], tags: { 'linux/amd64': 'r/p:t-amd64', 'linux/arm64': 'r/p:t-arm64' } },
+  {
+    bakeName: 'p',
+    flavor: 'w/p',
+    platforms: ['linux/amd64', 'linux/arm64'],
+    tags: { 'linux/amd64': 'r/p:t-amd64', 'linux/arm64': 'r/p:t-arm64' },
+  },
   { bakeName: 'c', flavor: 'w/c', platforms: ['linux/amd64'], parent: 'p' },
 ];
 
@@ -34,10 +39,22 @@ const FAILED = { ok: false, cancelled: false };
 
 describe('bake vertex names', () => {
   it('split into bake target, platform and the step as the docker driver names it', () => {
-    assert.deepEqual(splitBakeName('[p linux/amd64 2/3] RUN echo hi > /x'), { bake: 'p', platform: 'linux/amd64', name: '[2/3] RUN echo hi > /x' });
+    assert.deepEqual(splitBakeName('[p linux/amd64 2/3] RUN echo hi > /x'), {
+      bake: 'p',
+      platform: 'linux/amd64',
+      name: '[2/3] RUN echo hi > /x',
+    });
     assert.deepEqual(splitBakeName('[c 1/2] RUN cat /x'), { bake: 'c', name: '[1/2] RUN cat /x' });
-    assert.deepEqual(splitBakeName('[p linux/arm64 internal] load metadata for x'), { bake: 'p', platform: 'linux/arm64', name: '[internal] load metadata for x' });
-    assert.deepEqual(splitBakeName('[web-base linux/arm64/v8 layer-x 2/5] COPY a /b'), { bake: 'web-base', platform: 'linux/arm64/v8', name: '[layer-x 2/5] COPY a /b' });
+    assert.deepEqual(splitBakeName('[p linux/arm64 internal] load metadata for x'), {
+      bake: 'p',
+      platform: 'linux/arm64',
+      name: '[internal] load metadata for x',
+    });
+    assert.deepEqual(splitBakeName('[web-base linux/arm64/v8 layer-x 2/5] COPY a /b'), {
+      bake: 'web-base',
+      platform: 'linux/arm64/v8',
+      name: '[layer-x 2/5] COPY a /b',
+    });
     assert.deepEqual(splitBakeName('[internal] load local bake definitions'), { bake: 'internal', name: 'load local bake definitions' });
     assert.equal(splitBakeName('exporting to image'), undefined);
   });
@@ -46,7 +63,10 @@ describe('bake vertex names', () => {
 describe('bake progress → build events', () => {
   it('first run: one result per flavor@platform, in the order given, with tags', () => {
     const { results, byId } = run(SAMPLE, lines('sample-raw.jsonl'), OK);
-    assert.deepEqual(results.map((r) => r.id), ['w/p@linux/amd64', 'w/p@linux/arm64', 'w/c@linux/amd64']);
+    assert.deepEqual(
+      results.map((r) => r.id),
+      ['w/p@linux/amd64', 'w/p@linux/arm64', 'w/c@linux/amd64'],
+    );
     assert.equal(byId('w/p@linux/arm64').tag, 'r/p:t-arm64');
     assert.equal(byId('w/c@linux/amd64').tag, '');
     for (const id of ['w/p@linux/amd64', 'w/p@linux/arm64']) {
@@ -83,7 +103,10 @@ describe('bake progress → build events', () => {
     const { byId } = run(SAMPLE, input, OK);
     assert.deepEqual(byId('w/p@linux/amd64').ran, ['[2/3] RUN echo hi']);
     assert.equal(byId('w/p@linux/arm64').executed, 0);
-    assert.deepEqual([byId('w/c@linux/amd64').status, byId('w/c@linux/amd64').executed, byId('w/c@linux/amd64').cachedSteps], ['cached', 0, 1]);
+    assert.deepEqual(
+      [byId('w/c@linux/amd64').status, byId('w/c@linux/amd64').executed, byId('w/c@linux/amd64').cachedSteps],
+      ['cached', 0, 1],
+    );
   });
 
   it('events per target: target-start once, before its steps, and target-end last', () => {
@@ -93,10 +116,21 @@ describe('bake progress → build events', () => {
       assert.equal(own[0]!.type, 'target-start', id);
       assert.equal(own.filter((e) => e.type === 'target-start').length, 1, id);
       assert.equal(own.at(-1)!.type, 'target-end', id);
-      assert.ok(own.some((e) => e.type === 'step' && e.completed), id);
+      assert.ok(
+        own.some((e) => e.type === 'step' && e.completed),
+        id,
+      );
     }
     const end = events.find((e) => e.type === 'target-end' && e.target === 'w/c@linux/amd64');
-    assert.deepEqual(end, { type: 'target-end', target: 'w/c@linux/amd64', status: 'built', durationMs: 1247, executed: 1, cachedSteps: 0, ran: ['[1/2] RUN cat /x'] });
+    assert.deepEqual(end, {
+      type: 'target-end',
+      target: 'w/c@linux/amd64',
+      status: 'built',
+      durationMs: 1247,
+      executed: 1,
+      cachedSteps: 0,
+      ran: ['[1/2] RUN cat /x'],
+    });
   });
 
   it('durations come from the vertexes own timestamps, not from the clock', () => {
@@ -151,7 +185,10 @@ describe('bake progress → build events', () => {
     ];
     const { byId } = run(targets, lines('sample-parent-fail.jsonl'), FAILED);
     const q = byId('w/q@linux/amd64');
-    assert.deepEqual([q.status, q.error, q.log], ['failed', 'process "/bin/sh -c echo parent-output; exit 7" did not complete successfully: exit code: 7', ['parent-output']]);
+    assert.deepEqual(
+      [q.status, q.error, q.log],
+      ['failed', 'process "/bin/sh -c echo parent-output; exit 7" did not complete successfully: exit code: 7', ['parent-output']],
+    );
     const k = byId('w/k@linux/amd64');
     assert.deepEqual([k.status, k.error], ['skipped', 'its parent w/q@linux/amd64 failed']);
   });
@@ -178,9 +215,24 @@ describe('bake progress → build events', () => {
   });
 
   it('garbage lines do not crash; text lines go on as bake logs', () => {
-    const garbage = ['', 'not json', '{', '[1,2]', 'null', '42', '{"vertexes":"x"}', '{"vertexes":[null,{"digest":1},{"digest":"sha256:x"}]}', '{"logs":[null,{"vertex":"sha256:zz","data":"!!"}],"warnings":[{}]}', '{"vertexes":[{"digest":"sha256:y","name":"[other 1/2] RUN x","started":"2026-01-01T00:00:00Z"}]}', '{"vertexes":[{"digest":"sha256:z","name":"[p 1/2] RUN x","started":"bogus"}]}'];
+    const garbage = [
+      '',
+      'not json',
+      '{',
+      '[1,2]',
+      'null',
+      '42',
+      '{"vertexes":"x"}',
+      '{"vertexes":[null,{"digest":1},{"digest":"sha256:x"}]}',
+      '{"logs":[null,{"vertex":"sha256:zz","data":"!!"}],"warnings":[{}]}',
+      '{"vertexes":[{"digest":"sha256:y","name":"[other 1/2] RUN x","started":"2026-01-01T00:00:00Z"}]}',
+      '{"vertexes":[{"digest":"sha256:z","name":"[p 1/2] RUN x","started":"bogus"}]}',
+    ];
     const { events, results } = run(SAMPLE, [...garbage, ...lines('sample-cached.jsonl')], OK);
-    assert.deepEqual(results.map((r) => r.status), ['cached', 'cached', 'cached']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['cached', 'cached', 'cached'],
+    );
     const bakeLogs = events.filter((e) => e.type === 'log' && e.target === 'bake').map((e) => (e as { line: string }).line);
     assert.deepEqual(bakeLogs, ['not json', '{', '[1,2]', 'null', '42']);
   });

@@ -25,7 +25,11 @@ describe('build flags', () => {
     assert.ok(dryRun('--cache', 'registry', '--no-cache').includes('--no-cache'));
   });
   it('the cache mode reaches the plan, whichever of --cache and --no-cache comes last', () => {
-    for (const flags of [['--cache', 'registry'], ['--cache', 'registry', '--no-cache'], ['--no-cache', '--cache', 'registry']]) {
+    for (const flags of [
+      ['--cache', 'registry'],
+      ['--cache', 'registry', '--no-cache'],
+      ['--no-cache', '--cache', 'registry'],
+    ]) {
       const dir = makeProject();
       dirs.push(dir);
       const r = runCli(['-C', dir, '--git-tag', 'v1.0.0', '--json', 'build', 'alpha/base', '--driver', 'buildx', '--dry-run', ...flags]);
@@ -42,14 +46,19 @@ describe('commander hands the flags over as the parser expects', () => {
   const optionsOf = async (...args: string[]): Promise<Record<string, unknown>> => {
     let got: Record<string, unknown> | undefined;
     const program = buildProgram(async () => {});
-    program.commands.find((c) => c.name() === 'build')!.action((_flavors: string[], opts: Record<string, unknown>) => {
-      got = opts;
-    });
+    program.commands
+      .find((c) => c.name() === 'build')!
+      .action((_flavors: string[], opts: Record<string, unknown>) => {
+        got = opts;
+      });
     await program.parseAsync(['build', ...args], { from: 'user' });
     return got!;
   };
   it('--cache <mode> and --no-cache are two flags, neither hides the other', async () => {
-    for (const args of [['--cache', 'registry', '--no-cache'], ['--no-cache', '--cache', 'registry']]) {
+    for (const args of [
+      ['--cache', 'registry', '--no-cache'],
+      ['--no-cache', '--cache', 'registry'],
+    ]) {
       const opts = await optionsOf(...args);
       assert.equal(opts.cache, 'registry', args.join(' '));
       assert.equal(opts.noCache, true, args.join(' '));

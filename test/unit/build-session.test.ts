@@ -38,7 +38,10 @@ describe('session protobuf and gRPC framing', () => {
     const req = { id: 'idekube-ca', annotations: { a: 'b', 'long.key': 'x'.repeat(200) } };
     assert.deepEqual(decodeGetSecretRequest(encodeGetSecretRequest(req)), req);
     // as protoc would write one map entry: 12 06 (0a 01 'k') (12 01 'v')
-    assert.deepEqual(decodeGetSecretRequest(Buffer.from([0x12, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76, 0x0a, 0x01, 0x78])), { id: 'x', annotations: { k: 'v' } });
+    assert.deepEqual(decodeGetSecretRequest(Buffer.from([0x12, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76, 0x0a, 0x01, 0x78])), {
+      id: 'x',
+      annotations: { k: 'v' },
+    });
   });
 
   it('GetSecretResponse: bytes field 1, multi-byte lengths, empty data', () => {
@@ -59,7 +62,10 @@ describe('session protobuf and gRPC framing', () => {
   it('gRPC frames: flag, big-endian length, message; several in one body', () => {
     assert.deepEqual(grpcFrame(Buffer.from('ab')), Buffer.from([0, 0, 0, 0, 2, 0x61, 0x62]));
     const body = Buffer.concat([grpcFrame(Buffer.from('one')), grpcFrame(Buffer.alloc(0)), grpcFrame(Buffer.alloc(70_000, 1))]);
-    assert.deepEqual(grpcUnframe(body).map((m) => m.length), [3, 0, 70_000]);
+    assert.deepEqual(
+      grpcUnframe(body).map((m) => m.length),
+      [3, 0, 70_000],
+    );
     assert.throws(() => grpcUnframe(Buffer.from([0, 0, 0])), /truncated/);
     assert.throws(() => grpcUnframe(Buffer.from([0, 0, 0, 0, 9, 1])), /truncated/);
     assert.throws(() => grpcUnframe(Buffer.from([1, 0, 0, 0, 0])), /compressed/);
@@ -245,7 +251,10 @@ describe('openBuildSession against a stand-in daemon', { timeout: 60_000 }, () =
         call(client, SECRETS_GET, encodeGetSecretRequest({ id: 'idekube-ca', annotations: {} })),
         call(client, SECRETS_GET, encodeGetSecretRequest({ id: 'nope', annotations: {} })),
       ]);
-      assert.deepEqual(calls.map((c) => c.status), [0, 0, 5]);
+      assert.deepEqual(
+        calls.map((c) => c.status),
+        [0, 0, 5],
+      );
     });
 
     it('close() ends the connection, twice is fine', async () => {
@@ -271,7 +280,27 @@ describe('openBuildSession against a stand-in daemon', { timeout: 60_000 }, () =
   });
 
   it('over tcp with TLS (https), when openssl can make a certificate', async (t) => {
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 30_000 });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore', timeout: 30_000 },
+    );
     if (made.status !== 0) return t.skip('no openssl');
     const tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
     const daemon = await startDaemon((s) => new Promise((r) => s.listen(0, '127.0.0.1', r)), 'upgrade', tls);
@@ -299,17 +328,23 @@ describe('openBuildSession against a stand-in daemon', { timeout: 60_000 }, () =
   });
 
   it('ssh and unknown endpoints are refused with a RunError', async () => {
-    await assert.rejects(openBuildSession(fakeEngine({ host: 'example.invalid', port: 22, protocol: 'ssh' }), { s1: secretFile }), (e: Error) => {
-      assert.ok(e instanceof RunError);
-      assert.match(e.message, /need a unix or tcp engine endpoint/);
-      return true;
-    });
+    await assert.rejects(
+      openBuildSession(fakeEngine({ host: 'example.invalid', port: 22, protocol: 'ssh' }), { s1: secretFile }),
+      (e: Error) => {
+        assert.ok(e instanceof RunError);
+        assert.match(e.message, /need a unix or tcp engine endpoint/);
+        return true;
+      },
+    );
     await assert.rejects(openBuildSession(fakeEngine({}), { s1: secretFile }), RunError);
   });
 
   it('a missing or relative secret file fails before any connection', async () => {
     const before = unix.seen.length;
-    await assert.rejects(openBuildSession(fakeEngine({ socketPath: join(dir, 'docker.sock') }), { s1: join(dir, 'nope') }), /build secret s1: cannot read/);
+    await assert.rejects(
+      openBuildSession(fakeEngine({ socketPath: join(dir, 'docker.sock') }), { s1: join(dir, 'nope') }),
+      /build secret s1: cannot read/,
+    );
     await assert.rejects(openBuildSession(fakeEngine({ socketPath: join(dir, 'docker.sock') }), { s1: 'ca.pem' }), /not an absolute path/);
     assert.equal(unix.seen.length, before);
   });
@@ -318,14 +353,26 @@ describe('openBuildSession against a stand-in daemon', { timeout: 60_000 }, () =
     const refusing = await startDaemon((s) => new Promise((r) => s.listen(join(dir, 'refuse.sock'), r)), 'refuse');
     const silent = await startDaemon((s) => new Promise((r) => s.listen(join(dir, 'silent.sock'), r)), 'silent');
     try {
-      await assert.rejects(openBuildSession(fakeEngine({ socketPath: join(dir, 'refuse.sock') }), { s1: secretFile }), /refused a build session: HTTP 400 protocol not allowed/);
+      await assert.rejects(
+        openBuildSession(fakeEngine({ socketPath: join(dir, 'refuse.sock') }), { s1: secretFile }),
+        /refused a build session: HTTP 400 protocol not allowed/,
+      );
       const t0 = Date.now();
-      await assert.rejects(openBuildSession(fakeEngine({ socketPath: join(dir, 'silent.sock') }), { s1: secretFile }, { timeoutMs: 300 }), /did not open a build session within 0.3s/);
+      await assert.rejects(
+        openBuildSession(fakeEngine({ socketPath: join(dir, 'silent.sock') }), { s1: secretFile }, { timeoutMs: 300 }),
+        /did not open a build session within 0.3s/,
+      );
       assert.ok(Date.now() - t0 < 3000);
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 100);
-      await assert.rejects(openBuildSession(fakeEngine({ socketPath: join(dir, 'silent.sock') }), { s1: secretFile }, { signal: ac.signal }), /build cancelled/);
-      await assert.rejects(openBuildSession(fakeEngine({ socketPath: join(dir, 'no-daemon.sock') }), { s1: secretFile }), /cannot reach the engine at unix:\/\//);
+      await assert.rejects(
+        openBuildSession(fakeEngine({ socketPath: join(dir, 'silent.sock') }), { s1: secretFile }, { signal: ac.signal }),
+        /build cancelled/,
+      );
+      await assert.rejects(
+        openBuildSession(fakeEngine({ socketPath: join(dir, 'no-daemon.sock') }), { s1: secretFile }),
+        /cannot reach the engine at unix:\/\//,
+      );
     } finally {
       await refusing.close();
       await silent.close();

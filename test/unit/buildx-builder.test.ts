@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { builderProblems, needsOfPlan, normalizePlatform, parseDriverStatus, parseInspect, type BuilderFacts, type PlanNeeds } from '../../src/drivers/buildx-builder.js';
+import {
+  builderProblems,
+  needsOfPlan,
+  normalizePlatform,
+  parseDriverStatus,
+  parseInspect,
+  type BuilderFacts,
+  type PlanNeeds,
+} from '../../src/drivers/buildx-builder.js';
 import type { Plan } from '../../src/plan/types.js';
 import { REPO_ROOT } from '../helpers/project.js';
 
@@ -17,7 +25,14 @@ describe('docker buildx inspect parsing', () => {
     assert.equal(b.name, 'default');
     assert.equal(b.driver, 'docker');
     assert.equal(b.error, undefined);
-    assert.deepEqual(b.nodes, [{ name: 'default', endpoint: 'default', status: 'running', platforms: [AMD, 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', ARM] }]);
+    assert.deepEqual(b.nodes, [
+      {
+        name: 'default',
+        endpoint: 'default',
+        status: 'running',
+        platforms: [AMD, 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', ARM],
+      },
+    ]);
     assert.deepEqual(b.platforms, [AMD, 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', ARM]);
   });
   it('docker-container, never booted, user-set platforms (real output): the * marks are dropped', () => {
@@ -42,14 +57,19 @@ describe('docker buildx inspect parsing', () => {
   it('kubernetes, two nodes: union of their platforms, first seen first', () => {
     const b = parseInspect(fixture('inspect-kubernetes-two-nodes.txt'))!;
     assert.equal(b.driver, 'kubernetes');
-    assert.deepEqual(b.nodes.map((n) => n.name), ['builder-amd64', 'builder-arm64']);
+    assert.deepEqual(
+      b.nodes.map((n) => n.name),
+      ['builder-amd64', 'builder-arm64'],
+    );
     assert.equal(b.nodes[1]!.endpoint, 'kubernetes:///kube?deployment=builder-arm64&kubeconfig=');
     assert.deepEqual(b.platforms, [AMD, 'linux/amd64/v2', 'linux/amd64/v3', 'linux/386', ARM, 'linux/arm/v7', 'linux/arm/v6']);
   });
   it('errors of the builder and of a node are kept', () => {
     const b = parseInspect('Name:   remote1\nDriver: remote\nError:  connection refused\n')!;
     assert.equal(b.error, 'connection refused');
-    const n = parseInspect('Name:   r\nDriver: remote\n\nNodes:\nName:     r0\nEndpoint: tcp://10.0.0.9:1234\nError:    context deadline exceeded\n')!;
+    const n = parseInspect(
+      'Name:   r\nDriver: remote\n\nNodes:\nName:     r0\nEndpoint: tcp://10.0.0.9:1234\nError:    context deadline exceeded\n',
+    )!;
     assert.deepEqual(n.nodes, [{ name: 'r0', endpoint: 'tcp://10.0.0.9:1234', error: 'context deadline exceeded', platforms: [] }]);
   });
   it('something else is not a builder', () => {
@@ -77,9 +97,23 @@ describe('docker info DriverStatus', () => {
 });
 
 const CONTAINER: BuilderFacts = { name: 'ci', version: '0.29.1', driver: 'docker-container', platforms: [AMD, ARM] };
-const DOCKER_CLASSIC: BuilderFacts = { name: 'default', version: '0.29.1', driver: 'docker', platforms: [AMD, ARM], containerdStore: false };
+const DOCKER_CLASSIC: BuilderFacts = {
+  name: 'default',
+  version: '0.29.1',
+  driver: 'docker',
+  platforms: [AMD, ARM],
+  containerdStore: false,
+};
 const DOCKER_CONTAINERD: BuilderFacts = { ...DOCKER_CLASSIC, containerdStore: true };
-const ONE: PlanNeeds = { platformsPerImage: [[AMD]], platforms: [AMD], push: false, load: false, registryCacheExport: false, attest: false, network: 'default' };
+const ONE: PlanNeeds = {
+  platformsPerImage: [[AMD]],
+  platforms: [AMD],
+  push: false,
+  load: false,
+  registryCacheExport: false,
+  attest: false,
+  network: 'default',
+};
 const TWO: PlanNeeds = { ...ONE, platformsPerImage: [[AMD, ARM], [AMD]], platforms: [AMD, ARM] };
 
 function one(problems: string[], re: RegExp): void {
@@ -92,17 +126,26 @@ describe('can the builder carry out the plan', () => {
     assert.deepEqual(builderProblems(CONTAINER, { ...TWO, push: true, registryCacheExport: true, attest: true, network: 'host' }), []);
   });
   it('buildx older than 0.13.0', () => {
-    one(builderProblems({ ...CONTAINER, version: '0.12.1' }, ONE), /^docker buildx 0\.12\.1 is older than 0\.13\.0, which idekube needs.*update the docker-buildx plugin/);
+    one(
+      builderProblems({ ...CONTAINER, version: '0.12.1' }, ONE),
+      /^docker buildx 0\.12\.1 is older than 0\.13\.0, which idekube needs.*update the docker-buildx plugin/,
+    );
     assert.deepEqual(builderProblems({ ...CONTAINER, version: '0.13.0' }, ONE), []);
   });
   it('a RUN network other than default needs 0.17.0', () => {
-    one(builderProblems({ ...CONTAINER, version: '0.16.2' }, { ...ONE, network: 'host' }), /cannot give RUN steps --network host: bake needs 0\.17\.0.*--network default/);
+    one(
+      builderProblems({ ...CONTAINER, version: '0.16.2' }, { ...ONE, network: 'host' }),
+      /cannot give RUN steps --network host: bake needs 0\.17\.0.*--network default/,
+    );
     one(builderProblems({ ...CONTAINER, version: '0.16.2' }, { ...ONE, network: 'none' }), /--network none/);
     assert.deepEqual(builderProblems({ ...CONTAINER, version: '0.16.2' }, ONE), []);
     assert.deepEqual(builderProblems({ ...CONTAINER, version: '0.17.0' }, { ...ONE, network: 'host' }), []);
   });
   it('docker driver, classic store: no two platforms in one image', () => {
-    one(builderProblems(DOCKER_CLASSIC, TWO), /^builder default \(driver docker\) cannot build linux\/amd64 and linux\/arm64 in one image without the containerd image store: turn it on \("features": \{"containerd-snapshotter": true\}.*docker-container builder, or --driver docker$/);
+    one(
+      builderProblems(DOCKER_CLASSIC, TWO),
+      /^builder default \(driver docker\) cannot build linux\/amd64 and linux\/arm64 in one image without the containerd image store: turn it on \("features": \{"containerd-snapshotter": true\}.*docker-container builder, or --driver docker$/,
+    );
     assert.deepEqual(builderProblems(DOCKER_CLASSIC, ONE), []);
     assert.deepEqual(builderProblems(DOCKER_CONTAINERD, TWO), []);
   });
@@ -112,11 +155,17 @@ describe('can the builder carry out the plan', () => {
     assert.deepEqual(builderProblems(DOCKER_CONTAINERD, { ...TWO, push: true }), []);
   });
   it('docker driver, classic store: no registry cache export', () => {
-    one(builderProblems(DOCKER_CLASSIC, { ...ONE, push: true, registryCacheExport: true }), /cannot export a registry cache \(cache-to\) without the containerd image store.*--cache none/);
+    one(
+      builderProblems(DOCKER_CLASSIC, { ...ONE, push: true, registryCacheExport: true }),
+      /cannot export a registry cache \(cache-to\) without the containerd image store.*--cache none/,
+    );
     assert.deepEqual(builderProblems(DOCKER_CONTAINERD, { ...ONE, push: true, registryCacheExport: true }), []);
   });
   it('docker driver, classic store: no attestations', () => {
-    one(builderProblems(DOCKER_CLASSIC, { ...ONE, attest: true }), /cannot add attestations without the containerd image store.*drop --attest/);
+    one(
+      builderProblems(DOCKER_CLASSIC, { ...ONE, attest: true }),
+      /cannot add attestations without the containerd image store.*drop --attest/,
+    );
     assert.deepEqual(builderProblems(DOCKER_CONTAINERD, { ...ONE, attest: true }), []);
   });
   it('docker driver whose store could not be asked counts as classic', () => {
@@ -124,7 +173,10 @@ describe('can the builder carry out the plan', () => {
     assert.equal(builderProblems(unknown, TWO).length, 1);
   });
   it('a platform the builder does not list', () => {
-    one(builderProblems({ ...CONTAINER, platforms: [AMD, 'linux/386'] }, TWO), /^builder ci \(driver docker-container\) cannot build linux\/arm64: it lists only linux\/amd64, linux\/386: register emulation \(.*--install arm64\), add a node for it \(docker buildx create --append\) or leave it out \(--platform linux\/amd64\)$/);
+    one(
+      builderProblems({ ...CONTAINER, platforms: [AMD, 'linux/386'] }, TWO),
+      /^builder ci \(driver docker-container\) cannot build linux\/arm64: it lists only linux\/amd64, linux\/386: register emulation \(.*--install arm64\), add a node for it \(docker buildx create --append\) or leave it out \(--platform linux\/amd64\)$/,
+    );
     // the docker driver has no nodes to add
     assert.doesNotMatch(builderProblems({ ...DOCKER_CONTAINERD, platforms: [AMD] }, TWO)[0]!, /--append/);
     // listed with a * (set by the user), or spelt linux/arm64/v8: still listed
@@ -133,7 +185,10 @@ describe('can the builder carry out the plan', () => {
     assert.deepEqual(builderProblems({ ...CONTAINER, platforms: [] }, TWO), []);
   });
   it('--load of a multi-platform image needs the containerd store in the engine it loads into', () => {
-    one(builderProblems(CONTAINER, { ...TWO, load: true }), /^builder ci \(driver docker-container\) cannot --load linux\/amd64 and linux\/arm64 as one image: the engine it loads into has to use the containerd image store.*--push.*--platform linux\/amd64\)$/);
+    one(
+      builderProblems(CONTAINER, { ...TWO, load: true }),
+      /^builder ci \(driver docker-container\) cannot --load linux\/amd64 and linux\/arm64 as one image: the engine it loads into has to use the containerd image store.*--push.*--platform linux\/amd64\)$/,
+    );
     one(builderProblems({ ...CONTAINER, containerdStore: false }, { ...TWO, load: true }), /cannot --load/);
     assert.deepEqual(builderProblems({ ...CONTAINER, containerdStore: true }, { ...TWO, load: true }), []);
     assert.deepEqual(builderProblems(CONTAINER, { ...ONE, load: true }), []);
@@ -142,11 +197,17 @@ describe('can the builder carry out the plan', () => {
     one(builderProblems(DOCKER_CLASSIC, { ...TWO, load: true }), /cannot build linux\/amd64 and linux\/arm64 in one image/);
   });
   it('--load with attestations needs the containerd store too', () => {
-    one(builderProblems({ ...CONTAINER, containerdStore: false }, { ...ONE, load: true, attest: true }), /cannot --load an image with attestations.*drop --attest/);
+    one(
+      builderProblems({ ...CONTAINER, containerdStore: false }, { ...ONE, load: true, attest: true }),
+      /cannot --load an image with attestations.*drop --attest/,
+    );
     assert.deepEqual(builderProblems({ ...CONTAINER, containerdStore: true }, { ...ONE, load: true, attest: true }), []);
   });
   it('several problems: each is said', () => {
-    const p = builderProblems({ ...DOCKER_CLASSIC, version: '0.16.0', platforms: [AMD] }, { ...TWO, push: true, registryCacheExport: true, attest: true, network: 'host' });
+    const p = builderProblems(
+      { ...DOCKER_CLASSIC, version: '0.16.0', platforms: [AMD] },
+      { ...TWO, push: true, registryCacheExport: true, attest: true, network: 'host' },
+    );
     assert.equal(p.length, 5, p.join('\n'));
   });
 });

@@ -3,7 +3,7 @@
  * buildx's version, and probeBuildx through a fake docker CLI (and the real test engine when there is one).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -46,7 +46,11 @@ describe('buildx probe', () => {
   it('the config file can add plugin folders', () => {
     const config = dockerConfig();
     writeFileSync(join(config, 'config.json'), JSON.stringify({ cliPluginsExtraDirs: ['/opt/plugins'] }));
-    assert.deepEqual(pluginDirs({ DOCKER_CONFIG: config }, ['/usr/lib/docker/cli-plugins']), [join(config, 'cli-plugins'), '/opt/plugins', '/usr/lib/docker/cli-plugins']);
+    assert.deepEqual(pluginDirs({ DOCKER_CONFIG: config }, ['/usr/lib/docker/cli-plugins']), [
+      join(config, 'cli-plugins'),
+      '/opt/plugins',
+      '/usr/lib/docker/cli-plugins',
+    ]);
   });
 });
 
@@ -59,11 +63,14 @@ describe('buildx version', () => {
   });
   it('garbage: no version (a commit id is not one)', () => {
     assert.equal(parseBuildxVersion(''), undefined);
-    assert.equal(parseBuildxVersion('docker: \'buildx\' is not a docker command.'), undefined);
+    assert.equal(parseBuildxVersion("docker: 'buildx' is not a docker command."), undefined);
     assert.equal(parseBuildxVersion('github.com/docker/buildx 6c929a4 6c929a4'), undefined);
   });
   it('older than 0.13.0: a why with the fix', () => {
-    assert.match(tooOldWhy('0.12.1')!, /^docker buildx 0\.12\.1 is older than 0\.13\.0, which idekube needs.*: update the docker-buildx plugin .* or use --driver docker$/);
+    assert.match(
+      tooOldWhy('0.12.1')!,
+      /^docker buildx 0\.12\.1 is older than 0\.13\.0, which idekube needs.*: update the docker-buildx plugin .* or use --driver docker$/,
+    );
     assert.equal(tooOldWhy('0.13.0'), undefined);
     assert.equal(tooOldWhy('1.0.0'), undefined);
   });
@@ -118,12 +125,22 @@ describe('probeBuildx', () => {
     assert.match((r as { why: string }).why, /cannot read a version in "github.com\/docker\/buildx 6c929a4 6c929a4"/);
   });
   it('docker driver: the engine of its docker context is asked for its image store', async () => {
-    const f = fakeDocker({ version: 'github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4', inspect: 'inspect-docker-default.txt', info: 'info-driverstatus-containerd.json' });
+    const f = fakeDocker({
+      version: 'github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4',
+      inspect: 'inspect-docker-default.txt',
+      info: 'info-driverstatus-containerd.json',
+    });
     const r = await probeBuildx({ env: f.env, systemDirs: [] });
     assert.deepEqual(r, {
       available: true,
       version: '0.29.1',
-      facts: { name: 'default', version: '0.29.1', driver: 'docker', platforms: ['linux/amd64', 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', 'linux/arm64'], containerdStore: true },
+      facts: {
+        name: 'default',
+        version: '0.29.1',
+        driver: 'docker',
+        platforms: ['linux/amd64', 'linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4', 'linux/arm64'],
+        containerdStore: true,
+      },
     });
     assert.deepEqual(f.log(), ['buildx version', 'buildx inspect', '--context default info --format {{json .DriverStatus}}']);
   });
@@ -137,7 +154,11 @@ describe('probeBuildx', () => {
     assert.deepEqual(f.log(), ['buildx version', 'buildx inspect --builder kube', 'info --format {{json .DriverStatus}}']);
   });
   it('an unknown builder: the why quotes buildx', async () => {
-    const r = await probeBuildx({ builder: 'nope', env: fakeDocker({ version: 'github.com/docker/buildx v0.29.1 a2b3c4d' }).env, systemDirs: [] });
+    const r = await probeBuildx({
+      builder: 'nope',
+      env: fakeDocker({ version: 'github.com/docker/buildx v0.29.1 a2b3c4d' }).env,
+      systemDirs: [],
+    });
     assert.equal(r.available, false);
     assert.match((r as { why: string }).why, /^cannot inspect builder nope \(no builder "nope" found\): see docker buildx ls/);
   });

@@ -12,7 +12,8 @@ import { generateFlavor } from '../../src/generate/flavor.js';
 import { REPO_ROOT } from '../helpers/project.js';
 
 const profiles = ['default', 'ascend'];
-const load = (profile: string) => loadProject({ dir: REPO_ROOT, ...(profile === 'default' ? {} : { profile }), sets: [], flags: { GIT_TAG: 'v0.0.0' }, env: {} });
+const load = (profile: string) =>
+  loadProject({ dir: REPO_ROOT, ...(profile === 'default' ? {} : { profile }), sets: [], flags: { GIT_TAG: 'v0.0.0' }, env: {} });
 
 function shellScripts(dir: string): string[] {
   const out: string[] = [];
@@ -38,7 +39,11 @@ describe('production catalog structure', () => {
       const p = load(profile);
       for (const id of p.catalog.order) {
         const missing = resolveArgs(p.catalog, p.layered, id).filter((a) => a.value === null);
-        assert.deepEqual(missing.map((a) => a.key), [], `${id}: args without a value`);
+        assert.deepEqual(
+          missing.map((a) => a.key),
+          [],
+          `${id}: args without a value`,
+        );
       }
     });
   }
@@ -61,14 +66,16 @@ describe('production catalog structure', () => {
       if (!parentOf(p.catalog.flavors.get(id)!)) assert.ok(nginx && sup, `${id} has generated runtime config`);
       if (!nginx || !sup) continue;
       for (const s of g.services) {
-        for (const r of s.routes) assert.match(nginx, new RegExp(`location (= )?${r.path.replace(/[/.]/g, '\\$&')} \\{`), `${id}: nginx location for ${r.path}`);
-        for (const prog of Object.keys(s.programs)) assert.match(sup, new RegExp(`^\\[program:${prog}\\]$`, 'm'), `${id}: supervisord program ${prog}`);
+        for (const r of s.routes)
+          assert.match(nginx, new RegExp(`location (= )?${r.path.replace(/[/.]/g, '\\$&')} \\{`), `${id}: nginx location for ${r.path}`);
+        for (const prog of Object.keys(s.programs))
+          assert.match(sup, new RegExp(`^\\[program:${prog}\\]$`, 'm'), `${id}: supervisord program ${prog}`);
       }
       assert.match(sup, /^\[program:nginx\]$/m);
     }
   });
 
-  it('featured/isaac is amd64 only; children build a subset of their parent\'s platforms', () => {
+  it("featured/isaac is amd64 only; children build a subset of their parent's platforms", () => {
     const p = load('default');
     assert.deepEqual(platformsOf(p.catalog, 'featured/isaac'), ['linux/amd64']);
     for (const id of p.catalog.order) {
@@ -76,7 +83,10 @@ describe('production catalog structure', () => {
       if (!parent) continue;
       const mine = platformsOf(p.catalog, id);
       const theirs = platformsOf(p.catalog, parent);
-      assert.ok(mine.every((x) => theirs.includes(x)), `${id}: ${mine} ⊄ ${theirs}`);
+      assert.ok(
+        mine.every((x) => theirs.includes(x)),
+        `${id}: ${mine} ⊄ ${theirs}`,
+      );
     }
   });
 
@@ -92,7 +102,8 @@ describe('production catalog structure', () => {
     // the first instruction of the first differing layer: the instruction after the last shared layer's
     const firstDiff = ia.findIndex((line, i) => line !== ib[i]);
     const before = ia.slice(0, firstDiff).join('\n');
-    for (const l of a.slice(0, shared)) assert.ok(before.includes(`/layers/${l}/`) || !p.catalog.layers.get(l)!.run, `layer ${l} is inside the shared prefix`);
+    for (const l of a.slice(0, shared))
+      assert.ok(before.includes(`/layers/${l}/`) || !p.catalog.layers.get(l)!.run, `layer ${l} is inside the shared prefix`);
     assert.ok(!before.includes(`/layers/${a[shared]}/`), 'the prefix stops at the first different layer');
     assert.ok(firstDiff > 5, `shared prefix of ${firstDiff} instructions`);
   });
@@ -104,7 +115,10 @@ describe('production catalog structure', () => {
       const a = generateFlavor(p1, id);
       const b = generateFlavor(p2, id);
       assert.equal(a.dockerfile, b.dockerfile);
-      assert.deepEqual(a.files.map((f) => [f.path, f.text ?? f.source, f.mode]), b.files.map((f) => [f.path, f.text ?? f.source, f.mode]));
+      assert.deepEqual(
+        a.files.map((f) => [f.path, f.text ?? f.source, f.mode]),
+        b.files.map((f) => [f.path, f.text ?? f.source, f.mode]),
+      );
     }
   });
 

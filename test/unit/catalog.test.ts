@@ -24,8 +24,14 @@ describe('catalog graph', () => {
     const c = load();
     assert.deepEqual(platformsOf(c, 'alpha/child'), ['linux/amd64', 'linux/arm64']);
     assert.deepEqual(platformsOf(c, 'alpha/grandchild'), ['linux/amd64']);
-    assert.deepEqual(allLayers(c, 'alpha/grandchild').map((l) => l.name), ['base', 'tool', 'extra', 'amd64only']);
-    assert.deepEqual(servicesOf(c, 'alpha/child').map((s) => `${s.layer}:${s.name}`), ['tool:web']);
+    assert.deepEqual(
+      allLayers(c, 'alpha/grandchild').map((l) => l.name),
+      ['base', 'tool', 'extra', 'amd64only'],
+    );
+    assert.deepEqual(
+      servicesOf(c, 'alpha/child').map((s) => `${s.layer}:${s.name}`),
+      ['tool:web'],
+    );
   });
   it('detects a two-flavor cycle and names it', () => {
     assert.throws(
@@ -34,7 +40,10 @@ describe('catalog graph', () => {
     );
   });
   it('detects a self cycle', () => {
-    assert.throws(() => load({ 'flavors/beta/base/flavor.yaml': 'from:\n  parent: beta/base\n' }), /dependency cycle: beta\/base → beta\/base/);
+    assert.throws(
+      () => load({ 'flavors/beta/base/flavor.yaml': 'from:\n  parent: beta/base\n' }),
+      /dependency cycle: beta\/base → beta\/base/,
+    );
   });
   it('detects a longer cycle once', () => {
     try {

@@ -96,7 +96,10 @@ describe('CI recipes', () => {
   it('.gitlab-ci.yml: the same shape (build per platform, then merge)', () => {
     const gl = parse(readFileSync(join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8'));
     assert.deepEqual(gl.stages, ['build', 'merge']);
-    assert.deepEqual(gl.build.parallel.matrix.map((m: { PLATFORM: string }) => m.PLATFORM), ['linux/amd64', 'linux/arm64']);
+    assert.deepEqual(
+      gl.build.parallel.matrix.map((m: { PLATFORM: string }) => m.PLATFORM),
+      ['linux/amd64', 'linux/arm64'],
+    );
     assert.match(gl.build.script.join('\n'), /--push --arch-only/);
     assert.deepEqual(gl.merge.needs, ['build']);
     assert.match(gl.merge.script.join('\n'), /idekube manifest --all/);
@@ -113,28 +116,48 @@ describe('CI recipes', () => {
     assert.deepEqual(lineupsIn('v0.4', 'base,ascend'), ['base', 'ascend']);
     assert.deepEqual(lineupsIn('v0.8', 'universal,ascend'), ['universal', 'ascend']);
     for (const job of ['plan', 'build', 'merge']) {
-      for (const step of wf.jobs[job].steps as Array<{ run?: string }>) if (step.run?.includes('npx idekube plan') || step.run?.includes('npx idekube build') || step.run?.includes('npx idekube manifest')) assert.match(step.run, /--all/, `${job}: ${step.run}`);
+      for (const step of wf.jobs[job].steps as Array<{ run?: string }>)
+        if (step.run?.includes('npx idekube plan') || step.run?.includes('npx idekube build') || step.run?.includes('npx idekube manifest'))
+          assert.match(step.run, /--all/, `${job}: ${step.run}`);
     }
   });
   it('.gitlab-ci.yml: both v0.4 lineups in one run', () => {
     const gl = parse(readFileSync(join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8'));
     assert.deepEqual(lineupsIn('v0.4', gl.variables.IDEKUBE_LINEUP), ['base', 'ascend']);
   });
-  it('the recipes\' default selection plans in this repository: both lineups, both platforms', () => {
-    for (const [args, lineups] of [[['--lineup', 'base,ascend'], ['base', 'ascend']], [['--scheme', 'v0.8', '--lineup', 'universal,ascend'], ['universal', 'ascend']]] as const) {
+  it("the recipes' default selection plans in this repository: both lineups, both platforms", () => {
+    for (const [args, lineups] of [
+      [
+        ['--lineup', 'base,ascend'],
+        ['base', 'ascend'],
+      ],
+      [
+        ['--scheme', 'v0.8', '--lineup', 'universal,ascend'],
+        ['universal', 'ascend'],
+      ],
+    ] as const) {
       const r = runCli(['-C', REPO_ROOT, '--git-tag', 'v1.2.3', ...args, 'plan', '--all', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const plan = JSON.parse(r.stdout) as { lineups: Array<{ name: string }>; targets: Array<{ platform: string }> };
-      assert.deepEqual(plan.lineups.map((l) => l.name), lineups);
+      assert.deepEqual(
+        plan.lineups.map((l) => l.name),
+        lineups,
+      );
       assert.deepEqual([...new Set(plan.targets.map((t) => t.platform))].sort(), ['linux/amd64', 'linux/arm64']);
     }
   });
   it('every --lineup in the README names lineups of its scheme', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     // inline code and the lines of code blocks
-    const blocks = [...readme.matchAll(/^```[a-z]*\n([^]*?)^```$/gm)].flatMap((m) => m[1]!.split('\n'));
-    const snippets = [...readme.replace(/^```[a-z]*\n[^]*?^```$/gm, '').matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!).concat(blocks);
-    const uses = snippets.flatMap((x) => [...x.matchAll(/--lineup[ =]([\w,-]+)/g)].map((m) => ({ text: x, names: m[1]!, scheme: (/--scheme[ =](v0\.\d)/.exec(x)?.[1] ?? 'v0.4') as Scheme })));
+    const blocks = [...readme.matchAll(/^```[a-z]*\n([\s\S]*?)^```$/gm)].flatMap((m) => m[1]!.split('\n'));
+    const snippets = [...readme.replace(/^```[a-z]*\n[\s\S]*?^```$/gm, '').matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!).concat(blocks);
+    const uses = snippets.flatMap((x) =>
+      [...x.matchAll(/--lineup[ =]([\w,-]+)/g)].map((m) => ({
+        text: x,
+        names: m[1]!,
+        scheme: (/--scheme[ =](v0\.\d)/.exec(x)?.[1] ?? 'v0.4') as Scheme,
+      })),
+    );
     assert.ok(uses.length > 20, `found ${uses.length}`);
     for (const u of uses) {
       // a bare `--lineup ascend` next to v0.8 prose is still a valid v0.4 name; `universal` always comes with --scheme v0.8

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { REPO_ROOT, runCli } from '../helpers/project.js';
 
 describe('idekube --version', () => {
-  it('prints package.json\'s version, with -V and --version', () => {
+  it("prints package.json's version, with -V and --version", () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['-V', '--version']) {
       const r = runCli([flag]);

@@ -39,7 +39,7 @@ describe('contributor path: a new layer and flavor as YAML + shell, no TypeScrip
       mkdirSync(dirname(join(dir, rel)), { recursive: true });
       writeFileSync(join(dir, rel), text, { mode: rel.endsWith('.sh') ? 0o755 : 0o644 });
     }
-    appendFileSync(join(dir, '.dockerargs'), '\n# the contributor\'s layer\nHELLO_VERSION=1.2.3\n');
+    appendFileSync(join(dir, '.dockerargs'), "\n# the contributor's layer\nHELLO_VERSION=1.2.3\n");
   });
   after(() => cleanup(dir));
 
@@ -50,7 +50,7 @@ describe('contributor path: a new layer and flavor as YAML + shell, no TypeScrip
     assert.ok(r.stdout.split('\n').includes(`${FLAVOR}\tcoder/base\tlinux/amd64,linux/arm64\t${LAYER}`), r.stdout);
   });
 
-  it('generate writes a Dockerfile that runs the new layer\'s script with its version, and the script in the context', () => {
+  it("generate writes a Dockerfile that runs the new layer's script with its version, and the script in the context", () => {
     const out = join(dir, 'out');
     const r = runCli(['-C', dir, '--git-tag', 'v0.0.0', 'generate', FLAVOR, '-o', out]);
     assert.equal(r.code, 0, r.stderr);
@@ -69,8 +69,17 @@ describe('contributor path: a new layer and flavor as YAML + shell, no TypeScrip
   it('plan --json builds the new flavor on its parent, for both platforms, with its version', () => {
     const r = runCli(['-C', dir, '--git-tag', 'v0.0.0', '--json', 'plan', FLAVOR]);
     assert.equal(r.code, 0, r.stderr);
-    const plan = JSON.parse(r.stdout) as { images: { flavor: string; reason: string }[]; targets: { id: string; dependsOn?: string[]; buildArgs: Record<string, string> }[] };
-    assert.deepEqual(plan.images.map((i) => [i.flavor, i.reason]), [['coder/base', 'parent'], [FLAVOR, 'selected']]);
+    const plan = JSON.parse(r.stdout) as {
+      images: { flavor: string; reason: string }[];
+      targets: { id: string; dependsOn?: string[]; buildArgs: Record<string, string> }[];
+    };
+    assert.deepEqual(
+      plan.images.map((i) => [i.flavor, i.reason]),
+      [
+        ['coder/base', 'parent'],
+        [FLAVOR, 'selected'],
+      ],
+    );
     for (const arch of ['amd64', 'arm64']) {
       const t = plan.targets.find((x) => x.id === `${FLAVOR}@linux/${arch}`);
       assert.ok(t, `no target ${FLAVOR}@linux/${arch}`);

@@ -8,7 +8,11 @@ const kv = (text: string) => Object.fromEntries(parseDockerargs(text, '.dockerar
 describe('.dockerargs parser', () => {
   it('reads the upstream file format verbatim', () => {
     const upstream = 'BASE_IMAGE=ubuntu:24.04\nTAG_POSTFIX=\nPIP_MIRROR_URL=https://mirror.example/pypi/web/simple\n__EOF__=__EOF__';
-    assert.deepEqual(kv(upstream), { BASE_IMAGE: 'ubuntu:24.04', TAG_POSTFIX: '', PIP_MIRROR_URL: 'https://mirror.example/pypi/web/simple' });
+    assert.deepEqual(kv(upstream), {
+      BASE_IMAGE: 'ubuntu:24.04',
+      TAG_POSTFIX: '',
+      PIP_MIRROR_URL: 'https://mirror.example/pypi/web/simple',
+    });
   });
   it('splits at the first = only', () => assert.deepEqual(kv('C=a=b==c\n'), { C: 'a=b==c' }));
   it('keeps the last line without a trailing newline', () => assert.deepEqual(kv('A=1\nB=2'), { A: '1', B: '2' }));
@@ -25,7 +29,8 @@ describe('.dockerargs parser', () => {
     });
   });
   it('keeps $, quotes inside and spaces of unquoted values', () => assert.deepEqual(kv('A=a"b $X c\n'), { A: 'a"b $X c' }));
-  it('accepts an export prefix (as in the upstream .env files)', () => assert.deepEqual(kv('export TAG_POSTFIX=-ascend'), { TAG_POSTFIX: '-ascend' }));
+  it('accepts an export prefix (as in the upstream .env files)', () =>
+    assert.deepEqual(kv('export TAG_POSTFIX=-ascend'), { TAG_POSTFIX: '-ascend' }));
   it('records file and line of every entry', () => {
     const [a, b] = parseDockerargs('# c\nA=1\n\nB=2\n', 'x/.dockerargs');
     assert.deepEqual([a!.line, b!.line, b!.file], [2, 4, 'x/.dockerargs']);
@@ -38,11 +43,19 @@ describe('.dockerargs parser', () => {
       assert.ok(e instanceof InputErrors);
       assert.deepEqual(
         e.errors.map((x) => x.format().split('\n')[0]),
-        ['.dockerargs:2: line 2 is not KEY=VALUE (it has no \'=\')', '.dockerargs:3: invalid key "1BAD"', '.dockerargs:4: duplicate key GOOD (first set on line 1)'],
+        [
+          ".dockerargs:2: line 2 is not KEY=VALUE (it has no '=')",
+          '.dockerargs:3: invalid key "1BAD"',
+          '.dockerargs:4: duplicate key GOOD (first set on line 1)',
+        ],
       );
     }
   });
   it('a single error is an InputError with exit code 2', () => {
-    assert.throws(() => parseDockerargs('A="open\n', 'f'), (e: unknown) => e instanceof InputError && e.exitCode === 2 && e.format().startsWith('f:1: unterminated double quote in the value of A'));
+    assert.throws(
+      () => parseDockerargs('A="open\n', 'f'),
+      (e: unknown) =>
+        e instanceof InputError && e.exitCode === 2 && e.format().startsWith('f:1: unterminated double quote in the value of A'),
+    );
   });
 });

@@ -44,13 +44,16 @@ describe('Engine API connections', () => {
   let dir: string;
   let sock: string;
   let daemon: ChildProcess;
-  const connections = async () => Number(await new Promise<string>((resolve, reject) => {
-    get({ socketPath: sock, path: '/connections', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  }));
+  const connections = async () =>
+    Number(
+      await new Promise<string>((resolve, reject) => {
+        get({ socketPath: sock, path: '/connections', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      }),
+    );
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'idekube-engine-'));
     sock = join(dir, 'docker.sock');

@@ -28,12 +28,30 @@ function project(dotArgs = '', extra: Record<string, string> = {}): string {
 }
 
 function dryRun(dir: string, args: string[], env: Record<string, string> = {}) {
-  return runCli(['-C', dir, '--git-tag', 'v1.0.0', '--json', 'build', 'beta/base', '--platform', 'linux/amd64', '--driver', 'buildx', '--dry-run', ...args], { env });
+  return runCli(
+    [
+      '-C',
+      dir,
+      '--git-tag',
+      'v1.0.0',
+      '--json',
+      'build',
+      'beta/base',
+      '--platform',
+      'linux/amd64',
+      '--driver',
+      'buildx',
+      '--dry-run',
+      ...args,
+    ],
+    { env },
+  );
 }
 
 /** The --json error as the plain CLI prints it: `file:line: message` and `fix: …`. */
 function errorOf(r: { stderr: string }): string {
-  const e = (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { message: string; file?: string; line?: number; fix?: string } }).error;
+  const e = (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { message: string; file?: string; line?: number; fix?: string } })
+    .error;
   return `${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''}${e.message}${e.fix ? `\nfix: ${e.fix}` : ''}`;
 }
 
@@ -59,7 +77,10 @@ describe('--extra-ca-certs: the option', () => {
     // `generate` has no such option: the Dockerfile cannot depend on it
     assert.equal(runCli(['-C', dir, 'generate', 'beta/base', '-o', join(dir, 'out')]).code, 0);
     const a = readFileSync(join(dir, 'out/beta/base/Dockerfile'), 'utf8');
-    assert.match(a, /--mount=type=secret,id=idekube-ca,target=\/run\/secrets\/idekube-ca \\\n    --mount=type=tmpfs,target=\/run\/idekube-tls \\\n    \["bash", "\/tmp\/idekube\/build\/run-layer\.sh", "\/tmp\/idekube\/layers\/base\/install\.sh"\]/);
+    assert.match(
+      a,
+      /--mount=type=secret,id=idekube-ca,target=\/run\/secrets\/idekube-ca \\\n {4}--mount=type=tmpfs,target=\/run\/idekube-tls \\\n {4}\["bash", "\/tmp\/idekube\/build\/run-layer\.sh", "\/tmp\/idekube\/layers\/base\/install\.sh"\]/,
+    );
     assert.equal(readFileSync(join(dir, 'out/beta/base/build/run-layer.sh'), 'utf8'), runLayerScript());
   });
 
@@ -68,8 +89,14 @@ describe('--extra-ca-certs: the option', () => {
     const dir = project('IDEKUBE_EXTRA_CA_CERTS=certs/project.pem\n', { 'certs/project.pem': PEM });
     const fromFile = JSON.parse(dryRun(dir, []).stdout).plan.extraCaCerts;
     assert.deepEqual(fromFile, { path: join(dir, 'certs/project.pem'), from: '.dockerargs:3', certificates: 1 });
-    assert.equal(JSON.parse(dryRun(dir, [], { IDEKUBE_EXTRA_CA_CERTS: join(tmp, 'one.pem') }).stdout).plan.extraCaCerts.from, 'env IDEKUBE_EXTRA_CA_CERTS');
-    assert.equal(JSON.parse(dryRun(dir, ['--extra-ca-certs', pem], { IDEKUBE_EXTRA_CA_CERTS: join(tmp, 'one.pem') }).stdout).plan.extraCaCerts.from, '--extra-ca-certs');
+    assert.equal(
+      JSON.parse(dryRun(dir, [], { IDEKUBE_EXTRA_CA_CERTS: join(tmp, 'one.pem') }).stdout).plan.extraCaCerts.from,
+      'env IDEKUBE_EXTRA_CA_CERTS',
+    );
+    assert.equal(
+      JSON.parse(dryRun(dir, ['--extra-ca-certs', pem], { IDEKUBE_EXTRA_CA_CERTS: join(tmp, 'one.pem') }).stdout).plan.extraCaCerts.from,
+      '--extra-ca-certs',
+    );
   });
 
   it('bad input is exit 2 with the reason and a fix', () => {
@@ -104,7 +131,20 @@ describe('--extra-ca-certs: the option', () => {
 
   it('a profile may not set it (one set of certificates for a build of several lineups)', () => {
     const dir = project('', { '.dockerargs.corp': `IDEKUBE_EXTRA_CA_CERTS=${pem}\n` });
-    const r = runCli(['-C', dir, '--profile', 'corp', '--json', 'build', 'beta/base', '--platform', 'linux/amd64', '--driver', 'buildx', '--dry-run']);
+    const r = runCli([
+      '-C',
+      dir,
+      '--profile',
+      'corp',
+      '--json',
+      'build',
+      'beta/base',
+      '--platform',
+      'linux/amd64',
+      '--driver',
+      'buildx',
+      '--dry-run',
+    ]);
     assert.equal(r.code, 2);
     assert.match(errorOf(r), /^\.dockerargs\.corp:1: IDEKUBE_EXTRA_CA_CERTS is project-wide and cannot be set in a profile/);
   });
@@ -126,9 +166,19 @@ describe('run-layer.sh: the wrapper every layer step runs through', () => {
     spawnSync('mkdir', ['-p', `${root}/secrets`, `${root}/tls`, `${root}/etc/ssl/certs`]);
     if (secret !== undefined) writeFileSync(`${root}/secrets/idekube-ca`, secret);
     if (systemBundle !== undefined) writeFileSync(`${root}/etc/ssl/certs/ca-certificates.crt`, systemBundle);
-    writeFileSync(script, runLayerScript().replaceAll('/run/secrets', `${root}/secrets`).replaceAll('/run/idekube-tls', `${root}/tls`).replaceAll('/etc/ssl/certs', `${root}/etc/ssl/certs`).replaceAll('/etc/apt/apt.conf', `${root}/apt.conf`));
+    writeFileSync(
+      script,
+      runLayerScript()
+        .replaceAll('/run/secrets', `${root}/secrets`)
+        .replaceAll('/run/idekube-tls', `${root}/tls`)
+        .replaceAll('/etc/ssl/certs', `${root}/etc/ssl/certs`)
+        .replaceAll('/etc/apt/apt.conf', `${root}/apt.conf`),
+    );
     const probe = join(root, 'probe.sh');
-    writeFileSync(probe, 'echo "ssl=${SSL_CERT_FILE:-unset} node=${NODE_EXTRA_CA_CERTS:-unset} apt=${APT_CONFIG:-unset} args=$*"\n[ -n "${SSL_CERT_FILE:-}" ] && grep -c BEGIN "$SSL_CERT_FILE"; [ -n "${APT_CONFIG:-}" ] && cat "$APT_CONFIG"; exit 0\n');
+    writeFileSync(
+      probe,
+      'echo "ssl=${SSL_CERT_FILE:-unset} node=${NODE_EXTRA_CA_CERTS:-unset} apt=${APT_CONFIG:-unset} args=$*"\n[ -n "${SSL_CERT_FILE:-}" ] && grep -c BEGIN "$SSL_CERT_FILE"; [ -n "${APT_CONFIG:-}" ] && cat "$APT_CONFIG"; exit 0\n',
+    );
     const r = spawnSync('bash', [script, probe, 'a b'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     return { ...r, root };
   };
@@ -141,10 +191,13 @@ describe('run-layer.sh: the wrapper every layer step runs through', () => {
   it('an empty secret counts as none', () => {
     assert.equal(run('', PEM).stdout, 'ssl=unset node=unset apt=unset args=a b\n');
   });
-  it('with it: the image\'s CAs + the extra ones in the tmpfs bundle; apt, Node and the others pointed there', () => {
+  it("with it: the image's CAs + the extra ones in the tmpfs bundle; apt, Node and the others pointed there", () => {
     const r = run(PEM, PEM + PEM);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, `ssl=${r.root}/tls/ca-certificates.crt node=${r.root}/secrets/idekube-ca apt=${r.root}/tls/apt.conf args=a b\n3\nAcquire::https::CAInfo "${r.root}/tls/ca-certificates.crt";\n`);
+    assert.equal(
+      r.stdout,
+      `ssl=${r.root}/tls/ca-certificates.crt node=${r.root}/secrets/idekube-ca apt=${r.root}/tls/apt.conf args=a b\n3\nAcquire::https::CAInfo "${r.root}/tls/ca-certificates.crt";\n`,
+    );
     assert.match(r.stderr, /idekube: extra CA certificates for this step \(1 from the build secret idekube-ca\)/);
   });
   it('an image without CAs yet: the bundle is the extra ones alone; an existing apt.conf is still read', () => {

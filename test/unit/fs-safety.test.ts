@@ -6,7 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -88,10 +101,26 @@ function mkfifo(path: string): void {
 describe('host safety: the project folder is the boundary', () => {
   it('refuses links and special files in what is copied into a build context (never follows them)', () => {
     const cases: Array<{ name: string; path: string; make: (p: string, h: string) => void; args?: string[] }> = [
-      { name: 'a file link in a layer folder', path: 'artifacts/layers/base/leak', make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'artifacts/layers/base/leak')) },
-      { name: 'a link to /etc/shadow in rootfs/', path: 'artifacts/layers/base/rootfs/etc/shadow', make: (p) => symlinkSync('/etc/shadow', join(p, 'artifacts/layers/base/rootfs/etc/shadow')) },
-      { name: 'a folder link in rootfs/', path: 'artifacts/layers/base/rootfs/root', make: (p, h) => symlinkSync(join(h, 'dir'), join(p, 'artifacts/layers/base/rootfs/root')) },
-      { name: 'a relative link out of the project', path: 'artifacts/layers/tool/up', make: (p) => symlinkSync('../../../..', join(p, 'artifacts/layers/tool/up')) },
+      {
+        name: 'a file link in a layer folder',
+        path: 'artifacts/layers/base/leak',
+        make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'artifacts/layers/base/leak')),
+      },
+      {
+        name: 'a link to /etc/shadow in rootfs/',
+        path: 'artifacts/layers/base/rootfs/etc/shadow',
+        make: (p) => symlinkSync('/etc/shadow', join(p, 'artifacts/layers/base/rootfs/etc/shadow')),
+      },
+      {
+        name: 'a folder link in rootfs/',
+        path: 'artifacts/layers/base/rootfs/root',
+        make: (p, h) => symlinkSync(join(h, 'dir'), join(p, 'artifacts/layers/base/rootfs/root')),
+      },
+      {
+        name: 'a relative link out of the project',
+        path: 'artifacts/layers/tool/up',
+        make: (p) => symlinkSync('../../../..', join(p, 'artifacts/layers/tool/up')),
+      },
       {
         name: 'the layer folder itself a link',
         path: 'artifacts/layers/tool',
@@ -100,8 +129,16 @@ describe('host safety: the project folder is the boundary', () => {
           symlinkSync(join(h, 'dir'), join(p, 'artifacts/layers/tool'));
         },
       },
-      { name: 'a FIFO in rootfs/', path: 'artifacts/layers/base/rootfs/etc/pipe', make: (p) => mkfifo(join(p, 'artifacts/layers/base/rootfs/etc/pipe')) },
-      { name: "the project's script library a link", path: 'artifacts/lib', make: (p, h) => symlinkSync(join(h, 'dir'), join(p, 'artifacts/lib')) },
+      {
+        name: 'a FIFO in rootfs/',
+        path: 'artifacts/layers/base/rootfs/etc/pipe',
+        make: (p) => mkfifo(join(p, 'artifacts/layers/base/rootfs/etc/pipe')),
+      },
+      {
+        name: "the project's script library a link",
+        path: 'artifacts/lib',
+        make: (p, h) => symlinkSync(join(h, 'dir'), join(p, 'artifacts/lib')),
+      },
       {
         name: "a link in the project's runtime init",
         path: 'artifacts/runtime/startup.sh',
@@ -110,7 +147,12 @@ describe('host safety: the project folder is the boundary', () => {
           symlinkSync(join(h, 'secret'), join(p, 'artifacts/runtime/startup.sh'));
         },
       },
-      { name: 'a link, with build --dry-run', path: 'artifacts/layers/base/leak', make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'artifacts/layers/base/leak')), args: ['build', 'alpha/base', '--dry-run', '--driver', 'docker', '--platform', 'linux/amd64'] },
+      {
+        name: 'a link, with build --dry-run',
+        path: 'artifacts/layers/base/leak',
+        make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'artifacts/layers/base/leak')),
+        args: ['build', 'alpha/base', '--dry-run', '--driver', 'docker', '--platform', 'linux/amd64'],
+      },
     ];
     for (const c of cases) {
       const p = project();
@@ -128,14 +170,35 @@ describe('host safety: the project folder is the boundary', () => {
   it('never writes, chmods or deletes through a link in the output tree', () => {
     const out = '.idekube/build/default';
     const cases: Array<{ name: string; path: string; make: (p: string, h: string) => void; args?: string[] }> = [
-      { name: 'the Dockerfile a link to a host file', path: `${out}/alpha/base/Dockerfile`, make: (p, h) => linkIn(p, `${out}/alpha/base/Dockerfile`, join(h, 'secret')) },
-      { name: 'a context folder a link', path: `${out}/alpha/base/layers/base`, make: (p, h) => linkIn(p, `${out}/alpha/base/layers/base`, join(h, 'dir')) },
+      {
+        name: 'the Dockerfile a link to a host file',
+        path: `${out}/alpha/base/Dockerfile`,
+        make: (p, h) => linkIn(p, `${out}/alpha/base/Dockerfile`, join(h, 'secret')),
+      },
+      {
+        name: 'a context folder a link',
+        path: `${out}/alpha/base/layers/base`,
+        make: (p, h) => linkIn(p, `${out}/alpha/base/layers/base`, join(h, 'dir')),
+      },
       { name: 'the flavor folder a link', path: `${out}/alpha/base`, make: (p, h) => linkIn(p, `${out}/alpha/base`, join(h, 'dir')) },
       { name: 'the output folder itself a link', path: out, make: (p, h) => linkIn(p, out, join(h, 'dir')) },
       { name: '.idekube a link', path: '.idekube', make: (p, h) => linkIn(p, '.idekube', h) },
-      { name: 'a dangling link among stale files', path: `${out}/alpha/base/old`, make: (p, h) => linkIn(p, `${out}/alpha/base/old`, join(h, 'gone')) },
-      { name: 'a link in another flavor\'s folder', path: `${out}/beta/base/Dockerfile`, make: (p, h) => linkIn(p, `${out}/beta/base/Dockerfile`, join(h, 'secret')) },
-      { name: '-o naming a link', path: 'outlink', make: (p, h) => symlinkSync(join(h, 'dir'), join(p, 'outlink')), args: ['generate', 'alpha/base', '-o', 'outlink'] },
+      {
+        name: 'a dangling link among stale files',
+        path: `${out}/alpha/base/old`,
+        make: (p, h) => linkIn(p, `${out}/alpha/base/old`, join(h, 'gone')),
+      },
+      {
+        name: "a link in another flavor's folder",
+        path: `${out}/beta/base/Dockerfile`,
+        make: (p, h) => linkIn(p, `${out}/beta/base/Dockerfile`, join(h, 'secret')),
+      },
+      {
+        name: '-o naming a link',
+        path: 'outlink',
+        make: (p, h) => symlinkSync(join(h, 'dir'), join(p, 'outlink')),
+        args: ['generate', 'alpha/base', '-o', 'outlink'],
+      },
     ];
     for (const c of cases) {
       const p = project();
@@ -161,7 +224,7 @@ describe('host safety: the project folder is the boundary', () => {
     assert.deepEqual(snapshot(h), before);
   });
 
-  it('-o refuses the project\'s sources, files and foreign folders, and prunes only what it wrote', () => {
+  it("-o refuses the project's sources, files and foreign folders, and prunes only what it wrote", () => {
     const refused: Array<{ o: string; path: string; make?: (p: string) => void }> = [
       { o: 'flavors', path: '-o flavors' },
       { o: 'flavors/alpha/base', path: '-o flavors/alpha/base' },
@@ -184,7 +247,11 @@ describe('host safety: the project folder is the boundary', () => {
     // the same, outside the project: a foreign folder stays as it was
     const h = host();
     const before = snapshot(h);
-    assertRefused(cli(project(), 'generate', 'alpha/base', '-o', join(h, 'dir')), join(h, 'dir'), '-o a foreign folder outside the project');
+    assertRefused(
+      cli(project(), 'generate', 'alpha/base', '-o', join(h, 'dir')),
+      join(h, 'dir'),
+      '-o a foreign folder outside the project',
+    );
     assert.deepEqual(snapshot(h), before, 'foreign folder unchanged');
   });
 
@@ -214,14 +281,21 @@ describe('host safety: the project folder is the boundary', () => {
     // a record pointing outside the folder is not idekube's: refused, nothing deleted
     const h = host();
     const before = snapshot(h);
-    writeFileSync(join(out, '.idekube-generated.json'), JSON.stringify({ version: 1, files: [`alpha/base/../../../../../..${join(h, 'secret')}`] }));
+    writeFileSync(
+      join(out, '.idekube-generated.json'),
+      JSON.stringify({ version: 1, files: [`alpha/base/../../../../../..${join(h, 'secret')}`] }),
+    );
     assertRefused(cli(p, 'generate', 'alpha/base', '-o', out), '.idekube-generated.json', 'a hostile record');
     assert.deepEqual(snapshot(h), before, 'host unchanged');
   });
 
   it('dangling, looping and root links under flavors/ or artifacts/ are exit 2, not a crash', () => {
     const cases: Array<{ name: string; path: string; make: (p: string, h: string) => void }> = [
-      { name: 'a dangling link in a layer folder', path: 'artifacts/layers/base/gone', make: (p) => symlinkSync('/nonexistent/idekube', join(p, 'artifacts/layers/base/gone')) },
+      {
+        name: 'a dangling link in a layer folder',
+        path: 'artifacts/layers/base/gone',
+        make: (p) => symlinkSync('/nonexistent/idekube', join(p, 'artifacts/layers/base/gone')),
+      },
       {
         name: 'a link loop in a layer folder',
         path: 'artifacts/layers/base/loop',
@@ -231,10 +305,26 @@ describe('host safety: the project folder is the boundary', () => {
         },
       },
       { name: 'a link to / under flavors/', path: 'flavors/root', make: (p) => symlinkSync('/', join(p, 'flavors/root')) },
-      { name: 'a link to / in a layer folder', path: 'artifacts/layers/tool/host', make: (p) => symlinkSync('/', join(p, 'artifacts/layers/tool/host')) },
-      { name: 'a dangling flavor folder', path: 'flavors/gamma', make: (p) => symlinkSync('/nonexistent/idekube', join(p, 'flavors/gamma')) },
-      { name: 'a manifest linked to a host file', path: 'flavors/layers/evil.yaml', make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'flavors/layers/evil.yaml')) },
-      { name: 'a flavor .dockerargs linked to a host file', path: 'flavors/beta/base/.dockerargs', make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'flavors/beta/base/.dockerargs')) },
+      {
+        name: 'a link to / in a layer folder',
+        path: 'artifacts/layers/tool/host',
+        make: (p) => symlinkSync('/', join(p, 'artifacts/layers/tool/host')),
+      },
+      {
+        name: 'a dangling flavor folder',
+        path: 'flavors/gamma',
+        make: (p) => symlinkSync('/nonexistent/idekube', join(p, 'flavors/gamma')),
+      },
+      {
+        name: 'a manifest linked to a host file',
+        path: 'flavors/layers/evil.yaml',
+        make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'flavors/layers/evil.yaml')),
+      },
+      {
+        name: 'a flavor .dockerargs linked to a host file',
+        path: 'flavors/beta/base/.dockerargs',
+        make: (p, h) => symlinkSync(join(h, 'secret'), join(p, 'flavors/beta/base/.dockerargs')),
+      },
       {
         name: 'artifacts/ a link',
         path: 'artifacts',

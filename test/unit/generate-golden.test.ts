@@ -9,8 +9,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateFlavor, type GeneratedFlavor } from '../../src/generate/flavor.js';
 import {
-  catalogProfiles, deleteGoldenFolders, flavorTestName, goldenFolderName, loadCatalog, matchGoldenFolder, orphanGoldenFolders,
-  updateGoldenCommand, updatingGoldens,
+  catalogProfiles,
+  deleteGoldenFolders,
+  flavorTestName,
+  goldenFolderName,
+  loadCatalog,
+  matchGoldenFolder,
+  orphanGoldenFolders,
+  updateGoldenCommand,
+  updatingGoldens,
 } from '../helpers/catalog-golden.js';
 
 const OWNER = 'generate-golden';
@@ -18,7 +25,10 @@ const OWNER = 'generate-golden';
 /** The files of a generated flavor that a reviewer wants to read in a diff. */
 export function goldenFiles(g: GeneratedFlavor): Record<string, string> {
   const text = (p: string) => g.files.find((f) => f.path === p)?.text;
-  const out: Record<string, string> = { Dockerfile: g.dockerfile, 'context.txt': `${g.files.map((f) => `${f.path} ${f.mode.toString(8)}`).join('\n')}\n` };
+  const out: Record<string, string> = {
+    Dockerfile: g.dockerfile,
+    'context.txt': `${g.files.map((f) => `${f.path} ${f.mode.toString(8)}`).join('\n')}\n`,
+  };
   const nginx = text('runtime/etc/nginx/conf.d/idekube.conf');
   const supervisord = text('runtime/etc/supervisor/conf.d/idekube.conf');
   if (nginx) out['nginx.conf'] = nginx;
@@ -38,7 +48,11 @@ for (const profile of catalogProfiles()) {
     it(ORPHANS, () => {
       const orphans = orphanGoldenFolders(profile, ids);
       if (updatingGoldens) return deleteGoldenFolders(profile, orphans);
-      assert.deepEqual(orphans, [], `test/golden/${profile}/{${orphans.join(',')}} belong to no flavor: delete them, or run ${updateGoldenCommand(OWNER, `^${ORPHANS}$`)}`);
+      assert.deepEqual(
+        orphans,
+        [],
+        `test/golden/${profile}/{${orphans.join(',')}} belong to no flavor: delete them, or run ${updateGoldenCommand(OWNER, `^${ORPHANS}$`)}`,
+      );
     });
     for (const id of ids) {
       it(`${id} matches test/golden/${profile}/${goldenFolderName(id)}`, () => {

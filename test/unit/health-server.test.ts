@@ -143,7 +143,11 @@ describe('health server (health-server.py)', () => {
       branch: 'jupyter',
       entry: '/jupyter/',
       main: 'jupyter',
-      services: { jupyter: svc(ports.web, '/jupyter/', '/app/'), terminal: svc(ports.web, '/terminal/'), vnc: svc(ports.ws, '/vnc/websockify', '/ws') },
+      services: {
+        jupyter: svc(ports.web, '/jupyter/', '/app/'),
+        terminal: svc(ports.web, '/terminal/'),
+        vnc: svc(ports.ws, '/vnc/websockify', '/ws'),
+      },
     });
     const a = await ask(health.port);
     assert.equal(a.status, 200, a.text);
@@ -164,19 +168,35 @@ describe('health server (health-server.py)', () => {
   });
 
   it('an HTTP service answering 200 at its probePath is up; the probe asks probePath (default /), not path', async () => {
-    writeConfig({ branch: 'b', entry: '/', main: 'inner', services: { inner: svc(ports.web, '/x/', '/inner/'), plain: svc(ports.web, '/inner/') } });
+    writeConfig({
+      branch: 'b',
+      entry: '/',
+      main: 'inner',
+      services: { inner: svc(ports.web, '/x/', '/inner/'), plain: svc(ports.web, '/inner/') },
+    });
     const a = await ask(health.port);
     assert.equal(a.status, 200, a.text);
     assert.deepEqual(body(a), {
-      status: 'healthy', branch: 'b', entry: '/', main: 'inner',
+      status: 'healthy',
+      branch: 'b',
+      entry: '/',
+      main: 'inner',
       services: { inner: { port: ports.web, path: '/x/', healthy: true }, plain: { port: ports.web, path: '/inner/', healthy: true } },
     });
     // / answers 200 but /nowhere/ 404 (and refuses the upgrade): down
-    writeConfig({ branch: 'b', entry: '/', main: 'inner', services: { inner: svc(ports.web, '/x/', '/inner/'), other: svc(ports.web, '/', '/nowhere/') } });
+    writeConfig({
+      branch: 'b',
+      entry: '/',
+      main: 'inner',
+      services: { inner: svc(ports.web, '/x/', '/inner/'), other: svc(ports.web, '/', '/nowhere/') },
+    });
     const b = await ask(health.port);
     assert.equal(b.status, 200, b.text);
     assert.deepEqual(body(b), {
-      status: 'degraded', branch: 'b', entry: '/', main: 'inner',
+      status: 'degraded',
+      branch: 'b',
+      entry: '/',
+      main: 'inner',
       services: { inner: { port: ports.web, path: '/x/', healthy: true }, other: { port: ports.web, path: '/', healthy: false } },
     });
   });
@@ -185,7 +205,13 @@ describe('health server (health-server.py)', () => {
     writeConfig({ branch: 'b', entry: '/', main: 'ws', services: { ws: svc(ports.ws, '/ssh', '/ssh') } });
     const a = await ask(health.port);
     assert.equal(a.status, 200, a.text);
-    assert.deepEqual(body(a), { status: 'healthy', branch: 'b', entry: '/', main: 'ws', services: { ws: { port: ports.ws, path: '/ssh', healthy: true } } });
+    assert.deepEqual(body(a), {
+      status: 'healthy',
+      branch: 'b',
+      entry: '/',
+      main: 'ws',
+      services: { ws: { port: ports.ws, path: '/ssh', healthy: true } },
+    });
   });
 
   it('a secondary service on a closed port: 200 degraded, that service healthy:false', async () => {
@@ -193,7 +219,10 @@ describe('health server (health-server.py)', () => {
     const a = await ask(health.port);
     assert.equal(a.status, 200, a.text);
     assert.deepEqual(body(a), {
-      status: 'degraded', branch: 'b', entry: '/', main: 'web',
+      status: 'degraded',
+      branch: 'b',
+      entry: '/',
+      main: 'web',
       services: { web: { port: ports.web, path: '/', healthy: true }, gone: { port: ports.closed, path: '/gone/', healthy: false } },
     });
   });
@@ -204,15 +233,25 @@ describe('health server (health-server.py)', () => {
     assert.equal(a.status, 502, a.text);
     assert.equal(a.headers['content-type'], 'application/json');
     assert.deepEqual(body(a), {
-      status: 'degraded', branch: 'b', entry: '/', main: 'gone',
+      status: 'degraded',
+      branch: 'b',
+      entry: '/',
+      main: 'gone',
       services: { web: { port: ports.web, path: '/', healthy: true }, gone: { port: ports.closed, path: '/gone/', healthy: false } },
     });
   });
 
   it('a service that accepts and never answers, and one that closes at once: down, and the answer comes within 2 s', async () => {
     writeConfig({
-      branch: 'b', entry: '/', main: 'web',
-      services: { web: svc(ports.web, '/'), silent: svc(ports.silent, '/s/'), slammer: svc(ports.slammer, '/c/'), silent2: svc(ports.silent, '/t/') },
+      branch: 'b',
+      entry: '/',
+      main: 'web',
+      services: {
+        web: svc(ports.web, '/'),
+        silent: svc(ports.silent, '/s/'),
+        slammer: svc(ports.slammer, '/c/'),
+        silent2: svc(ports.silent, '/t/'),
+      },
     });
     accepted.silent = accepted.slammer = 0;
     const a = await ask(health.port);
@@ -220,7 +259,10 @@ describe('health server (health-server.py)', () => {
     assert.ok(a.ms < 2500, `answered after ${a.ms} ms`);
     assert.equal(a.status, 200, a.text);
     assert.deepEqual(body(a), {
-      status: 'degraded', branch: 'b', entry: '/', main: 'web',
+      status: 'degraded',
+      branch: 'b',
+      entry: '/',
+      main: 'web',
       services: {
         web: { port: ports.web, path: '/', healthy: true },
         silent: { port: ports.silent, path: '/s/', healthy: false },
@@ -236,11 +278,23 @@ describe('health server (health-server.py)', () => {
     writeConfig({ branch: 'one', entry: '/', main: 'web', services: { web: svc(ports.web, '/') } });
     const a = await ask(health.port);
     assert.equal(a.status, 200, a.text);
-    assert.deepEqual(body(a), { status: 'healthy', branch: 'one', entry: '/', main: 'web', services: { web: { port: ports.web, path: '/', healthy: true } } });
+    assert.deepEqual(body(a), {
+      status: 'healthy',
+      branch: 'one',
+      entry: '/',
+      main: 'web',
+      services: { web: { port: ports.web, path: '/', healthy: true } },
+    });
     writeConfig({ branch: 'two', entry: '/', main: 'gone', services: { gone: svc(ports.closed, '/') } });
     const b = await ask(health.port);
     assert.equal(b.status, 502, b.text);
-    assert.deepEqual(body(b), { status: 'degraded', branch: 'two', entry: '/', main: 'gone', services: { gone: { port: ports.closed, path: '/', healthy: false } } });
+    assert.deepEqual(body(b), {
+      status: 'degraded',
+      branch: 'two',
+      entry: '/',
+      main: 'gone',
+      services: { gone: { port: ports.closed, path: '/', healthy: false } },
+    });
   });
 
   it('a missing config: 500 naming the file', async () => {
@@ -274,8 +328,14 @@ describe('health server (health-server.py)', () => {
       [{ ...base, services: { web: { port: 70000, path: '/' } } }, 'services.web.port must be a whole number from 1 to 65535'],
       [{ ...base, services: { web: { port: 80.5, path: '/' } } }, 'services.web.port must be a whole number from 1 to 65535'],
       [{ ...base, services: { web: { port: 80 } } }, 'services.web.path must be a string'],
-      [{ ...base, services: { web: { port: 80, path: '/', probePath: 'x' } } }, 'services.web.probePath must be a path starting with / (printable ASCII, no spaces)'],
-      [{ ...base, services: { web: { port: 80, path: '/', probePath: '/a b' } } }, 'services.web.probePath must be a path starting with / (printable ASCII, no spaces)'],
+      [
+        { ...base, services: { web: { port: 80, path: '/', probePath: 'x' } } },
+        'services.web.probePath must be a path starting with / (printable ASCII, no spaces)',
+      ],
+      [
+        { ...base, services: { web: { port: 80, path: '/', probePath: '/a b' } } },
+        'services.web.probePath must be a path starting with / (printable ASCII, no spaces)',
+      ],
     ];
     for (const [value, why] of cases) {
       writeConfig(value);
@@ -289,14 +349,26 @@ describe('health server (health-server.py)', () => {
     writeConfig({ branch: 'b', entry: '/', main: 'nope', services: { web: svc(ports.web, '/') } });
     const a = await ask(health.port);
     assert.equal(a.status, 502, a.text);
-    assert.deepEqual(body(a), { status: 'degraded', branch: 'b', entry: '/', main: 'nope', services: { web: { port: ports.web, path: '/', healthy: true } } });
+    assert.deepEqual(body(a), {
+      status: 'degraded',
+      branch: 'b',
+      entry: '/',
+      main: 'nope',
+      services: { web: { port: ports.web, path: '/', healthy: true } },
+    });
   });
 
   it('main null (a flavor without a routed main service): never 502, a down service makes it degraded', async () => {
     writeConfig({ branch: 'b', entry: '/', main: null, services: { web: svc(ports.web, '/'), gone: svc(ports.closed, '/') } });
     const a = await ask(health.port);
     assert.equal(a.status, 200, a.text);
-    assert.deepEqual(body(a), { status: 'degraded', branch: 'b', entry: '/', main: null, services: { web: { port: ports.web, path: '/', healthy: true }, gone: { port: ports.closed, path: '/', healthy: false } } });
+    assert.deepEqual(body(a), {
+      status: 'degraded',
+      branch: 'b',
+      entry: '/',
+      main: null,
+      services: { web: { port: ports.web, path: '/', healthy: true }, gone: { port: ports.closed, path: '/', healthy: false } },
+    });
   });
 
   it('/health, /health?query and / answer the same; HEAD the same without a body', async () => {

@@ -6,7 +6,11 @@ import { archCacheRef, familiarName, parseRef, referenceProblem, sharedCacheRef,
 describe('image references', () => {
   it('parts, with Docker Hub and library/ filled in', () => {
     assert.deepEqual(parseRef('debian'), { registry: 'docker.io', repository: 'library/debian', reference: 'latest' });
-    assert.deepEqual(parseRef('davidliyutong/idekube-container:web-base-v1'), { registry: 'docker.io', repository: 'davidliyutong/idekube-container', reference: 'web-base-v1' });
+    assert.deepEqual(parseRef('davidliyutong/idekube-container:web-base-v1'), {
+      registry: 'docker.io',
+      repository: 'davidliyutong/idekube-container',
+      reference: 'web-base-v1',
+    });
     assert.deepEqual(parseRef('localhost:5000/a/b'), { registry: 'localhost:5000', repository: 'a/b', reference: 'latest' });
     assert.deepEqual(parseRef('127.0.0.1:5000/a/b:t-amd64'), { registry: '127.0.0.1:5000', repository: 'a/b', reference: 't-amd64' });
     const digest = `sha256:${'0'.repeat(64)}`;
@@ -19,7 +23,10 @@ describe('image references', () => {
   });
   it('the familiar form BuildKit matches named contexts by', () => {
     assert.equal(familiarName('docker.io/library/debian:latest'), 'debian');
-    assert.equal(familiarName('docker.io/davidliyutong/idekube-container:web-base-v1-amd64'), 'davidliyutong/idekube-container:web-base-v1-amd64');
+    assert.equal(
+      familiarName('docker.io/davidliyutong/idekube-container:web-base-v1-amd64'),
+      'davidliyutong/idekube-container:web-base-v1-amd64',
+    );
     assert.equal(familiarName('127.0.0.1:5000/a/b:latest'), '127.0.0.1:5000/a/b');
   });
   it('a flavor id as a name part', () => {

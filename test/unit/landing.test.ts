@@ -16,10 +16,19 @@ function svc(name: string, routes: Service['routes'], extra: Partial<Service> = 
 /** A featured-like flavor: ssh, a desktop with an exact WebSocket route, code-server, jupyter, a terminal, dind. */
 const SAMPLE: Service[] = [
   svc('ssh', [{ path: '/ssh', port: 2222, exact: true, websocket: true }], { description: 'SSH over WebSocket (websocat -> sshd)' }),
-  svc('vnc', [{ path: '/vnc/', port: 6081 }, { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' }], { description: 'XFCE desktop over TurboVNC + noVNC at /vnc/' }),
+  svc(
+    'vnc',
+    [
+      { path: '/vnc/', port: 6081 },
+      { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' },
+    ],
+    { description: 'XFCE desktop over TurboVNC + noVNC at /vnc/' },
+  ),
   svc('coder', [{ path: '/coder/', port: 3000, websocket: true }], { description: 'code-server at /coder/' }),
   svc('jupyter', [{ path: '/jupyter/', port: 8888, keepPrefix: true, websocket: true }], { description: 'JupyterLab at /jupyter/' }),
-  svc('terminal', [{ path: '/terminal/', port: 7681, keepPrefix: true, websocket: true }], { description: 'A shell in the browser (ttyd)' }),
+  svc('terminal', [{ path: '/terminal/', port: 7681, keepPrefix: true, websocket: true }], {
+    description: 'A shell in the browser (ttyd)',
+  }),
   svc('dind', [], { description: 'Docker Engine (dockerd) for Docker in Docker' }),
 ];
 
@@ -57,7 +66,8 @@ describe('landing page', () => {
       if (s.description) assert.ok(html.includes(escapeHtml(s.description)), `description of ${s.name}`);
       for (const r of s.routes) assert.ok(html.includes(`<code>${r.path}</code>`), `route ${r.path} shown`);
     }
-    for (const p of ['/vnc/', '/coder/', '/jupyter/', '/terminal/']) assert.ok(html.includes(`<a href=".${p}"><code>${p}</code></a>`), `${p} is a relative link`);
+    for (const p of ['/vnc/', '/coder/', '/jupyter/', '/terminal/'])
+      assert.ok(html.includes(`<a href=".${p}"><code>${p}</code></a>`), `${p} is a relative link`);
     assert.ok(html.includes('WebSocket endpoint <code>/vnc/websockify</code>'));
     assert.ok(html.includes('WebSocket endpoint <code>/ssh</code>'));
     assert.doesNotMatch(html, /href="\/(?!\/)/, 'no root-absolute link (a prefixing ingress would break it)');
@@ -149,7 +159,23 @@ async function runScript(html: string, href: string, health: (url: URL) => Promi
     execCommand: (c: string) => c === 'copy' && !secure && href.includes('copy-works'),
     getElementById: (id: string) => {
       const e = els.get(id);
-      return e ? { ...e, get textContent() { return e.textContent; }, set textContent(v: string) { e.textContent = v; }, setAttribute: (k: string, v: string) => { e.attrs[k] = v; }, addEventListener: (k: string, f: () => void) => { e.listeners[k] = f; } } : null;
+      return e
+        ? {
+            ...e,
+            get textContent() {
+              return e.textContent;
+            },
+            set textContent(v: string) {
+              e.textContent = v;
+            },
+            setAttribute: (k: string, v: string) => {
+              e.attrs[k] = v;
+            },
+            addEventListener: (k: string, f: () => void) => {
+              e.listeners[k] = f;
+            },
+          }
+        : null;
     },
   };
   const context = {
@@ -177,7 +203,17 @@ describe('landing page script', () => {
   const ok = (body: unknown) => async () => ({ json: async () => body });
 
   it('fetches health relative to the page, no-store, every 10 s; marks services and the overall state', async () => {
-    const health = { status: 'degraded', main: 'ssh', services: { ssh: { healthy: true }, vnc: { healthy: false }, coder: { healthy: true }, jupyter: { healthy: true }, terminal: { healthy: true } } };
+    const health = {
+      status: 'degraded',
+      main: 'ssh',
+      services: {
+        ssh: { healthy: true },
+        vnc: { healthy: false },
+        coder: { healthy: true },
+        jupyter: { healthy: true },
+        terminal: { healthy: true },
+      },
+    };
     const { els, fetched, intervals } = await runScript(html, 'https://ide.example.org/team/alice/?x=1#top', ok(health));
     assert.deepEqual(fetched, [{ url: 'https://ide.example.org/team/alice/health', cache: 'no-store' }]);
     assert.deepEqual(intervals, [10000]);
@@ -193,7 +229,9 @@ describe('landing page script', () => {
     const mainDown = { status: 'degraded', services: { ssh: { healthy: false } } };
     let r = await runScript(html, 'http://localhost:8080/', ok(mainDown));
     assert.match(r.els.get('status-text')!.textContent, /main service is down/);
-    r = await runScript(html, 'http://localhost:8080/', async () => { throw new TypeError('network'); });
+    r = await runScript(html, 'http://localhost:8080/', async () => {
+      throw new TypeError('network');
+    });
     assert.equal(r.els.get('status')!.attrs['data-state'], 'unavailable');
     assert.equal(r.els.get('svc-0')!.attrs['data-state'], 'unknown');
     r = await runScript(html, 'http://localhost:8080/', ok({ status: 'error', error: 'bad config' }));
@@ -207,18 +245,21 @@ describe('landing page script', () => {
     let r = await runScript(html, 'https://ide.example.org/', up);
     const cmd = 'ssh -o ProxyCommand="websocat --binary -E wss://ide.example.org/ssh" idekube@localhost';
     assert.equal(r.els.get('ssh-cmd')!.textContent, cmd);
-    r.els.get('ssh-copy')!.listeners['click']!();
+    r.els.get('ssh-copy')!.listeners.click!();
     await new Promise((res) => setImmediate(res));
     assert.deepEqual(r.copied, [cmd]);
     assert.equal(r.els.get('ssh-msg')!.textContent, 'Copied.');
     r = await runScript(html, 'http://10.0.0.5:8080/u/bob/', up, false);
-    assert.equal(r.els.get('ssh-cmd')!.textContent, 'ssh -o ProxyCommand="websocat --binary -E ws://10.0.0.5:8080/u/bob/ssh" idekube@localhost');
-    r.els.get('ssh-copy')!.listeners['click']!();
+    assert.equal(
+      r.els.get('ssh-cmd')!.textContent,
+      'ssh -o ProxyCommand="websocat --binary -E ws://10.0.0.5:8080/u/bob/ssh" idekube@localhost',
+    );
+    r.els.get('ssh-copy')!.listeners.click!();
     assert.deepEqual(r.copied, [], 'no clipboard API outside a secure context');
     assert.equal(r.selected.length, 1, 'the fallback selects the command');
     assert.match(r.els.get('ssh-msg')!.textContent, /^Selected: press Ctrl\+C/);
     r = await runScript(html, 'http://10.0.0.5/copy-works/', up, false);
-    r.els.get('ssh-copy')!.listeners['click']!();
+    r.els.get('ssh-copy')!.listeners.click!();
     assert.equal(r.els.get('ssh-msg')!.textContent, 'Copied.', 'execCommand copy worked');
   });
 });
@@ -228,7 +269,10 @@ describe('token page', () => {
   it('has the GET form without action, the token input and a submit button', () => {
     assert.match(html, /<form method="get"[^>]*>/);
     assert.doesNotMatch(html, /<form[^>]*action=/);
-    assert.match(html, /<input id="token" name="idekube-container-access-token" type="password" autocomplete="current-password" required[^>]*>/);
+    assert.match(
+      html,
+      /<input id="token" name="idekube-container-access-token" type="password" autocomplete="current-password" required[^>]*>/,
+    );
     assert.match(html, /<label for="token">/);
     assert.match(html, /<button type="submit">/);
     assert.match(html, /cookie[^.]*for a day/);
@@ -282,7 +326,12 @@ describe('health config', () => {
     assert.equal(probePath({ path: '/vnc/websockify', port: 1, exact: true, upstream: '/websockify' }), '/websockify');
     assert.equal(probePath({ path: '/agent/', port: 1, upstream: '/api/' }), '/api/');
     assert.equal(probePath({ path: '/coder/', port: 1 }), '/');
-    const first = healthConfig('f', [svc('novnc', [{ path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' }, { path: '/vnc/', port: 6081 }])]);
+    const first = healthConfig('f', [
+      svc('novnc', [
+        { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' },
+        { path: '/vnc/', port: 6081 },
+      ]),
+    ]);
     assert.deepEqual(JSON.parse(first.text).services.novnc, { port: 6081, path: '/vnc/websockify', probePath: '/websockify' });
   });
 

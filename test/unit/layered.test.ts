@@ -26,20 +26,28 @@ describe('layered lookup', () => {
     assert.equal(lookupLayered(candidates, 'C'), undefined);
   });
   it('file entries come with their file and line', () => {
-    assert.deepEqual(fileCandidates([file('.dockerargs.ascend', 'K', 'v', 7)]), [{ key: 'K', value: 'v', origin: { kind: 'file', file: '.dockerargs.ascend', line: 7 } }]);
+    assert.deepEqual(fileCandidates([file('.dockerargs.ascend', 'K', 'v', 7)]), [
+      { key: 'K', value: 'v', origin: { kind: 'file', file: '.dockerargs.ascend', line: 7 } },
+    ]);
   });
   it('build args: .dockerargs < profile < flavor file < IDEKUBE_ARG_ < --set', () => {
     const layered = {
       base: [file('.dockerargs', 'K', 'base')],
       profile: { name: 'p', file: '.dockerargs.p', entries: [file('.dockerargs.p', 'K', 'profile')] },
       env: [{ key: 'K', value: 'env', name: 'IDEKUBE_ARG_K' }],
-      sets: [{ key: 'K', value: 'set1' }, { key: 'K', value: 'set2' }],
+      sets: [
+        { key: 'K', value: 'set1' },
+        { key: 'K', value: 'set2' },
+      ],
     };
     const own = [file('flavors/web/base/.dockerargs', 'K', 'flavor')];
     const found = lookupLayered(argCandidates(layered, own), 'K')!;
     assert.equal(found.value, 'set2');
     assert.deepEqual(found.origin, { kind: 'flag', flag: '--set K' });
-    assert.deepEqual(found.overridden.map((v) => v.value), ['base', 'profile', 'flavor', 'env', 'set1']);
+    assert.deepEqual(
+      found.overridden.map((v) => v.value),
+      ['base', 'profile', 'flavor', 'env', 'set1'],
+    );
     // without the --set and the variable, the flavor's own file wins over the profile
     const quiet = lookupLayered(argCandidates({ ...layered, env: [], sets: [] }, own), 'K')!;
     assert.deepEqual([quiet.value, quiet.origin], ['flavor', { kind: 'file', file: 'flavors/web/base/.dockerargs', line: 1 }]);

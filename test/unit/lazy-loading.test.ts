@@ -21,11 +21,23 @@ function loadedBy(args: string[]): string[] {
 const heavy = /node_modules\/(dockerode|docker-modem|listr2|execa|ssh2|ws|playwright-core)\/|^cjs:(dockerode|ssh2|ws|playwright-core)$/;
 
 describe('heavy modules load only where they are used', () => {
-  for (const args of [['--help'], ['list'], ['tags', '--all'], ['config', 'featured/base'], ['generate', 'coder/base', '-o', mkdtempSync(join(tmpdir(), 'idekube-lazy-gen-'))]]) {
+  for (const args of [
+    ['--help'],
+    ['list'],
+    ['tags', '--all'],
+    ['config', 'featured/base'],
+    ['generate', 'coder/base', '-o', mkdtempSync(join(tmpdir(), 'idekube-lazy-gen-'))],
+  ]) {
     it(`idekube ${args[0]} loads none of dockerode, listr2, execa, ssh2, ws, playwright`, () => {
       const loads = loadedBy(args);
-      assert.ok(loads.some((l) => l.includes('/dist/src/cli/main.js')), 'the trace works');
-      assert.deepEqual(loads.filter((l) => heavy.test(l)), []);
+      assert.ok(
+        loads.some((l) => l.includes('/dist/src/cli/main.js')),
+        'the trace works',
+      );
+      assert.deepEqual(
+        loads.filter((l) => heavy.test(l)),
+        [],
+      );
     });
   }
   it('the trace does see them when a command uses them (doctor loads dockerode)', () => {
@@ -33,8 +45,17 @@ describe('heavy modules load only where they are used', () => {
     spawnSync(process.execPath, ['--import', join(REPO_ROOT, 'test/helpers/trace-loads.mjs'), CLI, 'doctor'], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', IDEKUBE_TRACE_LOADS: file, DOCKER_HOST: 'unix:///tmp/idekube-no-daemon.sock' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/root',
+        IDEKUBE_TRACE_LOADS: file,
+        DOCKER_HOST: 'unix:///tmp/idekube-no-daemon.sock',
+      },
     });
-    assert.ok(readFileSync(file, 'utf8').split('\n').some((l) => heavy.test(l)));
+    assert.ok(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .some((l) => heavy.test(l)),
+    );
   });
 });

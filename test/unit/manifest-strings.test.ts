@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InputError } from '../../src/config/errors.js';
 import { loadProject, type Project } from '../../src/config/project.js';
-import { RULES, layerSchema, ruleProblem, type Rule } from '../../src/config/schema.js';
+import { RULES, type layerSchema, ruleProblem, type Rule } from '../../src/config/schema.js';
 import { generateFlavor } from '../../src/generate/flavor.js';
 import { argValue, envValue, jsonArgs, supervisorValue } from '../../src/generate/quote.js';
 import { BASE_FILES, cleanup, makeProject, runCli, type Files } from '../helpers/project.js';
@@ -54,7 +54,8 @@ function refused(dir: string, expected: Expected[], args = ['generate', '--all',
   assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
   assert.doesNotMatch(r.stderr, /internal error|^\s+at /m, 'no stack trace');
   // every line is an error or its fix: a newline inside a value never starts a line of its own
-  for (const l of r.stderr.split('\n').filter(Boolean)) assert.match(l, /^(idekube: error: |  fix: )/, `stray stderr line: ${JSON.stringify(l)}`);
+  for (const l of r.stderr.split('\n').filter(Boolean))
+    assert.match(l, /^(idekube: error: | {2}fix: )/, `stray stderr line: ${JSON.stringify(l)}`);
   for (const l of r.stderr.split('\n')) assert.ok(l.length < 400, `message too long (${l.length} chars): ${l.slice(0, 120)}…`);
   const found = blocks(r.stderr);
   for (const e of expected) {
@@ -99,12 +100,20 @@ describe('manifest strings: Dockerfile instructions', () => {
         '  - {src: install.sh, dest: /z, chown: "a b"}',
         '',
       ].join('\n'),
-      'flavors/layers/extra.yaml': 'run: install.sh\nrequires: [base]\ncopyFrom:\n  image: "img:1\\nRUN evil"\n  src: /a\n  dest: "/b c\\nRUN x"\n',
-      'flavors/layers/amd64only.yaml': 'run: install.sh\nplatforms: [linux/amd64]\ncopyFrom:\n  image: "img:1 AS x"\n  src: /a\n  dest: /b\n',
+      'flavors/layers/extra.yaml':
+        'run: install.sh\nrequires: [base]\ncopyFrom:\n  image: "img:1\\nRUN evil"\n  src: /a\n  dest: "/b c\\nRUN x"\n',
+      'flavors/layers/amd64only.yaml':
+        'run: install.sh\nplatforms: [linux/amd64]\ncopyFrom:\n  image: "img:1 AS x"\n  src: /a\n  dest: /b\n',
     });
     const expected: Expected[] = [
-      { at: 'flavors/beta/base/flavor.yaml:2', has: ['invalid image reference "debian\\nRUN curl evil | sh": contains a newline', '(at from.image)'] },
-      { at: 'flavors/beta/base/flavor.yaml:5', has: ['invalid label key "a\\nRUN evil": contains a newline', '(at labels["a\\nRUN evil"])'] },
+      {
+        at: 'flavors/beta/base/flavor.yaml:2',
+        has: ['invalid image reference "debian\\nRUN curl evil | sh": contains a newline', '(at from.image)'],
+      },
+      {
+        at: 'flavors/beta/base/flavor.yaml:5',
+        has: ['invalid label key "a\\nRUN evil": contains a newline', '(at labels["a\\nRUN evil"])'],
+      },
       { at: 'flavors/beta/base/flavor.yaml:6', has: ['invalid label key "with space": contains " "'] },
       { at: 'flavors/beta/base/flavor.yaml:7', has: ['invalid label key "tab\\tkey": contains a tab'] },
       { at: 'flavors/beta/base/flavor.yaml:8', has: ['invalid label key "q\\"uote": contains "\\""'] },
@@ -113,7 +122,11 @@ describe('manifest strings: Dockerfile instructions', () => {
       { at: 'flavors/alpha/base/flavor.yaml:2', has: ['starts with -, which the engine would read as a flag'] },
       { at: 'flavors/alpha/child/flavor.yaml:5', has: ['contains a newline', '(at env.OK)'] },
       { at: 'flavors/layers/base.yaml:3', has: ['invalid path in the image "/x\\nRUN evil": contains a newline', '(at copy[0].dest)'] },
-      { at: 'flavors/layers/base.yaml:4', has: ['invalid owner "root\\nRUN evil": contains a newline', '(at copy[1].chown)'], fix: RULES.chown.fix },
+      {
+        at: 'flavors/layers/base.yaml:4',
+        has: ['invalid owner "root\\nRUN evil": contains a newline', '(at copy[1].chown)'],
+        fix: RULES.chown.fix,
+      },
       { at: 'flavors/layers/base.yaml:5', has: ['invalid owner "a b": contains " "', '(at copy[2].chown)'] },
       { at: 'flavors/layers/extra.yaml:4', has: ['invalid image reference "img:1\\nRUN evil"', '(at copyFrom.image)'] },
       { at: 'flavors/layers/extra.yaml:6', has: ['contains a newline', '(at copyFrom.dest)'] },
@@ -144,8 +157,16 @@ describe('manifest strings: Dockerfile instructions', () => {
     });
     const layer = 'has a .. segment, which would leave the layer folder';
     refused(dir, [
-      { at: 'flavors/layers/base.yaml:1', has: ['invalid script path "../tool/install.sh"', layer, '(at run)'], fix: RULES.layerScript.fix },
-      { at: 'flavors/layers/base.yaml:3', has: ['invalid layer path "../tool/install.sh"', layer, '(at copy[0].src)'], fix: RULES.layerPath.fix },
+      {
+        at: 'flavors/layers/base.yaml:1',
+        has: ['invalid script path "../tool/install.sh"', layer, '(at run)'],
+        fix: RULES.layerScript.fix,
+      },
+      {
+        at: 'flavors/layers/base.yaml:3',
+        has: ['invalid layer path "../tool/install.sh"', layer, '(at copy[0].src)'],
+        fix: RULES.layerPath.fix,
+      },
       { at: 'flavors/layers/base.yaml:4', has: ['"rootfs/../../../etc"', layer] },
       { at: 'flavors/layers/base.yaml:5', has: ['"/etc/": is an absolute path'] },
       { at: 'flavors/layers/base.yaml:6', has: ['"a\\\\b": has a \\, the Dockerfile escape character'] },
@@ -172,7 +193,8 @@ describe('manifest strings: Dockerfile instructions', () => {
       ].join('\n'),
       'artifacts/layers/base/my dir/a.txt': 'a\n',
       'artifacts/layers/base/we"ird file': 'b\n',
-      'flavors/beta/base/flavor.yaml': 'from:\n  image: ${BASE_IMAGE}\nlayers: [base]\nlabels:\n  org.example.note: "say \\"hi\\" \\\\o/"\n',
+      'flavors/beta/base/flavor.yaml':
+        'from:\n  image: ${BASE_IMAGE}\nlayers: [base]\nlabels:\n  org.example.note: "say \\"hi\\" \\\\o/"\n',
     });
     generated(dir);
     const df = read(dir, 'out/beta/base/Dockerfile');
@@ -181,8 +203,14 @@ describe('manifest strings: Dockerfile instructions', () => {
     assert.ok(lines.includes('COPY --chown=1000:1000 ["layers/base/we\\"ird file", "/opt/it\'s here/"]'), df);
     // the JSON part reads back to exactly the paths
     const copies = lines.filter((l) => l.startsWith('COPY ')).map((l) => JSON.parse(l.slice(l.indexOf('['))) as string[]);
-    assert.deepEqual(copies, [['layers/base/my dir/', '/opt/my dest'], ['layers/base/we"ird file', "/opt/it's here/"]]);
-    assert.ok(lines.includes('    ["bash", "/tmp/idekube/build/run-layer.sh", "/tmp/idekube/layers/base/install.sh"]'), 'RUN in exec (JSON) form');
+    assert.deepEqual(copies, [
+      ['layers/base/my dir/', '/opt/my dest'],
+      ['layers/base/we"ird file', "/opt/it's here/"],
+    ]);
+    assert.ok(
+      lines.includes('    ["bash", "/tmp/idekube/build/run-layer.sh", "/tmp/idekube/layers/base/install.sh"]'),
+      'RUN in exec (JSON) form',
+    );
     assert.ok(lines.includes('ENV A="tab\there \\"quoted\\" back\\\\slash ${PATH}"'), df);
     assert.ok(lines.includes('      org.example.note="say \\"hi\\" \\\\o/"'), df);
     // the context holds the file behind the spaced path
@@ -215,11 +243,18 @@ describe('manifest strings: supervisord programs', () => {
     });
     const prog = (p: string, f: string) => `(at services.web.programs.${p}.${f})`;
     refused(dir, [
-      { at: 'flavors/layers/tool.yaml:7', has: ['invalid command "/usr/bin/web\\n[program:evil]\\ncommand=/bin/evil": contains a newline', prog('a', 'command')], fix: RULES.command.fix },
+      {
+        at: 'flavors/layers/tool.yaml:7',
+        has: ['invalid command "/usr/bin/web\\n[program:evil]\\ncommand=/bin/evil": contains a newline', prog('a', 'command')],
+        fix: RULES.command.fix,
+      },
       { at: 'flavors/layers/tool.yaml:8', has: ['invalid user', 'contains a newline', prog('b', 'user')] },
       { at: 'flavors/layers/tool.yaml:9', has: ['invalid directory', 'contains a newline', prog('c', 'directory')] },
       { at: 'flavors/layers/tool.yaml:10', has: ['contains a newline', prog('d', 'environment.K')] },
-      { at: 'flavors/layers/tool.yaml:11', has: ["has a space before ; or #, where supervisord's config parser starts a comment", prog('e', 'command')] },
+      {
+        at: 'flavors/layers/tool.yaml:11',
+        has: ["has a space before ; or #, where supervisord's config parser starts a comment", prog('e', 'command')],
+      },
       { at: 'flavors/layers/tool.yaml:12', has: ['invalid user "Root": contains "R"'] },
       { at: 'flavors/layers/tool.yaml:13', has: ['"relative/dir": is not an absolute path'] },
       { at: 'flavors/layers/tool.yaml:14', has: ['"/bin/h\\targ": contains a tab'] },
@@ -238,7 +273,11 @@ describe('manifest strings: supervisord programs', () => {
     assert.ok(conf.includes('user=idekube'), conf.join('\n'));
     assert.ok(conf.includes('directory=/srv/50%% off'), conf.join('\n'));
     assert.ok(conf.includes('environment=HOME="/home/idekube",K="100%% \\"q\\" back\\\\slash, comma",USER="idekube"'), conf.join('\n'));
-    assert.deepEqual(conf.filter((l) => l.startsWith('[program:')), ['[program:nginx]', '[program:health]', '[program:web]'], 'nginx, health and web only');
+    assert.deepEqual(
+      conf.filter((l) => l.startsWith('[program:')),
+      ['[program:nginx]', '[program:health]', '[program:web]'],
+      'nginx, health and web only',
+    );
   });
 });
 
@@ -261,7 +300,11 @@ describe('manifest strings: nginx routes', () => {
     });
     const up = (i: number) => `(at services.web.routes[${i}].upstream)`;
     refused(dir, [
-      { at: 'flavors/layers/tool.yaml:7', has: ['invalid URL path "/x; } location /evil { return 200": contains ";"', up(0)], fix: RULES.urlPath.fix },
+      {
+        at: 'flavors/layers/tool.yaml:7',
+        has: ['invalid URL path "/x; } location /evil { return 200": contains ";"', up(0)],
+        fix: RULES.urlPath.fix,
+      },
       { at: 'flavors/layers/tool.yaml:8', has: ['contains "}"', up(1)] },
       { at: 'flavors/layers/tool.yaml:9', has: ['contains ";"', up(2)] },
       { at: 'flavors/layers/tool.yaml:10', has: ['contains " "', up(3)] },
@@ -290,33 +333,61 @@ describe('manifest strings: YAML numbers and booleans where text is meant', () =
         '  Z: 007',
         '',
       ].join('\n'),
-      'flavors/beta/base/flavor.yaml': 'description: 2.0\nfrom:\n  image: x\nlayers: [base]\nenv:\n  X: 1.10\nlabels:\n  org.example.v: 1.10\n  org.example.n: 5\n',
+      'flavors/beta/base/flavor.yaml':
+        'description: 2.0\nfrom:\n  image: x\nlayers: [base]\nenv:\n  X: 1.10\nlabels:\n  org.example.v: 1.10\n  org.example.n: 5\n',
       'flavors/layers/tool.yaml': `${TOOL}    programs:\n      web: {command: 1.10, user: 1000, environment: {K: 0x10}}\n`,
     });
     refused(dir, [
-      { at: 'flavors/layers/base.yaml:4', has: ['YAML reads 1.10 as the number 1.1, which loses its text', '(at args.V)'], fix: 'quote it: "1.10"' },
+      {
+        at: 'flavors/layers/base.yaml:4',
+        has: ['YAML reads 1.10 as the number 1.1, which loses its text', '(at args.V)'],
+        fix: 'quote it: "1.10"',
+      },
       { at: 'flavors/layers/base.yaml:5', has: ['YAML reads 0x10 as the number 16'], fix: 'quote it: "0x10"' },
       { at: 'flavors/layers/base.yaml:6', has: ['YAML reads 1e5 as the number 100000'], fix: 'quote it: "1e5"' },
-      { at: 'flavors/layers/base.yaml:7', has: ['as the number 1.2345678901234568e+29'], fix: 'quote it: "123456789012345678901234567890"' },
+      {
+        at: 'flavors/layers/base.yaml:7',
+        has: ['as the number 1.2345678901234568e+29'],
+        fix: 'quote it: "123456789012345678901234567890"',
+      },
       { at: 'flavors/layers/base.yaml:8', has: ['YAML reads True as the boolean true'], fix: 'quote it: "True"' },
       { at: 'flavors/layers/base.yaml:9', has: ['YAML reads 0o17 as the number 15'], fix: 'quote it: "0o17"' },
       { at: 'flavors/layers/base.yaml:10', has: ['YAML reads +1 as the number 1'], fix: 'quote it: "+1"' },
       { at: 'flavors/layers/base.yaml:11', has: ['YAML reads 007 as the number 7'], fix: 'quote it: "007"' },
       { at: 'flavors/beta/base/flavor.yaml:1', has: ['must be a string, not the number 2', '(at description)'], fix: 'quote it: "2.0"' },
       { at: 'flavors/beta/base/flavor.yaml:6', has: ['YAML reads 1.10 as the number 1.1', '(at env.X)'], fix: 'quote it: "1.10"' },
-      { at: 'flavors/beta/base/flavor.yaml:8', has: ['must be a string, not the number 1.1', '(at labels.org.example.v)'], fix: 'quote it: "1.10"' },
+      {
+        at: 'flavors/beta/base/flavor.yaml:8',
+        has: ['must be a string, not the number 1.1', '(at labels.org.example.v)'],
+        fix: 'quote it: "1.10"',
+      },
       { at: 'flavors/beta/base/flavor.yaml:9', has: ['must be a string, not the number 5'], fix: 'quote it: "5"' },
-      { at: 'flavors/layers/tool.yaml:7', has: ['must be a string, not the number 1.1', '(at services.web.programs.web.command)'], fix: 'quote it: "1.10"' },
-      { at: 'flavors/layers/tool.yaml:7', has: ['must be a string, not the number 1000', '(at services.web.programs.web.user)'], fix: 'quote it: "1000"' },
-      { at: 'flavors/layers/tool.yaml:7', has: ['YAML reads 0x10 as the number 16', '(at services.web.programs.web.environment.K)'], fix: 'quote it: "0x10"' },
+      {
+        at: 'flavors/layers/tool.yaml:7',
+        has: ['must be a string, not the number 1.1', '(at services.web.programs.web.command)'],
+        fix: 'quote it: "1.10"',
+      },
+      {
+        at: 'flavors/layers/tool.yaml:7',
+        has: ['must be a string, not the number 1000', '(at services.web.programs.web.user)'],
+        fix: 'quote it: "1000"',
+      },
+      {
+        at: 'flavors/layers/tool.yaml:7',
+        has: ['YAML reads 0x10 as the number 16', '(at services.web.programs.web.environment.K)'],
+        fix: 'quote it: "0x10"',
+      },
     ]);
   });
 
   it('keeps numbers and booleans whose text survives (1, 4.2, true), and quoted ones verbatim', () => {
-    const dir = project({ 'flavors/layers/base.yaml': 'run: install.sh\nargs:\n  TZ: UTC\n  N: 1\n  F: 4.2\n  B: true\n  Q: "1.10"\n  S: "0x10"\n' });
+    const dir = project({
+      'flavors/layers/base.yaml': 'run: install.sh\nargs:\n  TZ: UTC\n  N: 1\n  F: 4.2\n  B: true\n  Q: "1.10"\n  S: "0x10"\n',
+    });
     generated(dir);
     const lines = read(dir, 'out/beta/base/Dockerfile').split('\n');
-    for (const l of ['ARG N=1', 'ARG F=4.2', 'ARG B=true', 'ARG Q=1.10', 'ARG S=0x10']) assert.ok(lines.includes(l), `${l} in\n${lines.join('\n')}`);
+    for (const l of ['ARG N=1', 'ARG F=4.2', 'ARG B=true', 'ARG Q=1.10', 'ARG S=0x10'])
+      assert.ok(lines.includes(l), `${l} in\n${lines.join('\n')}`);
   });
 });
 
@@ -339,7 +410,10 @@ describe('manifest strings: control characters and encoding', () => {
       'flavors/alpha/base/flavor.yaml': 'from:\n  image: ${BASE_IMAGE}\nlayers: [base, tool]\ndescription: raw\u0000nul\n',
       'flavors/layers/tool.yaml': `${TOOL}    description: "\\ud800"\n    programs:\n      web: {command: /bin/web}\n`,
     });
-    writeFileSync(join(dir, 'flavors/layers/extra.yaml'), Buffer.concat([Buffer.from('run: install.sh\nrequires: [base]\ndescription: caf'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]));
+    writeFileSync(
+      join(dir, 'flavors/layers/extra.yaml'),
+      Buffer.concat([Buffer.from('run: install.sh\nrequires: [base]\ndescription: caf'), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]),
+    );
     const fix = 'remove the control character (write text on one line; only tabs are allowed, and newlines in descriptions)';
     refused(dir, [
       { at: 'flavors/beta/base/flavor.yaml:1', has: ['value contains a NUL character', '(at description)'], fix },
@@ -351,7 +425,11 @@ describe('manifest strings: control characters and encoding', () => {
       { at: 'flavors/beta/base/flavor.yaml:10', has: ['key contains a NUL character'] },
       { at: 'flavors/alpha/base/flavor.yaml:4', has: ['value contains a NUL character', '(at description)'] },
       { at: 'flavors/layers/tool.yaml:6', has: ['an unpaired surrogate', '(at services.web.description)'] },
-      { at: 'flavors/layers/extra.yaml:3', has: ['the file is not valid UTF-8'], fix: 'save it as UTF-8 (remove or retype the character on that line)' },
+      {
+        at: 'flavors/layers/extra.yaml:3',
+        has: ['the file is not valid UTF-8'],
+        fix: 'save it as UTF-8 (remove or retype the character on that line)',
+      },
     ]);
   });
 
@@ -364,7 +442,9 @@ describe('manifest strings: control characters and encoding', () => {
   });
 
   it('never echoes a huge value whole', () => {
-    const dir = project({ 'flavors/beta/base/flavor.yaml': `from:\n  image: "${'a'.repeat(5000)}\\nRUN evil"\nlayers: [base]\nenv:\n  A: "${'b'.repeat(100_000)}\\n"\n` });
+    const dir = project({
+      'flavors/beta/base/flavor.yaml': `from:\n  image: "${'a'.repeat(5000)}\\nRUN evil"\nlayers: [base]\nenv:\n  A: "${'b'.repeat(100_000)}\\n"\n`,
+    });
     refused(dir, [
       { at: 'flavors/beta/base/flavor.yaml:2', has: ['… (5009 characters): contains a newline', '(at from.image)'] },
       { at: 'flavors/beta/base/flavor.yaml:5', has: ['… (100001 characters): contains a newline', '(at env.A)'] },
@@ -382,12 +462,20 @@ describe('manifest strings: YAML alias bomb', () => {
     }
     const dir = project({ 'flavors/beta/base/flavor.yaml': `from: {image: x}\nlayers: [base]\n${levels.join('\n')}\n` });
     const start = Date.now();
-    refused(dir, [{ at: 'flavors/beta/base/flavor.yaml:4', has: ['too many YAML alias expansions'], fix: 'write the values out instead of repeating anchors (&name) through aliases (*name)' }]);
+    refused(dir, [
+      {
+        at: 'flavors/beta/base/flavor.yaml:4',
+        has: ['too many YAML alias expansions'],
+        fix: 'write the values out instead of repeating anchors (&name) through aliases (*name)',
+      },
+    ]);
     assert.ok(Date.now() - start < 15_000, `took ${Date.now() - start} ms`);
   });
 
   it('a few aliases are fine', () => {
-    const dir = project({ 'flavors/beta/base/flavor.yaml': 'from:\n  image: &img x\nlayers: [base]\nenv:\n  A: &v "1.10"\n  B: *v\n  C: *img\n' });
+    const dir = project({
+      'flavors/beta/base/flavor.yaml': 'from:\n  image: &img x\nlayers: [base]\nenv:\n  A: &v "1.10"\n  B: *v\n  C: *img\n',
+    });
     generated(dir);
     assert.ok(read(dir, 'out/beta/base/Dockerfile').includes('ENV A="1.10" \\\n    B="1.10" \\\n    C="x"'));
   });
@@ -402,7 +490,11 @@ describe('manifest strings: a layer that does nothing', () => {
       'flavors/layers/nosvc.yaml': 'services: {}\nenv: {}\n',
       'flavors/layers/empty.yaml': '',
     });
-    const e = (file: string): Expected => ({ at: `flavors/layers/${file}.yaml:1`, has: ['a layer must do something'], fix: 'give it run:, copy:, copyFrom:, env: or services:' });
+    const e = (file: string): Expected => ({
+      at: `flavors/layers/${file}.yaml:1`,
+      has: ['a layer must do something'],
+      fix: 'give it run:, copy:, copyFrom:, env: or services:',
+    });
     refused(dir, [e('extra'), e('amd64only'), e('argsonly'), e('nosvc'), e('empty')], ['list']);
   });
 
@@ -419,26 +511,64 @@ describe('manifest strings: the generators refuse on their own (second line of d
     return loadProject({ dir, sets: [], flags: { GIT_TAG: 'v0.0.0' }, env: {} });
   };
   const cases: Array<[string, (p: Project) => void, string, RegExp]> = [
-    ['from.image', (p) => Object.assign(p.catalog.flavors.get('beta/base')!, { from: { image: 'x\nRUN evil' } }), 'beta/base', /invalid image reference "x\\nRUN evil": contains a newline/],
-    ['copy src', (p) => (p.catalog.layers.get('base')!.copy = [{ src: '../tool/install.sh', dest: '/x' }]), 'beta/base', /has a \.\. segment/],
-    ['copy dest', (p) => (p.catalog.layers.get('base')!.copy = [{ src: 'install.sh', dest: '/x\nRUN evil' }]), 'beta/base', /contains a newline/],
-    ['chown', (p) => (p.catalog.layers.get('base')!.copy = [{ src: 'install.sh', dest: '/x', chown: 'a b' }]), 'beta/base', /invalid owner/],
+    [
+      'from.image',
+      (p) => Object.assign(p.catalog.flavors.get('beta/base')!, { from: { image: 'x\nRUN evil' } }),
+      'beta/base',
+      /invalid image reference "x\\nRUN evil": contains a newline/,
+    ],
+    [
+      'copy src',
+      (p) => (p.catalog.layers.get('base')!.copy = [{ src: '../tool/install.sh', dest: '/x' }]),
+      'beta/base',
+      /has a \.\. segment/,
+    ],
+    [
+      'copy dest',
+      (p) => (p.catalog.layers.get('base')!.copy = [{ src: 'install.sh', dest: '/x\nRUN evil' }]),
+      'beta/base',
+      /contains a newline/,
+    ],
+    [
+      'chown',
+      (p) => (p.catalog.layers.get('base')!.copy = [{ src: 'install.sh', dest: '/x', chown: 'a b' }]),
+      'beta/base',
+      /invalid owner/,
+    ],
     ['run', (p) => (p.catalog.layers.get('base')!.run = 'install.sh\nRUN evil'), 'beta/base', /invalid script path/],
     ['label key', (p) => (p.catalog.flavors.get('beta/base')!.labels = { 'a\nRUN evil': 'v' }), 'beta/base', /invalid label key/],
     ['label value', (p) => (p.catalog.flavors.get('beta/base')!.labels = { 'org.x': 'v\nRUN evil' }), 'beta/base', /contains a newline/],
     ['env value', (p) => (p.catalog.flavors.get('beta/base')!.env = { A: 'a\rb' }), 'beta/base', /contains a carriage return/],
     ['env name', (p) => (p.catalog.flavors.get('beta/base')!.env = { 'A B': 'x' }), 'beta/base', /invalid variable name/],
-    ['command', (p) => (p.catalog.layers.get('tool')!.services[0]!.programs.web!.command = '/bin/x\n[program:evil]'), 'alpha/base', /invalid command/],
+    [
+      'command',
+      (p) => (p.catalog.layers.get('tool')!.services[0]!.programs.web!.command = '/bin/x\n[program:evil]'),
+      'alpha/base',
+      /invalid command/,
+    ],
     ['user', (p) => (p.catalog.layers.get('tool')!.services[0]!.programs.web!.user = 'a\nb'), 'alpha/base', /invalid user/],
-    ['program env', (p) => (p.catalog.layers.get('tool')!.services[0]!.programs.web!.environment = { K: 'v\n[x]' }), 'alpha/base', /contains a newline/],
-    ['upstream', (p) => (p.catalog.layers.get('tool')!.services[0]!.routes[0]!.upstream = '/x; }'), 'alpha/base', /invalid upstream path "\/x; }": contains ";"/],
+    [
+      'program env',
+      (p) => (p.catalog.layers.get('tool')!.services[0]!.programs.web!.environment = { K: 'v\n[x]' }),
+      'alpha/base',
+      /contains a newline/,
+    ],
+    [
+      'upstream',
+      (p) => (p.catalog.layers.get('tool')!.services[0]!.routes[0]!.upstream = '/x; }'),
+      'alpha/base',
+      /invalid upstream path "\/x; }": contains ";"/,
+    ],
     ['route path', (p) => (p.catalog.layers.get('tool')!.services[0]!.routes[0]!.path = '/x {'), 'alpha/base', /invalid route path/],
   ];
   for (const [name, tamper, flavor, message] of cases) {
     it(`${name}: exit 2 (InputError), nothing written`, () => {
       const p = fresh();
       tamper(p);
-      assert.throws(() => generateFlavor(p, flavor), (e: unknown) => e instanceof InputError && e.exitCode === 2 && message.test(e.message));
+      assert.throws(
+        () => generateFlavor(p, flavor),
+        (e: unknown) => e instanceof InputError && e.exitCode === 2 && message.test(e.message),
+      );
     });
   }
 
@@ -458,20 +588,38 @@ describe('manifest strings: the generators refuse on their own (second line of d
 
 describe('manifest strings: the rules are the schema', () => {
   const samples: Record<keyof typeof RULES, { good: string[]; bad: string[] }> = {
-    imageRef: { good: ['x', 'ubuntu:24.04', '${BASE_IMAGE}', 'nvcr.io/nvidia/isaac-sim:${ISAAC_VERSION}', 'r.example:5000/a/b@sha256:0123', '$A'], bad: ['', '-x', '.x', 'a b', 'a\nb', 'a$', 'a${B', 'a"b', 'a;b'] },
-    layerScript: { good: ['install.sh', 'bin/setup-1.sh', './install.sh', 'a..b.sh'], bad: ['', '/install.sh', '../x.sh', 'a/../../x', '..', 'a b.sh', 'a\nb', 'a$b'] },
-    layerPath: { good: ['rootfs/', 'my dir/a b', './x', 'a"b', "it's", '.', 'a..b', 'ünï'], bad: ['', '/etc', '../x', 'a/..', 'a/../b', 'a\\b', '$HOME', 'a\tb', 'a\nb', 'a\u2028b'] },
+    imageRef: {
+      good: ['x', 'ubuntu:24.04', '${BASE_IMAGE}', 'nvcr.io/nvidia/isaac-sim:${ISAAC_VERSION}', 'r.example:5000/a/b@sha256:0123', '$A'],
+      bad: ['', '-x', '.x', 'a b', 'a\nb', 'a$', 'a${B', 'a"b', 'a;b'],
+    },
+    layerScript: {
+      good: ['install.sh', 'bin/setup-1.sh', './install.sh', 'a..b.sh'],
+      bad: ['', '/install.sh', '../x.sh', 'a/../../x', '..', 'a b.sh', 'a\nb', 'a$b'],
+    },
+    layerPath: {
+      good: ['rootfs/', 'my dir/a b', './x', 'a"b', "it's", '.', 'a..b', 'ünï'],
+      bad: ['', '/etc', '../x', 'a/..', 'a/../b', 'a\\b', '$HOME', 'a\tb', 'a\nb', 'a\u2028b'],
+    },
     imagePath: { good: ['/', '/opt/my dest', '/a"b', '/a..b/'], bad: ['', 'x', '/a/../b', '/..', '/$HOME', '/a\\b', '/a\nb'] },
     chown: { good: ['root', 'idekube:idekube', '1000', '1000:1000', 'a.b-c_d'], bad: ['', 'a b', 'a:', ':a', 'a:b:c', '-a', 'a\n'] },
-    labelKey: { good: ['org.example.team', 'a', 'A-1_b.c', 'io.idekube'], bad: ['', 'a b', 'a.', '.a', 'io.idekube.flavor', 'a/b', 'a\nb', 'a"b'] },
+    labelKey: {
+      good: ['org.example.team', 'a', 'A-1_b.c', 'io.idekube'],
+      bad: ['', 'a b', 'a.', '.a', 'io.idekube.flavor', 'a/b', 'a\nb', 'a"b'],
+    },
     name: { good: ['a', 'code-server', '0x'], bad: ['', 'A', '-a', 'a_b', 'a b'] },
     envName: { good: ['A', '_a1', 'PATH'], bad: ['', '1A', 'A-B', 'A B', 'A\n'] },
     value: { good: ['', 'x', 'a\tb', '"q" \\ $PATH ; # %', 'ünï'], bad: ['a\nb', 'a\rb', 'a\0b', 'a\x1bb', 'a\u2028b', 'a\x85b'] },
     programValue: { good: ['', 'a;b', 'a\tb', '100%'], bad: ['a ;b', 'a #b', 'a\t#b', 'a\nb'] },
-    user: { good: ['root', 'idekube', '_x', 'a-b$', '1000', '${USERNAME}'], bad: ['', 'Root', 'a b', '$USER', '${OTHER}', 'a\n', 'a'.repeat(40)] },
+    user: {
+      good: ['root', 'idekube', '_x', 'a-b$', '1000', '${USERNAME}'],
+      bad: ['', 'Root', 'a b', '$USER', '${OTHER}', 'a\n', 'a'.repeat(40)],
+    },
     command: { good: ['/bin/x', '/usr/sbin/nginx -g "daemon off;"', 'a;b', 'x %s'], bad: ['', 'a ;b', 'a #b', 'a\nb', 'a\tb', 'a\rb'] },
     directory: { good: ['/', '/srv/a b', '/a;b'], bad: ['', 'srv', '/a ;b', '/a\nb'] },
-    urlPath: { good: ['/', '/coder/', '/vnc/websockify', '/a.b~c-d_e'], bad: ['', 'a', '/a b', '/a;', '/a}', '/a{', '/a"', '/a\n', '/a?b', '/a$b'] },
+    urlPath: {
+      good: ['/', '/coder/', '/vnc/websockify', '/a.b~c-d_e'],
+      bad: ['', 'a', '/a b', '/a;', '/a}', '/a{', '/a"', '/a\n', '/a?b', '/a$b'],
+    },
   };
   for (const [key, { good, bad }] of Object.entries(samples)) {
     it(`${key}: the schema pattern and the generator's check agree`, () => {

@@ -20,7 +20,15 @@ const agree: Record<string, true> = {
 };
 
 // The keys each type names, listed once: the compiler refuses a missing or an extra one.
-const flavorKeys: { [K in keyof FlavorManifest]-?: true } = { description: true, from: true, platforms: true, layers: true, args: true, env: true, labels: true };
+const flavorKeys: { [K in keyof FlavorManifest]-?: true } = {
+  description: true,
+  from: true,
+  platforms: true,
+  layers: true,
+  args: true,
+  env: true,
+  labels: true,
+};
 const layerKeys: { [K in keyof LayerManifest]-?: true } = {
   description: true,
   run: true,

@@ -18,8 +18,14 @@ function plan(opts: Partial<PlanOptions> & { flavors: string[] }) {
 describe('build plan', () => {
   it('a child brings its parents, in dependency order, per platform', () => {
     const p = plan({ flavors: ['alpha/child'] });
-    assert.deepEqual(p.targets.map((t) => t.id), ['alpha/base@linux/amd64', 'alpha/base@linux/arm64', 'alpha/child@linux/amd64', 'alpha/child@linux/arm64']);
-    assert.deepEqual(p.images.map((i) => `${i.flavor}:${i.reason}`), ['alpha/base:parent', 'alpha/child:selected']);
+    assert.deepEqual(
+      p.targets.map((t) => t.id),
+      ['alpha/base@linux/amd64', 'alpha/base@linux/arm64', 'alpha/child@linux/amd64', 'alpha/child@linux/arm64'],
+    );
+    assert.deepEqual(
+      p.images.map((i) => `${i.flavor}:${i.reason}`),
+      ['alpha/base:parent', 'alpha/child:selected'],
+    );
     const child = p.targets.find((t) => t.id === 'alpha/child@linux/arm64')!;
     assert.deepEqual(child.dependsOn, ['alpha/base@linux/arm64']);
     assert.equal(child.buildArgs.IDEKUBE_PARENT, 'reg.example/davidliyutong/idekube-container:alpha-base-v1.2.3-arm64');
@@ -30,14 +36,23 @@ describe('build plan', () => {
   });
   it('platforms: a flavor that does not build a requested platform is noted, not built for it', () => {
     const p = plan({ flavors: ['alpha/grandchild'], platforms: ['linux/amd64', 'linux/arm64'] });
-    assert.deepEqual(p.targets.filter((t) => t.flavor === 'alpha/grandchild').map((t) => t.platform), ['linux/amd64']);
+    assert.deepEqual(
+      p.targets.filter((t) => t.flavor === 'alpha/grandchild').map((t) => t.platform),
+      ['linux/amd64'],
+    );
     assert.match(p.notes.join('\n'), /alpha\/grandchild: not built for linux\/arm64 \(the flavor does not support it\)/);
   });
-  it('publishing a subset of a flavor\'s platforms is refused (a list would lack one) unless --arch-only', () => {
-    assert.throws(() => plan({ flavors: ['beta/base'], platforms: ['linux/amd64'], push: true }), /publishing beta\/base for linux\/amd64 would write a list without linux\/arm64/);
+  it("publishing a subset of a flavor's platforms is refused (a list would lack one) unless --arch-only", () => {
+    assert.throws(
+      () => plan({ flavors: ['beta/base'], platforms: ['linux/amd64'], push: true }),
+      /publishing beta\/base for linux\/amd64 would write a list without linux\/arm64/,
+    );
     const p = plan({ flavors: ['beta/base'], platforms: ['linux/amd64'], push: true, archOnly: true });
     assert.equal(p.archOnly, true);
-    assert.deepEqual(p.targets.map((t) => t.id), ['beta/base@linux/amd64']);
+    assert.deepEqual(
+      p.targets.map((t) => t.id),
+      ['beta/base@linux/amd64'],
+    );
   });
   it('registry cache refs per flavor and arch; cache-to only when pushing', () => {
     const p = plan({ flavors: ['beta/base'], cache: 'registry', push: true });
@@ -48,7 +63,10 @@ describe('build plan', () => {
   });
   it('aliases for a release', () => {
     const p = plan({ flavors: ['beta/base'], aliases: ['latest', 'minor'] });
-    assert.deepEqual(p.images[0]!.aliases, ['reg.example/davidliyutong/idekube-container:beta-base-latest', 'reg.example/davidliyutong/idekube-container:beta-base-v1.2']);
+    assert.deepEqual(p.images[0]!.aliases, [
+      'reg.example/davidliyutong/idekube-container:beta-base-latest',
+      'reg.example/davidliyutong/idekube-container:beta-base-v1.2',
+    ]);
   });
   it('only the args the flavor reads are build args', () => {
     const t = plan({ flavors: ['beta/base'] }).targets[0]!;

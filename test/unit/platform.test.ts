@@ -1,7 +1,18 @@
 /** Platforms and the names of an architecture in each tool's vocabulary (config/platform.ts). No engine. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ARCH_NAMES, ARCHS, PLATFORMS, archOf, archOfName, archOfNode, isPlatform, parseArch, parsePlatforms, platformOf } from '../../src/config/platform.js';
+import {
+  ARCH_NAMES,
+  ARCHS,
+  PLATFORMS,
+  archOf,
+  archOfName,
+  archOfNode,
+  isPlatform,
+  parseArch,
+  parsePlatforms,
+  platformOf,
+} from '../../src/config/platform.js';
 
 describe('platforms and architectures', () => {
   it('a platform and its architecture map both ways', () => {
@@ -22,7 +33,14 @@ describe('platforms and architectures', () => {
     assert.equal(archOfNode('amd64'), undefined);
   });
   it('--arch takes Docker, uname and platform words', () => {
-    for (const [text, arch] of [['amd64', 'amd64'], ['x86_64', 'amd64'], ['linux/amd64', 'amd64'], ['arm64', 'arm64'], ['aarch64', 'arm64'], ['linux/arm64', 'arm64']] as const) {
+    for (const [text, arch] of [
+      ['amd64', 'amd64'],
+      ['x86_64', 'amd64'],
+      ['linux/amd64', 'amd64'],
+      ['arm64', 'arm64'],
+      ['aarch64', 'arm64'],
+      ['linux/arm64', 'arm64'],
+    ] as const) {
       assert.equal(archOfName(text), arch, text);
       assert.equal(parseArch(text), arch, text);
     }
@@ -33,7 +51,10 @@ describe('platforms and architectures', () => {
   it('no --arch: the host given, or an error on a host that is neither', () => {
     assert.equal(parseArch(undefined, '--arch', 'arm64'), 'arm64');
     assert.equal(parseArch(undefined, '--arch', 'amd64'), 'amd64');
-    assert.throws(() => parseArch(undefined, '--arch', null), (e: Error & { fix?: string }) => /is neither amd64 nor arm64$/.test(e.message) && e.fix === 'pass --arch amd64 or --arch arm64');
+    assert.throws(
+      () => parseArch(undefined, '--arch', null),
+      (e: Error & { fix?: string }) => /is neither amd64 nor arm64$/.test(e.message) && e.fix === 'pass --arch amd64 or --arch arm64',
+    );
   });
   it('a platform list: trimmed, deduplicated, in the order given; anything else refused', () => {
     assert.equal(parsePlatforms(undefined, '--platform'), undefined);

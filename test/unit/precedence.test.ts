@@ -10,9 +10,12 @@ after(() => dirs.forEach(cleanup));
 
 function project(overrides: Record<string, string> = {}) {
   const dir = makeProject(undefined, {
-    'flavors/layers/base.yaml': 'run: install.sh\nargs:\n  TZ: UTC\n  A: from-layer\n  B: from-layer\n  C: from-layer\n  D: from-layer\n  E: from-layer\n  F: from-layer\n  G: from-layer\n',
-    'flavors/alpha/base/flavor.yaml': 'from:\n  image: ${BASE_IMAGE}\nlayers: [base, tool]\nargs:\n  B: from-manifest\n  C: from-manifest\n  D: from-manifest\n  E: from-manifest\n  F: from-manifest\n  G: from-manifest\n',
-    '.dockerargs': 'BASE_IMAGE=debian:bookworm\nTOOL_VERSION=1.0\nC=from-dockerargs\nD=from-dockerargs\nE=from-dockerargs\nF=from-dockerargs\nG=from-dockerargs\nUNUSED=x\n',
+    'flavors/layers/base.yaml':
+      'run: install.sh\nargs:\n  TZ: UTC\n  A: from-layer\n  B: from-layer\n  C: from-layer\n  D: from-layer\n  E: from-layer\n  F: from-layer\n  G: from-layer\n',
+    'flavors/alpha/base/flavor.yaml':
+      'from:\n  image: ${BASE_IMAGE}\nlayers: [base, tool]\nargs:\n  B: from-manifest\n  C: from-manifest\n  D: from-manifest\n  E: from-manifest\n  F: from-manifest\n  G: from-manifest\n',
+    '.dockerargs':
+      'BASE_IMAGE=debian:bookworm\nTOOL_VERSION=1.0\nC=from-dockerargs\nD=from-dockerargs\nE=from-dockerargs\nF=from-dockerargs\nG=from-dockerargs\nUNUSED=x\n',
     '.dockerargs.fast': 'D=from-profile\nE=from-profile\nF=from-profile\nG=from-profile\n',
     'flavors/alpha/base/.dockerargs': 'E=from-flavor-file\nF=from-flavor-file\nG=from-flavor-file\n',
     ...overrides,
@@ -21,14 +24,20 @@ function project(overrides: Record<string, string> = {}) {
   return dir;
 }
 
-const valueOf = (args: ReturnType<typeof resolveArgs>) => Object.fromEntries(args.map((a) => [a.key, a.value]));
+const valuesOf = (args: ReturnType<typeof resolveArgs>) => Object.fromEntries(args.map((a) => [a.key, a.value]));
 
 describe('build-arg precedence', () => {
   it('layer < manifest < .dockerargs < profile < flavor .dockerargs < env < --set', () => {
     const dir = project();
-    const p = loadProject({ dir, profile: 'fast', sets: ['G=from-set'], flags: {}, env: { IDEKUBE_ARG_F: 'from-env', IDEKUBE_ARG_G: 'from-env' } });
+    const p = loadProject({
+      dir,
+      profile: 'fast',
+      sets: ['G=from-set'],
+      flags: {},
+      env: { IDEKUBE_ARG_F: 'from-env', IDEKUBE_ARG_G: 'from-env' },
+    });
     const args = resolveArgs(p.catalog, p.layered, 'alpha/base');
-    assert.deepEqual(valueOf(args), {
+    assert.deepEqual(valuesOf(args), {
       A: 'from-layer',
       B: 'from-manifest',
       BASE_IMAGE: 'debian:bookworm',
@@ -49,7 +58,10 @@ describe('build-arg precedence', () => {
     assert.equal(origin.F, 'env IDEKUBE_ARG_F');
     assert.equal(origin.G, 'flag --set G');
     const g = args.find((a) => a.key === 'G')!;
-    assert.deepEqual(g.overridden.map((o) => o.value), ['from-layer', 'from-manifest', 'from-dockerargs', 'from-profile', 'from-flavor-file', 'from-env']);
+    assert.deepEqual(
+      g.overridden.map((o) => o.value),
+      ['from-layer', 'from-manifest', 'from-dockerargs', 'from-profile', 'from-flavor-file', 'from-env'],
+    );
   });
   it('passes only the keys the flavor reads (UNUSED and naming settings are not build args)', () => {
     const dir = project();
@@ -58,17 +70,20 @@ describe('build-arg precedence', () => {
     assert.ok(!keys.includes('UNUSED'));
     assert.ok(!keys.includes('TAG_POSTFIX'));
   });
-  it('a child reads its parent layers args too, but not a sibling flavor\'s .dockerargs', () => {
+  it("a child reads its parent layers args too, but not a sibling flavor's .dockerargs", () => {
     const dir = project();
     const p = loadProject({ dir, sets: [], flags: {}, env: {} });
-    const v = valueOf(resolveArgs(p.catalog, p.layered, 'alpha/child'));
+    const v = valuesOf(resolveArgs(p.catalog, p.layered, 'alpha/child'));
     assert.equal(v.TOOL_VERSION, '1.0');
     assert.equal(v.E, 'from-dockerargs');
   });
   it('a required arg without value is reported by name', () => {
     const dir = project({ '.dockerargs': 'BASE_IMAGE=x\n' });
     const p = loadProject({ dir, sets: [], flags: {}, env: {} });
-    assert.throws(() => requireValues('alpha/base', resolveArgs(p.catalog, p.layered, 'alpha/base')), /build arg TOOL_VERSION of alpha\/base has no value \(read by layer tool\)/);
+    assert.throws(
+      () => requireValues('alpha/base', resolveArgs(p.catalog, p.layered, 'alpha/base')),
+      /build arg TOOL_VERSION of alpha\/base has no value \(read by layer tool\)/,
+    );
   });
   it('KEY= in .dockerargs sets the empty string (it is a value, not a missing one)', () => {
     const dir = project({ '.dockerargs': 'BASE_IMAGE=x\nTOOL_VERSION=\n' });
@@ -79,14 +94,26 @@ describe('build-arg precedence', () => {
 
 describe('settings precedence (REGISTRY, AUTHOR, NAME, TAG_POSTFIX, GIT_TAG)', () => {
   it('defaults < .dockerargs < profile < env < --set < dedicated flags', () => {
-    const dir = project({ '.dockerargs': 'BASE_IMAGE=x\nTOOL_VERSION=1\nREGISTRY=file.example\nAUTHOR=fileauthor\nTAG_POSTFIX=-file\n', '.dockerargs.fast': 'TAG_POSTFIX=-fast\n' });
-    const p = loadProject({ dir, profile: 'fast', sets: ['AUTHOR=setauthor'], flags: { NAME: 'flagname' }, env: { REGISTRY: 'env.example:5000', AUTHOR: 'envauthor', GIT_TAG: 'v1.2.3' } });
+    const dir = project({
+      '.dockerargs': 'BASE_IMAGE=x\nTOOL_VERSION=1\nREGISTRY=file.example\nAUTHOR=fileauthor\nTAG_POSTFIX=-file\n',
+      '.dockerargs.fast': 'TAG_POSTFIX=-fast\n',
+    });
+    const p = loadProject({
+      dir,
+      profile: 'fast',
+      sets: ['AUTHOR=setauthor'],
+      flags: { NAME: 'flagname' },
+      env: { REGISTRY: 'env.example:5000', AUTHOR: 'envauthor', GIT_TAG: 'v1.2.3' },
+    });
     assert.deepEqual(p.naming, { registry: 'env.example:5000', author: 'setauthor', name: 'flagname', gitTag: 'v1.2.3', postfix: '-fast' });
   });
   it('upstream defaults when nothing is set; empty env vars count as unset, except TAG_POSTFIX', () => {
     const dir = project({ '.dockerargs': 'BASE_IMAGE=x\nTOOL_VERSION=1\nTAG_POSTFIX=-file\n' });
     const p = loadProject({ dir, sets: [], flags: {}, env: { REGISTRY: '', TAG_POSTFIX: '' } });
-    assert.deepEqual([p.naming.registry, p.naming.author, p.naming.name, p.naming.postfix], ['docker.io', 'davidliyutong', 'idekube-container', '']);
+    assert.deepEqual(
+      [p.naming.registry, p.naming.author, p.naming.name, p.naming.postfix],
+      ['docker.io', 'davidliyutong', 'idekube-container', ''],
+    );
   });
   it('profiles come from IDEKUBE_PROFILE too', () => {
     const dir = project();

@@ -7,7 +7,9 @@ import { after, describe, it } from 'node:test';
 import { proxyBuildArgs, withProxyArgs } from '../../src/engine/proxy-args.js';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function configDir(config: unknown): NodeJS.ProcessEnv {
   const dir = mkdtempSync(join(tmpdir(), 'idekube-dockercfg-'));
@@ -37,6 +39,9 @@ describe('proxy build args', () => {
     assert.deepEqual(proxyBuildArgs(undefined, configDir('{not json')), {});
   });
   it('args the build sets itself win over the config', () => {
-    assert.deepEqual(withProxyArgs({ http_proxy: 'http://mine:1', TZ: 'UTC' }, { HTTP_PROXY: 'http://cfg:2', http_proxy: 'http://cfg:2' }), { http_proxy: 'http://mine:1', TZ: 'UTC', HTTP_PROXY: 'http://cfg:2' });
+    assert.deepEqual(
+      withProxyArgs({ http_proxy: 'http://mine:1', TZ: 'UTC' }, { HTTP_PROXY: 'http://cfg:2', http_proxy: 'http://cfg:2' }),
+      { http_proxy: 'http://mine:1', TZ: 'UTC', HTTP_PROXY: 'http://cfg:2' },
+    );
   });
 });

@@ -42,11 +42,17 @@ describe('qemuArgv', () => {
   it('forwards bind 127.0.0.1 only, and no network boot ROM', () => {
     const { args } = qemuArgv(base);
     assert.deepEqual(after(args, '-netdev'), ['user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:40080-:80']);
-    assert.deepEqual(after(args, '-device').filter((d) => d.startsWith('virtio-net')), ['virtio-net-pci,netdev=n0,romfile=']);
+    assert.deepEqual(
+      after(args, '-device').filter((d) => d.startsWith('virtio-net')),
+      ['virtio-net-pci,netdev=n0,romfile='],
+    );
   });
   it('the seed is a read-only second disk', () => {
     const drives = after(qemuArgv(base).args, '-drive');
-    assert.deepEqual(drives, ['file=/c/disk.qcow2,if=virtio,format=qcow2,discard=unmap,cache=writeback', 'file=/c/seed.iso,if=virtio,format=raw,readonly=on']);
+    assert.deepEqual(drives, [
+      'file=/c/disk.qcow2,if=virtio,format=qcow2,discard=unmap,cache=writeback',
+      'file=/c/seed.iso,if=virtio,format=raw,readonly=on',
+    ]);
   });
   it('KVM uses -cpu host; snapshot discards writes', () => {
     const { args } = qemuArgv({ ...base, accel: 'kvm', snapshot: true });
@@ -55,7 +61,11 @@ describe('qemuArgv', () => {
     assert.match(after(args, '-drive')[0]!, /,snapshot=on$/);
   });
   it('arm64: virt, cortex-a57 (not max: pointer authentication halves TCG speed), ttyAMA0', () => {
-    const { binary, args } = qemuArgv({ ...base, arch: 'arm64', boot: { kind: 'kernel', kernel: 'k', initrd: 'i', append: kernelAppend('arm64') } });
+    const { binary, args } = qemuArgv({
+      ...base,
+      arch: 'arm64',
+      boot: { kind: 'kernel', kernel: 'k', initrd: 'i', append: kernelAppend('arm64') },
+    });
     assert.equal(binary, 'qemu-system-aarch64');
     assert.deepEqual(after(args, '-machine'), ['virt']);
     assert.deepEqual(after(args, '-cpu'), ['cortex-a57']);
@@ -67,8 +77,15 @@ describe('qemuArgv', () => {
     assert.ok(!args.includes('-kernel'));
   });
   it('firmware boot on arm64 uses the given UEFI code as read-only pflash', () => {
-    const { args } = qemuArgv({ ...base, arch: 'arm64', boot: { kind: 'firmware', firmwareCode: '/fw/CODE.fd', firmwareVars: '/v/VARS.fd' } });
-    assert.deepEqual(after(args, '-drive').slice(0, 2), ['if=pflash,format=raw,readonly=on,file=/fw/CODE.fd', 'if=pflash,format=raw,file=/v/VARS.fd']);
+    const { args } = qemuArgv({
+      ...base,
+      arch: 'arm64',
+      boot: { kind: 'firmware', firmwareCode: '/fw/CODE.fd', firmwareVars: '/v/VARS.fd' },
+    });
+    assert.deepEqual(after(args, '-drive').slice(0, 2), [
+      'if=pflash,format=raw,readonly=on,file=/fw/CODE.fd',
+      'if=pflash,format=raw,file=/v/VARS.fd',
+    ]);
   });
   it('commas in paths are doubled (QEMU option syntax)', () => {
     assert.equal(optValue('/a,b/c.qcow2'), '/a,,b/c.qcow2');
@@ -95,7 +112,9 @@ describe('sshArgv', () => {
   it('talks to 127.0.0.1 only, with the build key and a pinned per-build known_hosts', () => {
     const a = sshArgv(t, ['sudo', '-n', 'true']);
     assert.equal(a[a.indexOf('--') - 1], 'idekube-provision@127.0.0.1');
-    assert.ok(a.includes('UserKnownHostsFile=/k/known_hosts') && a.includes('StrictHostKeyChecking=accept-new') && a.includes('BatchMode=yes'));
+    assert.ok(
+      a.includes('UserKnownHostsFile=/k/known_hosts') && a.includes('StrictHostKeyChecking=accept-new') && a.includes('BatchMode=yes'),
+    );
     assert.deepEqual(a.slice(a.indexOf('--') + 1), ['sudo', '-n', 'true']);
     assert.deepEqual(a.slice(0, 2), ['-F', '/dev/null']);
   });
@@ -105,7 +124,13 @@ describe('sshArgv', () => {
 });
 
 describe('VM-in-container Dockerfile', () => {
-  const spec = { flavorId: 'web/base', arch: 'amd64' as const, baseImage: '127.0.0.1:5000/idekube-test/debian:bookworm', diskKey: '0123456789abcdef', kernelBoot: true };
+  const spec = {
+    flavorId: 'web/base',
+    arch: 'amd64' as const,
+    baseImage: '127.0.0.1:5000/idekube-test/debian:bookworm',
+    diskKey: '0123456789abcdef',
+    kernelBoot: true,
+  };
   it('is deterministic and installs QEMU from the distribution', () => {
     const df = vmImageDockerfile(spec);
     assert.equal(df, vmImageDockerfile(spec));
@@ -116,13 +141,17 @@ describe('VM-in-container Dockerfile', () => {
     assert.match(df, /^ENTRYPOINT \["\/usr\/local\/bin\/idekube-vm"\]$/m);
     assert.ok(!/make|configure|download\.qemu/.test(df), 'no from-source QEMU build');
   });
-  it('arm64 ships qemu-system-arm and the distribution\'s aarch64 UEFI firmware', () => {
+  it("arm64 ships qemu-system-arm and the distribution's aarch64 UEFI firmware", () => {
     assert.deepEqual(imagePackages('arm64').slice(0, 3), ['qemu-system-arm', 'qemu-utils', 'qemu-efi-aarch64']);
   });
   it('the package step is the same for every flavor (shared build cache)', () => {
     const a = vmImageDockerfile(spec).split('\n');
     const b = vmImageDockerfile({ ...spec, flavorId: 'web/extra', diskKey: 'ffffffffffffffff' }).split('\n');
-    const run = (l: string[]) => l.slice(l.findIndex((x) => x.startsWith('RUN')), l.findIndex((x) => x.startsWith('COPY')));
+    const run = (l: string[]) =>
+      l.slice(
+        l.findIndex((x) => x.startsWith('RUN')),
+        l.findIndex((x) => x.startsWith('COPY')),
+      );
     assert.deepEqual(run(a), run(b));
   });
 });
@@ -135,10 +164,18 @@ describe('Debian base recipe', () => {
     assert.match(a.find((x) => x.startsWith('--include='))!, /^--include=linux-image-cloud-arm64,.*openssh-server.*,websockify$/);
     assert.ok(a.some((x) => x.includes('MODULES=list')));
     assert.ok(a.some((x) => x.includes('nameserver 10.0.2.3')));
-    assert.ok(a.some((x) => x.includes('ssh_host_')), 'no host keys in the disk');
-    assert.deepEqual(mmdebstrapArgv('amd64', 'bookworm', 'http://mirror.example/debian', [], '/o.tar').slice(-1), ['http://mirror.example/debian']);
+    assert.ok(
+      a.some((x) => x.includes('ssh_host_')),
+      'no host keys in the disk',
+    );
+    assert.deepEqual(mmdebstrapArgv('amd64', 'bookworm', 'http://mirror.example/debian', [], '/o.tar').slice(-1), [
+      'http://mirror.example/debian',
+    ]);
   });
   it('picks the newest kernel by version', () => {
-    assert.equal(newest(['vmlinuz-6.1.0-9-cloud-amd64', 'vmlinuz-6.1.0-10-cloud-amd64', 'config-x'], 'vmlinuz-'), 'vmlinuz-6.1.0-10-cloud-amd64');
+    assert.equal(
+      newest(['vmlinuz-6.1.0-9-cloud-amd64', 'vmlinuz-6.1.0-10-cloud-amd64', 'config-x'], 'vmlinuz-'),
+      'vmlinuz-6.1.0-10-cloud-amd64',
+    );
   });
 });

@@ -60,18 +60,23 @@ describe('QEMU settings', () => {
     assert.equal(s.diskSizeBytes, 8 * 2 ** 30);
   });
   it('layered like build args: a flavor .dockerargs beats the project, --set beats both', () => {
-    const p = project('QEMU_DISK_SIZE=10G\n', { 'flavors/web/base/.dockerargs': 'QEMU_DISK_SIZE=12G\n' }, ['QEMU_DEBIAN_PACKAGES=nginx-light,websockify']);
+    const p = project('QEMU_DISK_SIZE=10G\n', { 'flavors/web/base/.dockerargs': 'QEMU_DISK_SIZE=12G\n' }, [
+      'QEMU_DEBIAN_PACKAGES=nginx-light,websockify',
+    ]);
     const s = qemuSettings(p, 'web/base');
     assert.equal(s.diskSize, '12G');
     assert.deepEqual(s.debianPackages, ['nginx-light', 'websockify']);
   });
-  it('a bad QEMU_DISK_SIZE names .dockerargs:line', () => throwsAt(() => qemuSettings(project('X=1\nQEMU_DISK_SIZE=lots\n'), 'web/base'), /QEMU_DISK_SIZE="lots"/, '.dockerargs', 3));
-  it('a bad QEMU_BASE names .dockerargs:line', () => throwsAt(() => qemuSettings(project('QEMU_BASE=ubuntu\n'), 'web/base'), /expected debian or cloud/, '.dockerargs', 2));
+  it('a bad QEMU_DISK_SIZE names .dockerargs:line', () =>
+    throwsAt(() => qemuSettings(project('X=1\nQEMU_DISK_SIZE=lots\n'), 'web/base'), /QEMU_DISK_SIZE="lots"/, '.dockerargs', 3));
+  it('a bad QEMU_BASE names .dockerargs:line', () =>
+    throwsAt(() => qemuSettings(project('QEMU_BASE=ubuntu\n'), 'web/base'), /expected debian or cloud/, '.dockerargs', 2));
   it('--base beats QEMU_BASE and is checked', () => {
     assert.equal(qemuSettings(project('QEMU_BASE=cloud\n'), 'web/base', 'debian').base, 'debian');
     throwsAt(() => qemuSettings(project(''), 'web/base', 'fedora'), /--base "fedora"/);
   });
-  it('a bad package name in QEMU_DEBIAN_PACKAGES', () => throwsAt(() => qemuSettings(project('QEMU_DEBIAN_PACKAGES=nginx;rm\n'), 'web/base'), /not a Debian package name/, '.dockerargs', 2));
+  it('a bad package name in QEMU_DEBIAN_PACKAGES', () =>
+    throwsAt(() => qemuSettings(project('QEMU_DEBIAN_PACKAGES=nginx;rm\n'), 'web/base'), /not a Debian package name/, '.dockerargs', 2));
   it('sizes', () => {
     assert.equal(parseSize('8G'), 8 * 2 ** 30);
     assert.equal(parseSize('512M'), 512 * 2 ** 20);
@@ -82,11 +87,54 @@ describe('QEMU settings', () => {
 
 describe('cloud image pins', () => {
   const good = 'a'.repeat(64);
-  it('a missing URL', () => throwsAt(() => cloudPin(qemuSettings(project(''), 'web/base'), 'amd64'), /QEMU_CLOUD_IMAGE_URL_AMD64 is not set/));
-  it('a missing checksum names the URL line', () => throwsAt(() => cloudPin(qemuSettings(project('QEMU_CLOUD_IMAGE_URL_AMD64=https://example.invalid/a.img\n'), 'web/base'), 'amd64'), /QEMU_CLOUD_IMAGE_SHA256_AMD64 is not set/, '.dockerargs', 2));
-  it('an empty checksum names its own line', () => throwsAt(() => cloudPin(qemuSettings(project(`QEMU_CLOUD_IMAGE_URL_ARM64=https://example.invalid/a.img\nQEMU_CLOUD_IMAGE_SHA256_ARM64=\n`), 'web/base'), 'arm64'), /SHA256_ARM64 is not set/, '.dockerargs', 3));
-  it('a malformed checksum', () => throwsAt(() => cloudPin(qemuSettings(project(`QEMU_CLOUD_IMAGE_URL_AMD64=https://example.invalid/a.img\nQEMU_CLOUD_IMAGE_SHA256_AMD64=abc\n`), 'web/base'), 'amd64'), /not a SHA-256/, '.dockerargs', 3));
-  it('plain http is refused', () => throwsAt(() => cloudPin(qemuSettings(project(`QEMU_CLOUD_IMAGE_URL_AMD64=http://example.invalid/a.img\nQEMU_CLOUD_IMAGE_SHA256_AMD64=${good}\n`), 'web/base'), 'amd64'), /only https:\/\/ and file:\/\//, '.dockerargs', 2));
+  it('a missing URL', () =>
+    throwsAt(() => cloudPin(qemuSettings(project(''), 'web/base'), 'amd64'), /QEMU_CLOUD_IMAGE_URL_AMD64 is not set/));
+  it('a missing checksum names the URL line', () =>
+    throwsAt(
+      () => cloudPin(qemuSettings(project('QEMU_CLOUD_IMAGE_URL_AMD64=https://example.invalid/a.img\n'), 'web/base'), 'amd64'),
+      /QEMU_CLOUD_IMAGE_SHA256_AMD64 is not set/,
+      '.dockerargs',
+      2,
+    ));
+  it('an empty checksum names its own line', () =>
+    throwsAt(
+      () =>
+        cloudPin(
+          qemuSettings(project(`QEMU_CLOUD_IMAGE_URL_ARM64=https://example.invalid/a.img\nQEMU_CLOUD_IMAGE_SHA256_ARM64=\n`), 'web/base'),
+          'arm64',
+        ),
+      /SHA256_ARM64 is not set/,
+      '.dockerargs',
+      3,
+    ));
+  it('a malformed checksum', () =>
+    throwsAt(
+      () =>
+        cloudPin(
+          qemuSettings(
+            project(`QEMU_CLOUD_IMAGE_URL_AMD64=https://example.invalid/a.img\nQEMU_CLOUD_IMAGE_SHA256_AMD64=abc\n`),
+            'web/base',
+          ),
+          'amd64',
+        ),
+      /not a SHA-256/,
+      '.dockerargs',
+      3,
+    ));
+  it('plain http is refused', () =>
+    throwsAt(
+      () =>
+        cloudPin(
+          qemuSettings(
+            project(`QEMU_CLOUD_IMAGE_URL_AMD64=http://example.invalid/a.img\nQEMU_CLOUD_IMAGE_SHA256_AMD64=${good}\n`),
+            'web/base',
+          ),
+          'amd64',
+        ),
+      /only https:\/\/ and file:\/\//,
+      '.dockerargs',
+      2,
+    ));
 });
 
 describe('cloud image download and verification (file:// URL, no network)', () => {
@@ -100,7 +148,12 @@ describe('cloud image download and verification (file:// URL, no network)', () =
     const p = pinned(wrong);
     await assert.rejects(ensureCloudImage(cachePaths(p.root), qemuSettings(p, 'web/base'), 'amd64'), (e: unknown) => {
       assert.ok(e instanceof RunError);
-      assert.match(e.message, new RegExp(`checksum mismatch for file://.*expected ${wrong} \\(QEMU_CLOUD_IMAGE_SHA256_AMD64 from \\.dockerargs:3\\), got ${right}`));
+      assert.match(
+        e.message,
+        new RegExp(
+          `checksum mismatch for file://.*expected ${wrong} \\(QEMU_CLOUD_IMAGE_SHA256_AMD64 from \\.dockerargs:3\\), got ${right}`,
+        ),
+      );
       return true;
     });
     assert.deepEqual(readdirSync(cachePaths(p.root).downloads), []);
@@ -134,7 +187,10 @@ describe('seed', () => {
     assert.ok(!/uid: 1000|plain_text_passwd|chpasswd/.test(ud));
   });
   it('meta-data has an instance-id', () => {
-    assert.equal(renderMetaData(readFileSync(art.metaData, 'utf8'), { instanceId: 'idekube-abc', hostname: 'idekube-vm', provisionKey: key }), 'instance-id: idekube-abc\nlocal-hostname: idekube-vm\n');
+    assert.equal(
+      renderMetaData(readFileSync(art.metaData, 'utf8'), { instanceId: 'idekube-abc', hostname: 'idekube-vm', provisionKey: key }),
+      'instance-id: idekube-abc\nlocal-hostname: idekube-vm\n',
+    );
   });
   it('refuses anything that is not one public key line', () => {
     for (const bad of ['', 'ssh-ed25519', 'ssh-ed25519 AAAA"\n- evil', 'ssh-ed25519 AAAA\nx: y']) {

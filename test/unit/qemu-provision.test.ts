@@ -63,10 +63,13 @@ after(() => dirs.forEach(cleanup));
 
 describe('services → systemd units', () => {
   const p = project();
-  const { units, systemUnits } = vmServices('web/base', (p.catalog.layers.get('ws')!.services as Service[]));
-  it('sshd maps to the distribution\'s ssh.service; nginx.service is always enabled', () => {
+  const { units, systemUnits } = vmServices('web/base', p.catalog.layers.get('ws')!.services as Service[]);
+  it("sshd maps to the distribution's ssh.service; nginx.service is always enabled", () => {
     assert.deepEqual(systemUnits, ['nginx.service', 'ssh.service']);
-    assert.deepEqual(units.map((u) => u.name), ['idekube-ssh-ws.service', 'idekube-web.service', 'idekube-health.service']);
+    assert.deepEqual(
+      units.map((u) => u.name),
+      ['idekube-ssh-ws.service', 'idekube-web.service', 'idekube-health.service'],
+    );
   });
   it('one unit per program, in priority order, with user, home and environment', () => {
     const web = units.find((u) => u.name === 'idekube-web.service')!.text;
@@ -89,7 +92,12 @@ describe('ENV like a Dockerfile', () => {
   const args = { TZ: 'Etc/UTC', GREETING: 'hello "world" $HOME' };
   it('expands args and earlier ENV; unknown references stay for the login shell', () => {
     const st = walkEnv(p.catalog, 'web/base', args);
-    assert.deepEqual(st.values, { TZ: 'Etc/UTC', PATH: '/opt/tool/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', WS_HOME: 'Etc/UTC/ws', FLAVOR_ENV: 'on' });
+    assert.deepEqual(st.values, {
+      TZ: 'Etc/UTC',
+      PATH: '/opt/tool/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      WS_HOME: 'Etc/UTC/ws',
+      FLAVOR_ENV: 'on',
+    });
     const sh = profileScript('web/base', st);
     assert.match(sh, /^export PATH="\/opt\/tool\/bin:\$\{PATH\}"$/m);
     assert.match(sh, /^export WS_HOME="Etc\/UTC\/ws"$/m);
@@ -123,21 +131,50 @@ describe('the provisioning payload', () => {
     assert.ok(env.some((e) => e.startsWith('PATH=/opt/tool/bin:')));
   });
   it('keeps copy: entries as data (Docker COPY semantics run in the guest)', () => {
-    assert.deepEqual(readFileSync(join(root, 'plan/02/copy'), 'utf8').split('\0'), ['files/', '/etc/ws/', '', 'one.conf', '/etc/one.conf', '1000:1000', '']);
+    assert.deepEqual(readFileSync(join(root, 'plan/02/copy'), 'utf8').split('\0'), [
+      'files/',
+      '/etc/ws/',
+      '',
+      'one.conf',
+      '/etc/one.conf',
+      '1000:1000',
+      '',
+    ]);
   });
-  it('uploads the layers\' folders, the script library, the guest files and the driver', () => {
-    for (const f of ['layers/base/install.sh', 'layers/ws/files/a.txt', 'lib/common.sh', 'guest/usr/local/lib/idekube/vm/seed.sh', 'provision.sh']) assert.ok(existsSync(join(root, f)), f);
+  it("uploads the layers' folders, the script library, the guest files and the driver", () => {
+    for (const f of [
+      'layers/base/install.sh',
+      'layers/ws/files/a.txt',
+      'lib/common.sh',
+      'guest/usr/local/lib/idekube/vm/seed.sh',
+      'provision.sh',
+    ])
+      assert.ok(existsSync(join(root, f)), f);
     assert.ok(statSync(join(root, 'provision.sh')).mode & 0o100);
   });
   it('generates the same nginx configuration as the container, plus units and env files', () => {
     const nginx = readFileSync(join(root, 'files/etc/nginx/conf.d/idekube.conf'), 'utf8');
     assert.match(nginx, /location = \/ \{[^}]*\}[^}]*try_files \/index\.html =404;/);
-    for (const f of ['etc/nginx/idekube/access.conf', 'etc/nginx/idekube/listen.conf', 'usr/share/idekube/www/index.html', 'etc/idekube/health.json', 'usr/local/lib/idekube/health-server.py', 'etc/systemd/system/idekube-health.service']) assert.ok(existsSync(join(root, 'files', f)), f);
+    for (const f of [
+      'etc/nginx/idekube/access.conf',
+      'etc/nginx/idekube/listen.conf',
+      'usr/share/idekube/www/index.html',
+      'etc/idekube/health.json',
+      'usr/local/lib/idekube/health-server.py',
+      'etc/systemd/system/idekube-health.service',
+    ])
+      assert.ok(existsSync(join(root, 'files', f)), f);
     assert.match(nginx, /location = \/ssh \{[\s\S]*?proxy_pass http:\/\/127\.0\.0\.1:2222\/;[^}]*Upgrade/);
-    for (const f of ['etc/systemd/system/idekube-ssh-ws.service', 'etc/profile.d/idekube-env.sh', 'etc/idekube/environment', 'etc/idekube/flavor.json']) assert.ok(existsSync(join(root, 'files', f)), f);
+    for (const f of [
+      'etc/systemd/system/idekube-ssh-ws.service',
+      'etc/profile.d/idekube-env.sh',
+      'etc/idekube/environment',
+      'etc/idekube/flavor.json',
+    ])
+      assert.ok(existsSync(join(root, 'files', f)), f);
     assert.equal(readFileSync(join(root, 'plan/system-units'), 'utf8'), 'nginx.service\nssh.service\n');
   });
-  it('uploads a flavor\'s VM-only step (flavors/<f>/<v>/qemu/) to run after the services', () => {
+  it("uploads a flavor's VM-only step (flavors/<f>/<v>/qemu/) to run after the services", () => {
     const pv = project({ 'flavors/web/base/qemu/provision.sh': '#!/usr/bin/env bash\necho vm-only\n' });
     const pl = provisionPlan(pv, 'web/base', false);
     assert.equal(pl.vmScript, true);
@@ -153,13 +190,23 @@ describe('the provisioning payload', () => {
       'flavors/layers/blob.yaml': 'copyFrom: {image: "example/blob:1", src: /opt/blob, dest: /opt/blob}\n',
       'flavors/web/blob/flavor.yaml': 'from:\n  parent: web/base\nlayers: [blob]\n',
     });
-    assert.throws(() => provisionPlan(pc, 'web/blob', true), (e: Error & { location?: { file?: string } }) => /copies files from an image/.test(e.message) && e.location?.file === 'flavors/layers/blob.yaml');
+    assert.throws(
+      () => provisionPlan(pc, 'web/blob', true),
+      (e: Error & { location?: { file?: string } }) =>
+        /copies files from an image/.test(e.message) && e.location?.file === 'flavors/layers/blob.yaml',
+    );
   });
-  it('a derived flavor runs only its own layers (its parent\'s disk has the rest), with every service', () => {
+  it("a derived flavor runs only its own layers (its parent's disk has the rest), with every service", () => {
     const child = provisionPlan(p, 'web/child', true);
-    assert.deepEqual(child.steps.map((s) => s.layer), ['extra']);
+    assert.deepEqual(
+      child.steps.map((s) => s.layer),
+      ['extra'],
+    );
     assert.deepEqual(child.units, ['idekube-ssh-ws.service', 'idekube-web.service', 'idekube-health.service']);
-    assert.deepEqual(provisionPlan(p, 'web/child', false).steps.map((s) => s.layer), ['base', 'ws', 'extra']);
+    assert.deepEqual(
+      provisionPlan(p, 'web/child', false).steps.map((s) => s.layer),
+      ['base', 'ws', 'extra'],
+    );
   });
 });
 
@@ -178,7 +225,7 @@ describe('cache keys', () => {
     ['a build arg', { '.dockerargs': FILES['.dockerargs']!.replace('Etc/UTC', 'Europe/Paris') }],
     ['the flavor manifest', { 'flavors/web/base/flavor.yaml': `${FILES['flavors/web/base/flavor.yaml']}labels: {a: b}\n` }],
     ['a layer manifest', { 'flavors/layers/base.yaml': `${FILES['flavors/layers/base.yaml']}description: x\n` }],
-    ['the script library', { 'artifacts/lib/common.sh': '# the project\'s own library\n' }],
+    ['the script library', { 'artifacts/lib/common.sh': "# the project's own library\n" }],
     ['a service', { 'flavors/layers/ws.yaml': FILES['flavors/layers/ws.yaml']!.replace('port: 8080', 'port: 8081') }],
     ['a VM-only step', { 'flavors/web/base/qemu/provision.sh': 'echo vm\n' }],
   ];

@@ -44,10 +44,15 @@ describe('VM-in-container launcher: bad settings stop it before anything starts'
     [{ IDEKUBE_VM_STOP_TIMEOUT: 'soon' }, /IDEKUBE_VM_STOP_TIMEOUT=soon: use seconds/],
   ];
   for (const [env, re] of cases) {
-    it(Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '), () => {
-      const r = spawnSync('bash', [LAUNCHER], { encoding: 'utf8', env: { PATH: process.env.PATH!, ...env }, timeout: 10_000 });
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, re);
-    });
+    it(
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      () => {
+        const r = spawnSync('bash', [LAUNCHER], { encoding: 'utf8', env: { PATH: process.env.PATH!, ...env }, timeout: 10_000 });
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, re);
+      },
+    );
   }
 });

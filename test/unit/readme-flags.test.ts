@@ -32,13 +32,17 @@ describe('README flags', () => {
     for (const { path, cmd } of commands) assert.match(cmd.helpInformation(), /^Usage: /, path);
   });
 
-  it('every flag a command\'s --help shows is in README.md', () => {
+  it("every flag a command's --help shows is in README.md", () => {
     const named = flagsInReadme(readme);
-    const missing = commands.flatMap(({ path, cmd }) => helpFlags(cmd).filter((f) => !named.has(f)).map((f) => `${path} ${f}`));
+    const missing = commands.flatMap(({ path, cmd }) =>
+      helpFlags(cmd)
+        .filter((f) => !named.has(f))
+        .map((f) => `${path} ${f}`),
+    );
     assert.deepEqual(missing, [], 'flags of --help that README.md never names');
   });
 
-  it('every flag the README\'s command tables name exists in some command\'s --help', () => {
+  it("every flag the README's command tables name exists in some command's --help", () => {
     const start = readme.indexOf('\n## Commands');
     const end = readme.indexOf('\n### Exit codes', start);
     assert.ok(start >= 0 && end > start, 'README.md has a "## Commands" section followed by "### Exit codes"');
@@ -47,7 +51,7 @@ describe('README flags', () => {
     assert.deepEqual(unknown, [], 'flags README.md lists that no command has');
   });
 
-  it('each command row of the table names the flags of that command\'s --help', () => {
+  it("each command row of the table names the flags of that command's --help", () => {
     const rows = readme.split('\n').filter((l) => /^\| `idekube [a-z]/.test(l));
     const usage = (row: string) => flagsInReadme(row.split('` |')[0]!);
     // rows may point at flags named once for several commands: publish at build's row, qemu at "VM flags"

@@ -42,7 +42,9 @@ describe('registry client', () => {
 
   it('a list PUT answered MANIFEST_BLOB_UNKNOWN (the same image pushed at that moment by another lineup) is tried again, bounded', async () => {
     let puts = 0;
-    const blobUnknown = JSON.stringify({ errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry', detail: 'sha256:1e' }] });
+    const blobUnknown = JSON.stringify({
+      errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry', detail: 'sha256:1e' }],
+    });
     handler = (req, res) => {
       if (req.method !== 'PUT') return res.end();
       puts++;
@@ -58,7 +60,10 @@ describe('registry client', () => {
     assert.equal(puts, 3);
     // a reference that never appears: the same error, after 5 tries
     puts = -100;
-    await assert.rejects(new RegistryClient(host).putManifest('a/b', 'v1', MEDIA.dockerList, Buffer.from('{}')), /PUT manifest a\/b:v1 answered HTTP 400: .*MANIFEST_BLOB_UNKNOWN/);
+    await assert.rejects(
+      new RegistryClient(host).putManifest('a/b', 'v1', MEDIA.dockerList, Buffer.from('{}')),
+      /PUT manifest a\/b:v1 answered HTTP 400: .*MANIFEST_BLOB_UNKNOWN/,
+    );
     assert.equal(puts, -95);
   });
 
@@ -87,7 +92,10 @@ describe('registry client', () => {
 
   it('follows a Bearer challenge with the Docker config credentials', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'idekube-dockercfg-'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: { [host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }),
+    );
     const seen: string[] = [];
     handler = (req, res) => {
       seen.push(`${req.url} ${req.headers.authorization ?? '-'}`);
@@ -116,11 +124,14 @@ describe('registry client without a server', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     await new Promise((r) => srv.close(r));
-    await assert.rejects(new RegistryClient(`127.0.0.1:${port}`, { backoffMs: 1, retries: 1 }).getManifest('a/b', 'v1'), (e: Error & { fix?: string }) => {
-      assert.match(e.message, new RegExp(`registry 127.0.0.1:${port} unreachable: GET /v2/a/b/manifests/v1: fetch failed: ECONNREFUSED`));
-      assert.match(e.fix ?? '', /check that the registry is running and reachable/);
-      return true;
-    });
+    await assert.rejects(
+      new RegistryClient(`127.0.0.1:${port}`, { backoffMs: 1, retries: 1 }).getManifest('a/b', 'v1'),
+      (e: Error & { fix?: string }) => {
+        assert.match(e.message, new RegExp(`registry 127.0.0.1:${port} unreachable: GET /v2/a/b/manifests/v1: fetch failed: ECONNREFUSED`));
+        assert.match(e.fix ?? '', /check that the registry is running and reachable/);
+        return true;
+      },
+    );
   });
 });
 
@@ -128,9 +139,18 @@ describe('credentials from the Docker config', () => {
   it('reads inline auths, and credHelpers through docker-credential-<name>', () => {
     const dir = mkdtempSync(join(tmpdir(), 'idekube-dockercfg-'));
     const bin = join(dir, 'bin');
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') } }, credHelpers: { 'ghcr.io': 'fake' } }));
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') } },
+        credHelpers: { 'ghcr.io': 'fake' },
+      }),
+    );
     mkdirSync(bin);
-    writeFileSync(join(bin, 'docker-credential-fake'), '#!/bin/sh\nread server\nprintf \'{"ServerURL":"%s","Username":"bob","Secret":"tok"}\' "$server"\n');
+    writeFileSync(
+      join(bin, 'docker-credential-fake'),
+      '#!/bin/sh\nread server\nprintf \'{"ServerURL":"%s","Username":"bob","Secret":"tok"}\' "$server"\n',
+    );
     chmodSync(join(bin, 'docker-credential-fake'), 0o755);
     const env = { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` };
     const saved = process.env.PATH;
@@ -146,7 +166,11 @@ describe('credentials from the Docker config', () => {
   });
   it('parses references like the Docker CLI', () => {
     assert.deepEqual(parseRef('ubuntu:24.04'), { registry: 'docker.io', repository: 'library/ubuntu', reference: '24.04' });
-    assert.deepEqual(parseRef('davidliyutong/idekube-container:featured-base-v1'), { registry: 'docker.io', repository: 'davidliyutong/idekube-container', reference: 'featured-base-v1' });
+    assert.deepEqual(parseRef('davidliyutong/idekube-container:featured-base-v1'), {
+      registry: 'docker.io',
+      repository: 'davidliyutong/idekube-container',
+      reference: 'featured-base-v1',
+    });
     assert.deepEqual(parseRef('127.0.0.1:5000/a/b:t'), { registry: '127.0.0.1:5000', repository: 'a/b', reference: 't' });
     assert.deepEqual(parseRef('localhost/a@sha256:ff'), { registry: 'localhost', repository: 'a', reference: 'sha256:ff' });
   });

@@ -9,7 +9,9 @@ import { REPO_ROOT } from '../helpers/project.js';
 const dir = join(REPO_ROOT, 'test/unit/runtime');
 
 describe('runtime init shell tests', () => {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.test.sh')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.test.sh'))
+    .sort()) {
     it(file, () => {
       const r = spawnSync('bash', [join(dir, file)], { encoding: 'utf8', timeout: 120_000, cwd: REPO_ROOT });
       const lines = r.stdout.split('\n');

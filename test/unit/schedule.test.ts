@@ -15,7 +15,15 @@ const dirs: string[] = [];
 after(() => dirs.forEach(cleanup));
 
 const project = loadProject({ dir: FIXTURE, sets: [], flags: { GIT_TAG: 'v1.0.0' }, env: {} });
-const plan = makePlan(project, { flavors: project.catalog.order, driver: 'docker', push: false, cache: 'none', aliases: [], contextRoot: '/ctx', facts: {} });
+const plan = makePlan(project, {
+  flavors: project.catalog.order,
+  driver: 'docker',
+  push: false,
+  cache: 'none',
+  aliases: [],
+  contextRoot: '/ctx',
+  facts: {},
+});
 const startOrder = (priority: Map<string, number>) => plan.targets.map((t) => t.id).sort((a, b) => priority.get(b)! - priority.get(a)!);
 
 describe('build scheduling', () => {

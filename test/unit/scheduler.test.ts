@@ -10,7 +10,10 @@ interface Run {
 }
 
 /** Runs `tasks`; a task named in `failing` fails, each takes one macrotask (so that several overlap). */
-async function schedule(tasks: SchedTask[], o: { jobs?: number; failing?: string[]; priority?: Record<string, number>; abortOn?: string; controller?: AbortController } = {}): Promise<Run> {
+async function schedule(
+  tasks: SchedTask[],
+  o: { jobs?: number; failing?: string[]; priority?: Record<string, number>; abortOn?: string; controller?: AbortController } = {},
+): Promise<Run> {
   const controller = o.controller ?? new AbortController();
   const outcomes = new Map<string, boolean>();
   const run: Run = { log: [], skipped: new Map(), maxRunning: 0 };
@@ -48,13 +51,19 @@ describe('task scheduler', () => {
     assert.equal(r.skipped.size, 0);
   });
   it('runs at most `jobs` tasks at once', async () => {
-    const r = await schedule(['a', 'b', 'c', 'd', 'e'].map((id) => task(id)), { jobs: 2 });
+    const r = await schedule(
+      ['a', 'b', 'c', 'd', 'e'].map((id) => task(id)),
+      { jobs: 2 },
+    );
     assert.equal(r.maxRunning, 2);
     assert.equal(r.log.filter((l) => l.startsWith('end')).length, 5);
   });
   it('starts the highest priority first, list order among equals', async () => {
     const r = await schedule([task('a'), task('b'), task('c'), task('d')], { jobs: 1, priority: { c: 5, d: 5 } });
-    assert.deepEqual(r.log.filter((l) => l.startsWith('start')), ['start c', 'start d', 'start a', 'start b']);
+    assert.deepEqual(
+      r.log.filter((l) => l.startsWith('start')),
+      ['start c', 'start d', 'start a', 'start b'],
+    );
   });
   it('skips the dependents of a failed task, naming it, and runs the rest', async () => {
     const r = await schedule([task('base'), task('mid', 'base'), task('leaf', 'mid'), task('other')], { failing: ['base'] });
@@ -65,7 +74,10 @@ describe('task scheduler', () => {
   });
   it('after an abort starts nothing more and cancels what waits; running tasks finish', async () => {
     const r = await schedule([task('a'), task('b'), task('c'), task('d', 'a')], { jobs: 2, abortOn: 'a' });
-    assert.deepEqual(r.log.filter((l) => l.startsWith('start')), ['start a', 'start b']);
+    assert.deepEqual(
+      r.log.filter((l) => l.startsWith('start')),
+      ['start a', 'start b'],
+    );
     assert.ok(r.log.includes('end b'));
     assert.deepEqual([...r.skipped.entries()].sort(), [
       ['c', { kind: 'cancelled' }],

@@ -39,7 +39,7 @@ describe('idekube test: input errors exit 2, before any engine', () => {
   it('a missing engine is a run failure (exit 1) that says how to fix it', () => {
     const r = runCli(['-C', fixture, 'test', 'web/base'], { env: noEngine });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /Docker Engine not reachable at unix:\/\/\/tmp\/idekube-no-daemon\.sock[^]*fix: start dockerd/);
+    assert.match(r.stderr, /Docker Engine not reachable at unix:\/\/\/tmp\/idekube-no-daemon\.sock[\s\S]*fix: start dockerd/);
   });
 });
 
@@ -54,7 +54,17 @@ describe('idekube test --help stays light', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /--screenshot <file>/);
     const loads = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-    assert.ok(loads.some((l) => l.includes('/dist/src/cli/main.js')), 'the trace works');
-    assert.deepEqual(loads.filter((l) => /node_modules\/(dockerode|docker-modem|ssh2|ws|playwright-core)\/|^cjs:(dockerode|ssh2|ws|playwright-core)$/.test(l) || /dist\/src\/verify\//.test(l)), []);
+    assert.ok(
+      loads.some((l) => l.includes('/dist/src/cli/main.js')),
+      'the trace works',
+    );
+    assert.deepEqual(
+      loads.filter(
+        (l) =>
+          /node_modules\/(dockerode|docker-modem|ssh2|ws|playwright-core)\/|^cjs:(dockerode|ssh2|ws|playwright-core)$/.test(l) ||
+          /dist\/src\/verify\//.test(l),
+      ),
+      [],
+    );
   });
 });

@@ -32,7 +32,12 @@ async function fails(p: Promise<unknown>, re: RegExp): Promise<void> {
   });
 }
 
-const svc = (check: VerifyService['check'], routes: Route[], name: string = check): VerifyService => ({ name, check, routes, programs: [] });
+const svc = (check: VerifyService['check'], routes: Route[], name: string = check): VerifyService => ({
+  name,
+  check,
+  routes,
+  programs: [],
+});
 const notFound = text(404, '<html><head><title>404 Not Found</title></head></html>');
 
 describe('nginx: port 80 answers and / is the landing page', () => {
@@ -43,7 +48,10 @@ describe('nginx: port 80 answers and / is the landing page', () => {
   });
   it('fails when / answers 404 (no landing page), saying so', async () => {
     const port = await serve({ '/': notFound });
-    await fails(checkNginx(port), /GET \/ answered 404 "404 Not Found" \(nginx\/1\.22\.1\), expected 200 with the landing page \(text\/html\): no landing page/);
+    await fails(
+      checkNginx(port),
+      /GET \/ answered 404 "404 Not Found" \(nginx\/1\.22\.1\), expected 200 with the landing page \(text\/html\): no landing page/,
+    );
   });
   it('fails when / is not HTML', async () => {
     const port = await serve({ '/': (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('served at the root') });
@@ -62,10 +70,18 @@ describe('nginx: port 80 answers and / is the landing page', () => {
   });
 });
 
-describe('redirects: a prefix route\'s slash-less path redirects to its slash form', () => {
+describe("redirects: a prefix route's slash-less path redirects to its slash form", () => {
   it('only prefix routes ending in / get a redirect', () => {
-    const routes: Route[] = [{ path: '/vnc/', port: 1 }, { path: '/vnc/websockify', port: 1, exact: true }, { path: '/ssh', port: 2, exact: true }, { path: '/', port: 3 }];
-    assert.deepEqual(redirectingRoutes(routes).map((r) => r.path), ['/vnc/']);
+    const routes: Route[] = [
+      { path: '/vnc/', port: 1 },
+      { path: '/vnc/websockify', port: 1, exact: true },
+      { path: '/ssh', port: 2, exact: true },
+      { path: '/', port: 3 },
+    ];
+    assert.deepEqual(
+      redirectingRoutes(routes).map((r) => r.path),
+      ['/vnc/'],
+    );
   });
   it('passes on a relative 301', async () => {
     const port = await serve({ '/vnc': redirect(301, '/vnc/') });
@@ -81,7 +97,10 @@ describe('redirects: a prefix route\'s slash-less path redirects to its slash fo
   });
   it('fails on an absolute redirect that drops the port the client used (nginx without absolute_redirect off)', async () => {
     const port = await serve({ '/web': redirect(301, 'http://127.0.0.1/web/') });
-    await fails(checkRedirect(port, { path: '/web/', port: 8080 }), /absolute URL http:\/\/127\.0\.0\.1\/web\/, which leaves the host and port/);
+    await fails(
+      checkRedirect(port, { path: '/web/', port: 8080 }),
+      /absolute URL http:\/\/127\.0\.0\.1\/web\/, which leaves the host and port/,
+    );
   });
 });
 
@@ -92,7 +111,10 @@ describe('http: each route of the service answers through nginx', () => {
   });
   it('fails on 502 and names the upstream port', async () => {
     const port = await serve({ '/web/': text(502, '<title>502 Bad Gateway</title>') });
-    await fails(checkRoute(port, { path: '/web/', port: 8081 }), /502 "502 Bad Gateway".*nginx cannot reach the service on 127\.0\.0\.1:8081/);
+    await fails(
+      checkRoute(port, { path: '/web/', port: 8081 }),
+      /502 "502 Bad Gateway".*nginx cannot reach the service on 127\.0\.0\.1:8081/,
+    );
   });
   it('an exact WebSocket route must upgrade', async () => {
     const port = await serve({}, { '/events': { greet: 'x' } });
@@ -108,8 +130,11 @@ describe('coder: code-server page and WebSocket upgrade', () => {
     const port = await serve({ '/coder/': page }, { '/coder/': {} });
     assert.match(await checkCoder(port, coder), /code-server page.*WebSocket upgrade on \/coder\/ → 101/);
   });
-  it('follows code-server\'s relative redirect to ?folder=', async () => {
-    const port = await serve({ '/coder/': (req, res) => (req.url === '/coder/' ? redirect(302, './?folder=/home/idekube')(req, res) : page(req, res)) }, { '/coder/': {} });
+  it("follows code-server's relative redirect to ?folder=", async () => {
+    const port = await serve(
+      { '/coder/': (req, res) => (req.url === '/coder/' ? redirect(302, './?folder=/home/idekube')(req, res) : page(req, res)) },
+      { '/coder/': {} },
+    );
     assert.match(await checkCoder(port, coder), /GET \/coder\/\?folder=\/home\/idekube → 200/);
   });
   it('fails when the WebSocket upgrade does not get through', async () => {
@@ -146,14 +171,17 @@ describe('jupyter: the page and the REST API under the prefix', () => {
     const port = await serve({ ...good, '/jupyter/api/status': text(200, '<html>login</html>') });
     await fails(checkJupyter(port, jup), /not with JSON/);
   });
-  it('fails when Jupyter\'s base URL is not the prefix', async () => {
+  it("fails when Jupyter's base URL is not the prefix", async () => {
     const port = await serve({ ...good, '/jupyter/': redirect(302, '/tree'), '/tree': text(200, 'Jupyter') });
     await fails(checkJupyter(port, jup), /ended at \/tree, outside \/jupyter\/: Jupyter's base URL is not \/jupyter\//);
   });
 });
 
 describe('vnc: noVNC client and the RFB greeting through the WebSocket', () => {
-  const vnc = svc('vnc', [{ path: '/vnc/', port: 6081 }, { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' }]);
+  const vnc = svc('vnc', [
+    { path: '/vnc/', port: 6081 },
+    { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' },
+  ]);
   const pages = { '/vnc/': text(200, '<script>location.replace("vnc.html")</script>'), '/vnc/vnc.html': text(200, '<title>noVNC</title>') };
   it('passes on the client page and RFB 003.008', async () => {
     const port = await serve(pages, { '/vnc/websockify': { greet: 'RFB 003.008\n' } });
@@ -165,7 +193,10 @@ describe('vnc: noVNC client and the RFB greeting through the WebSocket', () => {
   });
   it('fails when something else than a VNC server speaks', async () => {
     const port = await serve(pages, { '/vnc/websockify': { greet: 'SSH-2.0-OpenSSH_9.2\r\n' } });
-    await fails(checkVnc(port, vnc), /carried "SSH-2\.0-OpenSSH\\\\r\\\\n" instead of the RFB greeting|instead of the RFB greeting "RFB 003\.00x"/);
+    await fails(
+      checkVnc(port, vnc),
+      /carried "SSH-2\.0-OpenSSH\\\\r\\\\n" instead of the RFB greeting|instead of the RFB greeting "RFB 003\.00x"/,
+    );
   });
   it('fails when the WebSocket route does not upgrade', async () => {
     const port = await serve(pages);
@@ -189,7 +220,10 @@ describe('ssh: the banner through /ssh and /ssh/, and a full login', () => {
   });
   it('fails when sshd is not running behind the bridge (the WebSocket closes)', async () => {
     const port = await serve({}, { '/ssh': { closeAtOnce: true }, '/ssh/': { closeAtOnce: true } });
-    await fails(checkSshBanner(port, ssh), /opened but closed before the SSH banner: the bridge could not reach sshd \(is sshd running\?\)/);
+    await fails(
+      checkSshBanner(port, ssh),
+      /opened but closed before the SSH banner: the bridge could not reach sshd \(is sshd running\?\)/,
+    );
   });
   it('fails when the trailing-slash form users configure is missing', async () => {
     const port = await serve({}, { '/ssh': { greet: 'SSH-2.0-x\r\n' } });

@@ -32,19 +32,72 @@ const facts = (over: Partial<ImageFacts> = {}): ImageFacts => ({
   metadata: { flavor: 'x/y', services: [] },
   ...over,
 });
-const ssh: VerifyService = { name: 'ssh', check: 'ssh', routes: [{ path: '/ssh', port: 2222, exact: true, websocket: true, open: true }], programs: ['sshd', 'ssh-ws'] };
-const terminal: VerifyService = { name: 'terminal', check: 'terminal', routes: [{ path: '/terminal/', port: 7681, keepPrefix: true, websocket: true }], programs: ['terminal'], main: true };
-const vnc: VerifyService = { name: 'vnc', check: 'vnc', routes: [{ path: '/vnc/', port: 6081 }, { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' }], programs: ['vnc', 'novnc'] };
-const subject = (services: VerifyService[], flavor = 'any/name'): Subject => ({ flavor, image: 'r/x:t', platform: 'linux/amd64', services, source: 'catalog' });
+const ssh: VerifyService = {
+  name: 'ssh',
+  check: 'ssh',
+  routes: [{ path: '/ssh', port: 2222, exact: true, websocket: true, open: true }],
+  programs: ['sshd', 'ssh-ws'],
+};
+const terminal: VerifyService = {
+  name: 'terminal',
+  check: 'terminal',
+  routes: [{ path: '/terminal/', port: 7681, keepPrefix: true, websocket: true }],
+  programs: ['terminal'],
+  main: true,
+};
+const vnc: VerifyService = {
+  name: 'vnc',
+  check: 'vnc',
+  routes: [
+    { path: '/vnc/', port: 6081 },
+    { path: '/vnc/websockify', port: 6081, exact: true, websocket: true, upstream: '/websockify' },
+  ],
+  programs: ['vnc', 'novnc'],
+};
+const subject = (services: VerifyService[], flavor = 'any/name'): Subject => ({
+  flavor,
+  image: 'r/x:t',
+  platform: 'linux/amd64',
+  services,
+  source: 'catalog',
+});
 const names = (s: Subject, f = facts(), screenshot = false) => planChecks(s, f, { screenshot }).map((p) => p.name);
 
 const RUNTIME = ['programs', 'users', 'home init', 'home volume', 'home keeps changes', 'shell', 'hooks'];
 /** The access token, /health's transitions, IPv6 and the home volume, for an image with routes (skipped ones included). */
-const ACCESS = ['access open', 'ipv6', 'auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502', 'access invalid', 'uid remap'];
+const ACCESS = [
+  'access open',
+  'ipv6',
+  'auth 401',
+  'auth query',
+  'auth header',
+  'auth cookie',
+  'auth websocket',
+  'auth open routes',
+  'auth secret',
+  'health degraded',
+  'health 502',
+  'access invalid',
+  'uid remap',
+];
 
 describe('checks come from the services an image declares, not its name', () => {
   it('an SSH base: nginx, the SSH banner and login, and the runtime init', () => {
-    assert.deepEqual(names(subject([ssh])), ['metadata', 'nginx', 'landing', 'health', 'ssh banner', 'ssh login', ...RUNTIME, ...ACCESS, 'host key kept', 'bad keys', 'any uid', 'init container', 'chroot']);
+    assert.deepEqual(names(subject([ssh])), [
+      'metadata',
+      'nginx',
+      'landing',
+      'health',
+      'ssh banner',
+      'ssh login',
+      ...RUNTIME,
+      ...ACCESS,
+      'host key kept',
+      'bad keys',
+      'any uid',
+      'init container',
+      'chroot',
+    ]);
   });
   it('a desktop: the redirect, the vnc check, gpu (never silently passed) and, when asked, a screenshot', () => {
     const n = names(subject([ssh, vnc]), facts(), true);
@@ -55,11 +108,30 @@ describe('checks come from the services an image declares, not its name', () => 
     assert.deepEqual(names(subject([ssh, vnc], 'featured/base')), names(subject([ssh, vnc], 'something/else')));
   });
   it('coder, jupyter, dind and http services get their own checks; check: none is skipped with a reason', () => {
-    const svc = (name: string, check: VerifyService['check'], path: string): VerifyService => ({ name, check, routes: [{ path, port: 1 }], programs: [] });
-    const plan = planChecks(subject([svc('coder', 'coder', '/coder/'), svc('jupyter', 'jupyter', '/jupyter/'), svc('docker', 'dind', '/x/'), svc('web', 'http', '/web/'), svc('quiet', 'none', '/q/')]), facts(), { screenshot: false });
+    const svc = (name: string, check: VerifyService['check'], path: string): VerifyService => ({
+      name,
+      check,
+      routes: [{ path, port: 1 }],
+      programs: [],
+    });
+    const plan = planChecks(
+      subject([
+        svc('coder', 'coder', '/coder/'),
+        svc('jupyter', 'jupyter', '/jupyter/'),
+        svc('docker', 'dind', '/x/'),
+        svc('web', 'http', '/web/'),
+        svc('quiet', 'none', '/q/'),
+      ]),
+      facts(),
+      { screenshot: false },
+    );
     const n = plan.map((p) => p.name);
-    for (const x of ['redirect /coder', 'coder', 'jupyter', 'dind docker', 'http /web/', 'redirect /web']) assert.ok(n.includes(x), `${x} in ${n.join(', ')}`);
-    assert.deepEqual(plan.find((p) => p.name === 'quiet'), { name: 'quiet', group: 'skip', from: 'service quiet (check: none)', reason: 'service quiet declares check: none' });
+    for (const x of ['redirect /coder', 'coder', 'jupyter', 'dind docker', 'http /web/', 'redirect /web'])
+      assert.ok(n.includes(x), `${x} in ${n.join(', ')}`);
+    assert.deepEqual(
+      plan.find((p) => p.name === 'quiet'),
+      { name: 'quiet', group: 'skip', from: 'service quiet (check: none)', reason: 'service quiet declares check: none' },
+    );
     assert.ok(!n.includes('bad keys'), 'no SSH service: no authorized-keys scenario');
   });
   it('env VGL_DISPLAY asks for the GPU check even without a desktop service', () => {
@@ -71,7 +143,9 @@ describe('checks come from the services an image declares, not its name', () => 
     for (const x of RUNTIME) assert.ok(!n.includes(x), x);
   });
   it('the SSH login uses USERNAME from the image env', () => {
-    const login = planChecks(subject([ssh]), facts({ env: { USERNAME: 'dev' } }), { screenshot: false }).find((p) => p.name === 'ssh login')!;
+    const login = planChecks(subject([ssh]), facts({ env: { USERNAME: 'dev' } }), { screenshot: false }).find(
+      (p) => p.name === 'ssh login',
+    )!;
     assert.match(login.from, /USERNAME=dev/);
   });
 });
@@ -83,21 +157,43 @@ describe('the landing page, /health, the terminal, the access token, IPv6 and th
     const p = plan([ssh, terminal]);
     const groups = Object.fromEntries(p.map((x) => [x.name, x.group]));
     for (const n of ['landing', 'health', 'terminal', 'access open', 'ipv6']) assert.equal(groups[n], 'main', n);
-    for (const n of ['auth 401', 'auth query', 'auth header', 'auth cookie', 'auth websocket', 'auth open routes', 'auth secret', 'health degraded', 'health 502']) assert.equal(groups[n], 'access', n);
+    for (const n of [
+      'auth 401',
+      'auth query',
+      'auth header',
+      'auth cookie',
+      'auth websocket',
+      'auth open routes',
+      'auth secret',
+      'health degraded',
+      'health 502',
+    ])
+      assert.equal(groups[n], 'access', n);
     assert.equal(groups['access invalid'], 'access-invalid');
     assert.equal(groups['uid remap'], 'volume');
     assert.equal(groups['host key kept'], 'volume');
-    assert.match(find(p, 'auth 401').from, /GET \/terminal\/$/, 'the main service\'s first route');
+    assert.match(find(p, 'auth 401').from, /GET \/terminal\/$/, "the main service's first route");
     assert.match(find(p, 'auth websocket').from, /WebSocket \/terminal\/ws \(the terminal of service terminal\)/);
     assert.match(find(p, 'auth open routes').from, /\/ssh, \/health without it/);
-    assert.deepEqual([find(p, 'health degraded').service, find(p, 'health 502').service, find(p, 'uid remap').service], ['ssh', 'terminal', 'terminal']);
+    assert.deepEqual(
+      [find(p, 'health degraded').service, find(p, 'health 502').service, find(p, 'uid remap').service],
+      ['ssh', 'terminal', 'terminal'],
+    );
   });
   it('the same checks whatever the flavor is called', () => {
-    assert.deepEqual(planChecks(subject([ssh, terminal], 'featured/base'), facts(), { screenshot: false }), planChecks(subject([ssh, terminal], 'x/y'), facts(), { screenshot: false }));
+    assert.deepEqual(
+      planChecks(subject([ssh, terminal], 'featured/base'), facts(), { screenshot: false }),
+      planChecks(subject([ssh, terminal], 'x/y'), facts(), { screenshot: false }),
+    );
   });
   it('one service with a route: health degraded skipped; no terminal: uid remap skipped (the host key still kept); no protected WebSocket: skipped', () => {
     const p = plan([ssh]);
-    assert.deepEqual(find(p, 'health degraded'), { name: 'health degraded', group: 'skip', from: 'the runtime init (/startup.sh): /health with services stopped (supervisorctl)', reason: 'only one service has a route: no secondary service to stop' });
+    assert.deepEqual(find(p, 'health degraded'), {
+      name: 'health degraded',
+      group: 'skip',
+      from: 'the runtime init (/startup.sh): /health with services stopped (supervisorctl)',
+      reason: 'only one service has a route: no secondary service to stop',
+    });
     assert.match(find(p, 'uid remap').reason!, /no terminal service \(check: terminal\)/);
     assert.equal(find(p, 'host key kept').group, 'volume');
     assert.match(find(p, 'auth websocket').reason!, /no protected WebSocket/);
@@ -109,7 +205,7 @@ describe('the landing page, /health, the terminal, the access token, IPv6 and th
     assert.match(find(p, 'uid remap').reason!, /no user idekube/);
     assert.match(find(p, 'host key kept').reason!, /no user idekube/);
   });
-  it('a desktop marked main: /health\'s 502 expected when it stops; the noVNC bridge is the protected WebSocket', () => {
+  it("a desktop marked main: /health's 502 expected when it stops; the noVNC bridge is the protected WebSocket", () => {
     const p = plan([ssh, { ...vnc, main: true }]);
     assert.equal(find(p, 'health 502').service, 'vnc');
     assert.equal(find(p, 'health degraded').service, 'ssh');
@@ -141,49 +237,101 @@ describe('the main service: the last main: true, else the first service with a r
     assert.equal(mainOf([ssh, { ...vnc, main: true }])?.name, 'vnc');
   });
   it('from flavor.json: the top-level main, else per-service main (the last wins), else the rule; on one service only', () => {
-    const svcs = [{ name: 'a', routes: r }, { name: 'b', routes: r, main: true }, { name: 'c', routes: r, main: true }];
-    const main = (m: Parameters<typeof servicesFromMetadata>[0]) => servicesFromMetadata(m).filter((s) => s.main).map((s) => s.name);
+    const svcs = [
+      { name: 'a', routes: r },
+      { name: 'b', routes: r, main: true },
+      { name: 'c', routes: r, main: true },
+    ];
+    const main = (m: Parameters<typeof servicesFromMetadata>[0]) =>
+      servicesFromMetadata(m)
+        .filter((s) => s.main)
+        .map((s) => s.name);
     assert.deepEqual(main({ services: svcs }), ['c']);
     assert.deepEqual(main({ main: 'b', services: svcs }), ['b']);
     assert.deepEqual(main({ main: 'gone', services: svcs }), ['c'], 'a top-level main naming no service: the rule');
     assert.deepEqual(main({ services: [{ name: 'x' }, { name: 'y', routes: r }] }), ['y']);
-    assert.equal(servicesFromMetadata({ services: [{ name: 't', check: 'terminal', routes: r }] })[0]!.check, 'terminal', 'terminal is a known kind');
+    assert.equal(
+      servicesFromMetadata({ services: [{ name: 't', check: 'terminal', routes: r }] })[0]!.check,
+      'terminal',
+      'terminal is a known kind',
+    );
   });
 });
 
 describe('metadata: the image is the flavor it claims to be', () => {
   it('passes when labels and flavor.json agree', () => {
-    assert.match(metadataVerdict(subject([ssh], 'web/base'), facts({ labels: { 'io.idekube.flavor': 'web/base', 'io.idekube.services': 'ssh' }, metadata: { flavor: 'web/base', lineage: ['web/base'] } })), /web\/base: services ssh, lineage web\/base/);
+    assert.match(
+      metadataVerdict(
+        subject([ssh], 'web/base'),
+        facts({
+          labels: { 'io.idekube.flavor': 'web/base', 'io.idekube.services': 'ssh' },
+          metadata: { flavor: 'web/base', lineage: ['web/base'] },
+        }),
+      ),
+      /web\/base: services ssh, lineage web\/base/,
+    );
   });
   it('fails on a stale image whose services differ from the catalog', () => {
-    assert.throws(() => metadataVerdict(subject([ssh, vnc], 'desk/base'), facts({ labels: { 'io.idekube.flavor': 'desk/base', 'io.idekube.services': 'ssh' } })), /declares services "ssh" \(label io\.idekube\.services\) where desk\/base has "ssh,vnc".*stale image\? rebuild it/);
+    assert.throws(
+      () =>
+        metadataVerdict(
+          subject([ssh, vnc], 'desk/base'),
+          facts({ labels: { 'io.idekube.flavor': 'desk/base', 'io.idekube.services': 'ssh' } }),
+        ),
+      /declares services "ssh" \(label io\.idekube\.services\) where desk\/base has "ssh,vnc".*stale image\? rebuild it/,
+    );
   });
-  it('fails on another flavor\'s image', () => {
-    assert.throws(() => metadataVerdict(subject([ssh], 'web/base'), facts({ labels: { 'io.idekube.flavor': 'web/extra', 'io.idekube.services': 'ssh' } })), /label io\.idekube\.flavor is web\/extra, not web\/base/);
+  it("fails on another flavor's image", () => {
+    assert.throws(
+      () =>
+        metadataVerdict(subject([ssh], 'web/base'), facts({ labels: { 'io.idekube.flavor': 'web/extra', 'io.idekube.services': 'ssh' } })),
+      /label io\.idekube\.flavor is web\/extra, not web\/base/,
+    );
   });
   it('services from /etc/idekube/flavor.json (an unknown check kind counts as http)', () => {
-    assert.deepEqual(servicesFromMetadata({ services: [{ name: 'a', check: 'ssh', routes: [], programs: ['x'] }, { name: 'b', check: 'future-kind' }] }), [
-      { name: 'a', check: 'ssh', routes: [], programs: ['x'] },
-      { name: 'b', check: 'http', routes: [], programs: [] },
-    ]);
+    assert.deepEqual(
+      servicesFromMetadata({
+        services: [
+          { name: 'a', check: 'ssh', routes: [], programs: ['x'] },
+          { name: 'b', check: 'future-kind' },
+        ],
+      }),
+      [
+        { name: 'a', check: 'ssh', routes: [], programs: ['x'] },
+        { name: 'b', check: 'http', routes: [], programs: [] },
+      ],
+    );
   });
 });
 
 describe('subjects: catalog flavors × platforms', () => {
   const project = loadProject({ dir: `${REPO_ROOT}/test/fixtures/catalog`, sets: [], flags: { GIT_TAG: 'v9.9.9' }, env: {} });
-  it('default: this machine\'s platform; per-arch tags of the catalog', () => {
+  it("default: this machine's platform; per-arch tags of the catalog", () => {
     const { subjects } = catalogSubjects(project, ['web/base'], undefined);
-    assert.deepEqual(subjects.map((s) => [s.platform, s.image]), [[nativePlatform(), `127.0.0.1:5000/idekube-test/fixture:web-base-v9.9.9-${nativePlatform().split('/')[1]}`]]);
-    assert.deepEqual(subjects[0]!.services.map((s) => `${s.name}:${s.check}${s.main ? ' (main)' : ''}`), ['ssh:ssh', 'terminal:terminal (main)']);
+    assert.deepEqual(
+      subjects.map((s) => [s.platform, s.image]),
+      [[nativePlatform(), `127.0.0.1:5000/idekube-test/fixture:web-base-v9.9.9-${nativePlatform().split('/')[1]}`]],
+    );
+    assert.deepEqual(
+      subjects[0]!.services.map((s) => `${s.name}:${s.check}${s.main ? ' (main)' : ''}`),
+      ['ssh:ssh', 'terminal:terminal (main)'],
+    );
   });
   it('--platform: only platforms the flavor builds; a note for the others', () => {
     const { subjects, notes } = catalogSubjects(project, ['web/base', 'desk/base'], ['linux/arm64']);
-    assert.deepEqual(subjects.map((s) => `${s.flavor}@${s.platform}`), ['web/base@linux/arm64']);
+    assert.deepEqual(
+      subjects.map((s) => `${s.flavor}@${s.platform}`),
+      ['web/base@linux/arm64'],
+    );
     assert.match(notes[0]!, /desk\/base: not tested, it builds linux\/amd64/);
   });
-  it('inherited services: a child is tested for its parent\'s services too', () => {
+  it("inherited services: a child is tested for its parent's services too", () => {
     const { subjects } = catalogSubjects(project, ['web/jupyter'], ['linux/amd64']);
-    assert.deepEqual(subjects[0]!.services.map((s) => `${s.check}${s.main ? ' (main)' : ''}`), ['ssh', 'terminal', 'jupyter (main)'], 'the last main: true wins');
+    assert.deepEqual(
+      subjects[0]!.services.map((s) => `${s.check}${s.main ? ' (main)' : ''}`),
+      ['ssh', 'terminal', 'jupyter (main)'],
+      'the last main: true wins',
+    );
   });
   it('emulated platforms wait three times as long', () => {
     assert.equal(emulationFactor(nativePlatform()), 1);
@@ -193,7 +341,18 @@ describe('subjects: catalog flavors × platforms', () => {
 
 describe('test containers', () => {
   it('publish port 80 on 127.0.0.1 only, on a port the engine picks', () => {
-    const o = createOptions({ name: 'idekube-test-a-main', image: 'r/x:t', platform: 'linux/arm64', env: { B: '2', A: '1 $x' }, publish: true, mounts: [{ volume: 'v', target: '/home/idekube', nocopy: true }, { volume: 'h', target: '/etc/idekube/startup.bash' }], labels: { l: '1' } }) as Record<string, any>;
+    const o = createOptions({
+      name: 'idekube-test-a-main',
+      image: 'r/x:t',
+      platform: 'linux/arm64',
+      env: { B: '2', A: '1 $x' },
+      publish: true,
+      mounts: [
+        { volume: 'v', target: '/home/idekube', nocopy: true },
+        { volume: 'h', target: '/etc/idekube/startup.bash' },
+      ],
+      labels: { l: '1' },
+    }) as Record<string, any>;
     assert.deepEqual(o.HostConfig.PortBindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
     assert.deepEqual(o.Env, ['A=1 $x', 'B=2']);
     assert.equal(o.platform, 'linux/arm64');
@@ -205,7 +364,20 @@ describe('test containers', () => {
     assert.equal(o.User, undefined);
   });
   it('an arbitrary uid, privileged, capabilities, GPUs, no published port', () => {
-    const o = createOptions({ name: 'n', image: 'i', platform: 'linux/amd64', env: {}, user: '12345', privileged: true, capAdd: ['SYS_ADMIN'], securityOpt: ['apparmor=unconfined'], gpus: true, publish: false, mounts: [], labels: {} }) as Record<string, any>;
+    const o = createOptions({
+      name: 'n',
+      image: 'i',
+      platform: 'linux/amd64',
+      env: {},
+      user: '12345',
+      privileged: true,
+      capAdd: ['SYS_ADMIN'],
+      securityOpt: ['apparmor=unconfined'],
+      gpus: true,
+      publish: false,
+      mounts: [],
+      labels: {},
+    }) as Record<string, any>;
     assert.equal(o.User, '12345');
     assert.equal(o.HostConfig.Privileged, true);
     assert.deepEqual(o.HostConfig.CapAdd, ['SYS_ADMIN']);
@@ -232,9 +404,18 @@ describe('test containers', () => {
     assert.equal(parseInt(tar.subarray(148, 154).toString(), 8), sum);
   });
   it('readiness failures read as sentences', () => {
-    assert.match(describeReadiness({ nginx: false, pending: [], fatal: [], waitedMs: 20_000 }, 3000), /nothing answered HTTP on port 80 \(127\.0\.0\.1:3000\) within 20 s/);
-    assert.match(describeReadiness({ nginx: true, pending: ['/jupyter/'], fatal: ['jupyter'], waitedMs: 9000 }, 1), /still 502\/504 after 9 s: \/jupyter\/; supervisord gave up on: jupyter/);
-    assert.match(describeReadiness({ nginx: false, pending: [], fatal: [], exited: { code: 1, logs: 'boom' }, waitedMs: 1 }, 1), /exited with code 1 before it served; last log lines:\nboom/);
+    assert.match(
+      describeReadiness({ nginx: false, pending: [], fatal: [], waitedMs: 20_000 }, 3000),
+      /nothing answered HTTP on port 80 \(127\.0\.0\.1:3000\) within 20 s/,
+    );
+    assert.match(
+      describeReadiness({ nginx: true, pending: ['/jupyter/'], fatal: ['jupyter'], waitedMs: 9000 }, 1),
+      /still 502\/504 after 9 s: \/jupyter\/; supervisord gave up on: jupyter/,
+    );
+    assert.match(
+      describeReadiness({ nginx: false, pending: [], fatal: [], exited: { code: 1, logs: 'boom' }, waitedMs: 1 }, 1),
+      /exited with code 1 before it served; last log lines:\nboom/,
+    );
   });
 });
 
@@ -268,7 +449,7 @@ describe('report', () => {
     assert.equal(screenshotPath('/tmp/d.png', 'desk/base@linux/amd64', false), '/tmp/d.png');
     assert.equal(screenshotPath('/tmp/d.png', 'desk/base@linux/amd64', true), '/tmp/d-desk-base-linux-amd64.png');
   });
-  it('the screenshot opens noVNC on the service\'s own routes and waits for a drawn desktop', () => {
+  it("the screenshot opens noVNC on the service's own routes and waits for a drawn desktop", () => {
     assert.equal(clientUrl(4000, vnc), 'http://127.0.0.1:4000/vnc/vnc.html?autoconnect=1&resize=scale&reconnect=1&path=vnc/websockify');
     assert.equal(looksDrawn({ width: 1280, height: 800, colors: 1, top: 1, status: '' }), false, 'a black screen');
     assert.equal(looksDrawn({ width: 1280, height: 800, colors: 3, top: 0.99, status: '' }), false, 'a cursor on a flat background');
@@ -278,7 +459,11 @@ describe('report', () => {
 });
 
 describe('flags', () => {
-  const bad = (raw: Record<string, string>, re: RegExp) => assert.throws(() => parseTestFlags(raw, {}), (e: Error) => e instanceof InputError && re.test(e.message));
+  const bad = (raw: Record<string, string>, re: RegExp) =>
+    assert.throws(
+      () => parseTestFlags(raw, {}),
+      (e: Error) => e instanceof InputError && re.test(e.message),
+    );
   it('defaults', () => {
     assert.deepEqual(parseTestFlags({}, {}), { all: false, keep: false, timeoutS: 120, jobs: 2, gpus: 'auto' });
   });

@@ -107,6 +107,9 @@ describe('readiness', { timeout: 120_000 }, () => {
     const port = await flakyServer(0);
     const r = await waitReady(fakeContainer(port), [], { timeoutMs: 3_000 });
     assert.equal(r.nginx, false);
-    assert.match(describeReadiness(r, port), new RegExp(`^nothing answered HTTP on port 80 \\(127\\.0\\.0\\.1:${port}\\) within \\d+ s \\(last try: no answer within 5 s\\)`));
+    assert.match(
+      describeReadiness(r, port),
+      new RegExp(`^nothing answered HTTP on port 80 \\(127\\.0\\.0\\.1:${port}\\) within \\d+ s \\(last try: no answer within 5 s\\)`),
+    );
   });
 });

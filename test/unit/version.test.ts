@@ -36,7 +36,10 @@ describe('GIT_TAG resolution', () => {
     assert.deepEqual([v.gitTag, v.source, v.semver?.version], ['v9.9.9', 'explicit', '9.9.9']);
   });
   it('an explicit value that is not a valid tag part is an input error', () => {
-    assert.throws(() => resolveGitVersion('.', { value: 'a b', from: 'env GIT_TAG' }), (e: unknown) => e instanceof InputError && /GIT_TAG "a b" \(from env GIT_TAG\) is not a valid Docker tag part/.test(e.message));
+    assert.throws(
+      () => resolveGitVersion('.', { value: 'a b', from: 'env GIT_TAG' }),
+      (e: unknown) => e instanceof InputError && /GIT_TAG "a b" \(from env GIT_TAG\) is not a valid Docker tag part/.test(e.message),
+    );
   });
   it('the semver tag at HEAD (the highest when several)', () => {
     const r = repo();

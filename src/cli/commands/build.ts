@@ -56,8 +56,22 @@ export async function build(ctx: Context, names: string[], raw: RawBuildFlags, m
 async function printDryRun(ctx: Context, plan: Plan, flags: BuildFlags): Promise<void> {
   if (plan.driver === 'buildx') {
     const { bakeArgv, bakeFile: makeBake } = await import('../../drivers/buildx.js');
-    const bake = makeBake(plan, { attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load });
-    const argv = ['docker', ...bakeArgv(plan, { bakeFile: BAKE_FILE, metadataFile: METADATA_FILE, ...(flags.builder ? { builder: flags.builder } : {}), noCache: flags.noCache, load: flags.load, progress: 'rawjson' })];
+    const bake = makeBake(plan, {
+      attest: flags.attest,
+      ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}),
+      load: flags.load,
+    });
+    const argv = [
+      'docker',
+      ...bakeArgv(plan, {
+        bakeFile: BAKE_FILE,
+        metadataFile: METADATA_FILE,
+        ...(flags.builder ? { builder: flags.builder } : {}),
+        noCache: flags.noCache,
+        load: flags.load,
+        progress: 'rawjson',
+      }),
+    ];
     if (ctx.opts.json) return printJson(ctx.io, { plan, bake, argv });
     ctx.io.out(JSON.stringify(bake, null, 2));
     ctx.io.out(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
@@ -85,7 +99,11 @@ function cancelOnSignal(ctx: Context, controller: AbortController): () => void {
 }
 
 /** --progress json: events as JSON lines on stdout, ending with the result; --json alone: the result as JSON. */
-async function progressOutput(ctx: Context, plan: Plan, flags: BuildFlags): Promise<{ progress: string; emit: (e: BuildEvent) => void; rendered?: Promise<void> }> {
+async function progressOutput(
+  ctx: Context,
+  plan: Plan,
+  flags: BuildFlags,
+): Promise<{ progress: string; emit: (e: BuildEvent) => void; rendered?: Promise<void> }> {
   const progress = flags.progress === 'auto' ? (ctx.io.isTTY && !ctx.opts.json ? 'tty' : 'plain') : flags.progress;
   if (progress === 'json') return { progress, emit: jsonRenderer(ctx.io) };
   if (progress === 'tty') {
@@ -97,16 +115,43 @@ async function progressOutput(ctx: Context, plan: Plan, flags: BuildFlags): Prom
 }
 
 /** Runs the plan with its driver (the docker driver: critical path first, build times recorded for next time). */
-async function runPlan(ctx: Context, plan: Plan, flags: BuildFlags, run: { project: Project; verify: Verify | undefined; signal: AbortSignal; emit: (e: BuildEvent) => void }): Promise<RunResult> {
+async function runPlan(
+  ctx: Context,
+  plan: Plan,
+  flags: BuildFlags,
+  run: { project: Project; verify: Verify | undefined; signal: AbortSignal; emit: (e: BuildEvent) => void },
+): Promise<RunResult> {
   const { project, verify, signal, emit } = run;
   if (plan.driver === 'buildx') {
     const { runBuildxPlan } = await import('../../drivers/buildx-run.js');
-    return runBuildxPlan(plan, { bakeFile: BAKE_FILE, metadataFile: METADATA_FILE, ...(flags.builder ? { builder: flags.builder } : {}), attest: flags.attest, ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}), load: flags.load, noCache: flags.noCache, signal, emit });
+    return runBuildxPlan(plan, {
+      bakeFile: BAKE_FILE,
+      metadataFile: METADATA_FILE,
+      ...(flags.builder ? { builder: flags.builder } : {}),
+      attest: flags.attest,
+      ...(flags.sbomGenerator ? { sbomGenerator: flags.sbomGenerator } : {}),
+      load: flags.load,
+      noCache: flags.noCache,
+      signal,
+      emit,
+    });
   }
   const { runDockerPlan } = await import('../../drivers/docker.js');
   const beforePublish = verify?.testHook(project, { out: (l) => ctx.io.err(l), env: ctx.env });
-  const priority = criticalPath(plan.targets, estimateCosts(project, plan, { nativeArchs: nativeArchs(flags.engines), history: readBuildTimes(project.root) }));
-  const result = await runDockerPlan(plan, { jobs: flags.jobs, failFast: flags.failFast, engines: flags.engines, signal, emit, priority, ...(flags.noCache ? { noCache: true } : {}), ...(beforePublish ? { beforePublish } : {}) });
+  const priority = criticalPath(
+    plan.targets,
+    estimateCosts(project, plan, { nativeArchs: nativeArchs(flags.engines), history: readBuildTimes(project.root) }),
+  );
+  const result = await runDockerPlan(plan, {
+    jobs: flags.jobs,
+    failFast: flags.failFast,
+    engines: flags.engines,
+    signal,
+    emit,
+    priority,
+    ...(flags.noCache ? { noCache: true } : {}),
+    ...(beforePublish ? { beforePublish } : {}),
+  });
   recordBuildTimes(project.root, result.targets);
   return result;
 }
@@ -116,8 +161,11 @@ function failOnResult(plan: Plan, result: RunResult): void {
   const failed = result.targets.filter((t) => t.status === 'failed' || t.status === 'skipped');
   const badImages = result.images.filter((i) => i.status === 'failed' || i.status === 'skipped');
   if (failed.length || badImages.length) {
-    throw new RunError(`${failed.filter((t) => t.status === 'failed').length} target(s) failed, ${failed.filter((t) => t.status === 'skipped').length} skipped, ${badImages.length} image(s) not ${plan.push ? 'published' : 'complete'}`, {
-      fix: 'see the errors above; rerun with -v for build logs',
-    });
+    throw new RunError(
+      `${failed.filter((t) => t.status === 'failed').length} target(s) failed, ${failed.filter((t) => t.status === 'skipped').length} skipped, ${badImages.length} image(s) not ${plan.push ? 'published' : 'complete'}`,
+      {
+        fix: 'see the errors above; rerun with -v for build logs',
+      },
+    );
   }
 }

@@ -61,6 +61,8 @@ export async function config(ctx: Context, flavor: string | undefined): Promise<
   for (const a of args) {
     const shown = a.value === null ? s.red('(no value)') : JSON.stringify(a.value);
     ctx.io.out(`  ${a.key.padEnd(width)}${shown.padEnd(valueWidth)} ${s.dim(describeOrigin(a.origin))}`);
-    if (ctx.opts.verbose) for (const o of a.overridden) ctx.io.out(`  ${''.padEnd(width)}${s.dim(`overrides ${JSON.stringify(o.value)} from ${describeOrigin(o.origin)}`)}`);
+    if (ctx.opts.verbose)
+      for (const o of a.overridden)
+        ctx.io.out(`  ${''.padEnd(width)}${s.dim(`overrides ${JSON.stringify(o.value)} from ${describeOrigin(o.origin)}`)}`);
   }
 }

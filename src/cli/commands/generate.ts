@@ -56,7 +56,10 @@ export async function generate(ctx: Context, names: string[], opts: { all?: bool
   if (ctx.opts.json) return printJson(ctx.io, rows);
   for (const r of rows) {
     const label = qualify && 'lineup' in r ? `${r.lineup}:${r.flavor}` : r.flavor;
-    if (!ctx.opts.quiet) ctx.io.out(`${label.padEnd(28)} ${relative(process.cwd(), r.dir) || '.'}  (${r.files} files, ${(r.bytes / 1024).toFixed(1)} KiB, ${r.written} written, ${r.removed} removed)`);
+    if (!ctx.opts.quiet)
+      ctx.io.out(
+        `${label.padEnd(28)} ${relative(process.cwd(), r.dir) || '.'}  (${r.files} files, ${(r.bytes / 1024).toFixed(1)} KiB, ${r.written} written, ${r.removed} removed)`,
+      );
   }
 }
 
@@ -66,7 +69,11 @@ function outputFolder(root: string, given: string): string {
   const overlap = sourceOverlap(root, out);
   if (overlap) {
     // idekube prunes its output and reads its sources: the same folder for both deletes sources or feeds contexts back into themselves
-    throw new InputError(`-o ${given} ${overlap}: the output folder can be neither the project's sources, nor inside them, nor hold them (idekube deletes stale files in it)`, undefined, 'omit -o (the default is .idekube/build/<profile>/), or name a new folder outside flavors/ and artifacts/');
+    throw new InputError(
+      `-o ${given} ${overlap}: the output folder can be neither the project's sources, nor inside them, nor hold them (idekube deletes stale files in it)`,
+      undefined,
+      'omit -o (the default is .idekube/build/<profile>/), or name a new folder outside flavors/ and artifacts/',
+    );
   }
   let st: Stats | undefined;
   try {
@@ -75,17 +82,25 @@ function outputFolder(root: string, given: string): string {
     st = undefined; // ENOTDIR and the like: said when the folder is created
   }
   if (st && !st.isDirectory() && !st.isSymbolicLink()) {
-    throw new InputError(`-o ${given} is ${kindOf(out, st)}, not a folder`, { file: shown(root, out) }, 'name a new or empty folder for the generated contexts');
+    throw new InputError(
+      `-o ${given} is ${kindOf(out, st)}, not a folder`,
+      { file: shown(root, out) },
+      'name a new or empty folder for the generated contexts',
+    );
   }
   return out;
 }
 
 /** How `out` overlaps what a build reads (flavors/, artifacts/, .dockerargs*, idekube's own artifacts/), as written and with links resolved. */
 function sourceOverlap(root: string, out: string): string | undefined {
-  for (const [r, o] of [[root, out], [realish(root), realish(out)]] as const) {
+  for (const [r, o] of [
+    [root, out],
+    [realish(root), realish(out)],
+  ] as const) {
     if (isInside(o, r)) return 'holds the project';
     const first = relative(r, o).split(sep)[0]!;
-    if (isInside(r, o) && (first === 'flavors' || first === 'artifacts' || first.startsWith('.dockerargs'))) return `is ${o === join(r, first) ? '' : 'inside '}the project's ${first}${first.startsWith('.dockerargs') ? '' : '/'}`;
+    if (isInside(r, o) && (first === 'flavors' || first === 'artifacts' || first.startsWith('.dockerargs')))
+      return `is ${o === join(r, first) ? '' : 'inside '}the project's ${first}${first.startsWith('.dockerargs') ? '' : '/'}`;
     for (const pkg of [join(PACKAGE_ROOT, 'artifacts'), join(realish(PACKAGE_ROOT), 'artifacts')]) {
       if (isInside(pkg, o) || isInside(o, pkg)) return `overlaps idekube's own ${pkg}`;
     }

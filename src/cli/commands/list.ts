@@ -22,7 +22,9 @@ export async function list(ctx: Context): Promise<void> {
         const declared = platforms;
         platforms = declared.filter((p) => lineup.platforms.includes(p));
         if (!platforms.length) {
-          note(`${id}: not in lineup ${lineup.name}'s list here, it builds ${declared.join(', ')} and the lineup ${lineup.platforms.join(', ')}`);
+          note(
+            `${id}: not in lineup ${lineup.name}'s list here, it builds ${declared.join(', ')} and the lineup ${lineup.platforms.join(', ')}`,
+          );
           return [];
         }
       }
@@ -40,19 +42,34 @@ export async function list(ctx: Context): Promise<void> {
         },
       ];
     });
-  const groups = parts.map((part) => ({ lineup: part.lineup, rows: rowsOf(part.project.catalog, part.lineup ? part.flavors : part.project.catalog.order, part.lineup) }));
-  if (full) return printJson(ctx.io, groups.flatMap((g) => g.rows));
+  const groups = parts.map((part) => ({
+    lineup: part.lineup,
+    rows: rowsOf(part.project.catalog, part.lineup ? part.flavors : part.project.catalog.order, part.lineup),
+  }));
+  if (full)
+    return printJson(
+      ctx.io,
+      groups.flatMap((g) => g.rows),
+    );
   const s = style(ctx.io);
   if (!ctx.io.isTTY) {
     // One line per flavor, tab separated: easy to grep and cut in CI logs (the lineup, when one is selected, last).
-    for (const g of groups) for (const r of g.rows) ctx.io.out([r.id, r.parent ?? `image:${r.from}`, r.platforms.join(','), r.layers.join(','), ...(r.lineup ? [r.lineup] : [])].join('\t'));
+    for (const g of groups)
+      for (const r of g.rows)
+        ctx.io.out(
+          [r.id, r.parent ?? `image:${r.from}`, r.platforms.join(','), r.layers.join(','), ...(r.lineup ? [r.lineup] : [])].join('\t'),
+        );
     return;
   }
   const width = groups.reduce((w, g) => g.rows.reduce((x, r) => Math.max(x, r.id.length), w), 0) + 8;
   for (const g of groups) {
     if (g.lineup) {
       const l = g.lineup;
-      ctx.io.out(s.bold(`lineup ${l.name} (${l.scheme}, ${l.profile ? `profile ${l.profile}` : 'no profile'}: ${l.platforms.map((p) => p.split('/')[1]).join(', ')})`));
+      ctx.io.out(
+        s.bold(
+          `lineup ${l.name} (${l.scheme}, ${l.profile ? `profile ${l.profile}` : 'no profile'}: ${l.platforms.map((p) => p.split('/')[1]).join(', ')})`,
+        ),
+      );
     }
     // a flavor whose parent is outside the list (another lineup's) starts a tree of its own
     const ids = new Set(g.rows.map((r) => r.id));
@@ -69,7 +86,12 @@ export async function list(ctx: Context): Promise<void> {
       const kids = children.get(parent) ?? [];
       for (let i = kids.length - 1; i >= 0; i--) {
         const last = i === kids.length - 1;
-        stack.push({ r: kids[i]!, indent, branch: parent === null ? '' : last ? '└─ ' : '├─ ', childIndent: parent === null ? indent : indent + (last ? '   ' : '│  ') });
+        stack.push({
+          r: kids[i]!,
+          indent,
+          branch: parent === null ? '' : last ? '└─ ' : '├─ ',
+          childIndent: parent === null ? indent : indent + (last ? '   ' : '│  '),
+        });
       }
     };
     pushKids(null, g.lineup ? '  ' : '');

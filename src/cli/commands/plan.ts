@@ -16,7 +16,12 @@ import { defaultOutDir } from './generate.js';
  */
 async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, flags: BuildFlags): Promise<Plan> {
   // attestations are made by BuildKit through buildx only: never drop them silently
-  const needBuildx = (why: string) => new InputError(`--attest needs the buildx driver${why}`, undefined, 'install docker-buildx with a builder that can attest (see idekube doctor), or drop --attest');
+  const needBuildx = (why: string) =>
+    new InputError(
+      `--attest needs the buildx driver${why}`,
+      undefined,
+      'install docker-buildx with a builder that can attest (see idekube doctor), or drop --attest',
+    );
   if (flags.driver === 'docker' && flags.attest) throw needBuildx('');
   if (flags.driver === 'docker' || (flags.driver === 'buildx' && flags.dryRun)) return make(flags.driver);
   const { probeBuildx } = await import('../../drivers/buildx-probe.js');
@@ -33,7 +38,10 @@ async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, fl
   const { builderProblems, needsOfPlan } = await import('../../drivers/buildx-builder.js');
   const problems = builderProblems(probe.facts, needsOfPlan(plan, { attest: flags.attest, load: flags.load }));
   if (!problems.length) return plan;
-  if (flags.driver === 'buildx' || flags.attest) throw new InputError(`${flags.driver === 'buildx' ? '--driver buildx' : 'buildx'} cannot carry out this plan:\n  ${problems.join('\n  ')}`);
+  if (flags.driver === 'buildx' || flags.attest)
+    throw new InputError(
+      `${flags.driver === 'buildx' ? '--driver buildx' : 'buildx'} cannot carry out this plan:\n  ${problems.join('\n  ')}`,
+    );
   const fallback = make('docker');
   fallback.notes.push(`driver docker, not buildx: ${problems.join('; ')}`);
   return fallback;
@@ -41,7 +49,11 @@ async function chooseDriver(ctx: Context, make: (driver: DriverName) => Plan, fl
 
 /** The plan of the selected flavors (one per lineup, merged), with the driver chosen unless the flags name one. */
 export async function computePlan(ctx: Context, names: string[], flags: BuildFlags): Promise<{ plan: Plan; parts: Part[] }> {
-  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, platforms: flags.platforms, platformsVia: flags.platformsVia });
+  const { parts, qualify } = await selectionOf(ctx, names, {
+    all: flags.all,
+    platforms: flags.platforms,
+    platformsVia: flags.platformsVia,
+  });
   // one plan per lineup (each with its own project: profile, args, tags), then side by side in one
   const make = (driver: DriverName) =>
     mergePlans(
@@ -74,11 +86,19 @@ export async function planCommand(ctx: Context, names: string[], raw: RawBuildFl
 
 export function printPlan(ctx: Context, plan: Plan): void {
   const s = style(ctx.io);
-  const lineups = plan.lineups?.length ? `, lineup${plan.lineups.length > 1 ? 's' : ''} ${plan.lineups.map((l) => `${l.name} (${l.profile ?? 'default'}: ${l.platforms.join(', ')})`).join(', ')}` : '';
-  ctx.io.out(s.bold(`plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.scheme ? `, scheme ${plan.scheme}` : ''}${lineups}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}${plan.extraCaCerts ? `, extra CA certificates ${plan.extraCaCerts.path} (${plan.extraCaCerts.certificates}, from ${plan.extraCaCerts.from})` : ''}`));
+  const lineups = plan.lineups?.length
+    ? `, lineup${plan.lineups.length > 1 ? 's' : ''} ${plan.lineups.map((l) => `${l.name} (${l.profile ?? 'default'}: ${l.platforms.join(', ')})`).join(', ')}`
+    : '';
+  ctx.io.out(
+    s.bold(
+      `plan: ${plan.images.length} image(s), ${plan.targets.length} build target(s), driver ${plan.driver}, GIT_TAG ${plan.gitTag}${plan.profile ? `, profile ${plan.profile}` : ''}${plan.scheme ? `, scheme ${plan.scheme}` : ''}${lineups}${plan.push ? ', push' : ''}${plan.network !== 'default' ? `, network ${plan.network}` : ''}${plan.extraCaCerts ? `, extra CA certificates ${plan.extraCaCerts.path} (${plan.extraCaCerts.certificates}, from ${plan.extraCaCerts.from})` : ''}`,
+    ),
+  );
   const byId = new Map(plan.targets.map((t) => [t.id, t]));
   for (const image of plan.images) {
-    ctx.io.out(`${s.bold(imageId(image))}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`);
+    ctx.io.out(
+      `${s.bold(imageId(image))}${image.parent ? s.dim(` (from ${image.parent})`) : ''}${image.reason === 'parent' ? s.dim(' [parent of a selected flavor]') : ''}`,
+    );
     ctx.io.out(`  image    ${image.ref}`);
     for (const a of image.aliases) ctx.io.out(`  alias    ${a}`);
     for (const id of image.targets) {
@@ -86,7 +106,9 @@ export function printPlan(ctx: Context, plan: Plan): void {
       ctx.io.out(`  ${t.platform.padEnd(12)} ${t.tag}${t.dependsOn.length ? s.dim(`  after ${t.dependsOn.join(', ')}`) : ''}`);
     }
     const first = byId.get(image.targets[0]!)!;
-    ctx.io.out(s.dim(`  context  ${relative(process.cwd(), first.contextDir) || '.'}  (${Object.keys(first.buildArgs).length} build args)`));
+    ctx.io.out(
+      s.dim(`  context  ${relative(process.cwd(), first.contextDir) || '.'}  (${Object.keys(first.buildArgs).length} build args)`),
+    );
   }
   for (const n of plan.notes) ctx.io.err(`note: ${n}`);
 }

@@ -22,7 +22,12 @@ export async function promote(ctx: Context, names: string[], opts: { all?: boole
   const requests: Array<PromotionRequest & { flavor: string; lineup?: string }> = [];
   for (const part of parts) {
     const { naming, version, scheme } = part.project;
-    if (scheme === 'v0.8' && opts.alias.length) throw new InputError('--alias is for the v0.4 scheme; v0.8 promotes to its stable aliases', undefined, 'drop --alias (or use --scheme v0.4)');
+    if (scheme === 'v0.8' && opts.alias.length)
+      throw new InputError(
+        '--alias is for the v0.4 scheme; v0.8 promotes to its stable aliases',
+        undefined,
+        'drop --alias (or use --scheme v0.4)',
+      );
     const kinds = (opts.alias.length ? opts.alias : ['latest']) as AliasKind[];
     for (const id of part.flavors) {
       let aliases: string[];
@@ -30,12 +35,24 @@ export async function promote(ctx: Context, names: string[], opts: { all?: boole
       else {
         // the alias of a staged list is the release's alias (aliasTags gives none for a staging build itself)
         const a = aliasTags(id, { ...naming, staging: false }, version, kinds);
-        if (a.skipped) throw new InputError(`${id}: nothing to promote to: ${a.skipped}`, undefined, 'promote a release: pass its tag with --git-tag (e.g. --git-tag v1.2.3)');
+        if (a.skipped)
+          throw new InputError(
+            `${id}: nothing to promote to: ${a.skipped}`,
+            undefined,
+            'promote a release: pass its tag with --git-tag (e.g. --git-tag v1.2.3)',
+          );
         aliases = a.tags;
       }
       const platforms = flavorPlatforms(part.project, id).filter((p) => !part.lineup || part.lineup.platforms.includes(p));
-      const request = { flavor: id, ...(part.lineup ? { lineup: part.lineup.name } : {}), source: imageRef(id, naming), platforms: platforms.map((p) => ({ platform: p, perArch: imageRef(id, naming, { arch: archOf(p) }) })), aliases };
-      for (const ref of [request.source, ...aliases, ...request.platforms.map((p) => p.perArch)]) checkReference(ref, 'tag', 'shorten REGISTRY/AUTHOR/NAME or GIT_TAG');
+      const request = {
+        flavor: id,
+        ...(part.lineup ? { lineup: part.lineup.name } : {}),
+        source: imageRef(id, naming),
+        platforms: platforms.map((p) => ({ platform: p, perArch: imageRef(id, naming, { arch: archOf(p) }) })),
+        aliases,
+      };
+      for (const ref of [request.source, ...aliases, ...request.platforms.map((p) => p.perArch)])
+        checkReference(ref, 'tag', 'shorten REGISTRY/AUTHOR/NAME or GIT_TAG');
       requests.push(request);
     }
   }
@@ -59,14 +76,26 @@ export async function promote(ctx: Context, names: string[], opts: { all?: boole
   }
   if (refused.length) {
     if (ctx.opts.json) printJson(ctx.io, { promoted: [], refused });
-    throw new RunError(`${refused.length} of ${requests.length} image(s) cannot be promoted: nothing was written`, { fix: 'publish the images again (idekube publish), or rewrite their lists from the per-arch tags (idekube manifest), then promote' });
+    throw new RunError(`${refused.length} of ${requests.length} image(s) cannot be promoted: nothing was written`, {
+      fix: 'publish the images again (idekube publish), or rewrite their lists from the per-arch tags (idekube manifest), then promote',
+    });
   }
   if (!opts.dryRun) for (const p of checked) await writePromotion(clientOf(p.source), p);
-  const rows = checked.map((p) => ({ flavor: p.flavor, ...(p.lineup ? { lineup: p.lineup } : {}), source: p.source, digest: p.digest, aliases: p.aliases, platforms: p.checks }));
+  const rows = checked.map((p) => ({
+    flavor: p.flavor,
+    ...(p.lineup ? { lineup: p.lineup } : {}),
+    source: p.source,
+    digest: p.digest,
+    aliases: p.aliases,
+    platforms: p.checks,
+  }));
   if (ctx.opts.json) return printJson(ctx.io, { dryRun: Boolean(opts.dryRun), promoted: rows });
   for (const r of rows) {
     for (const a of r.aliases) ctx.io.out(`${opts.dryRun ? 'would promote' : '✔'} ${r.source}@${r.digest} → ${a}`);
     const unchecked = r.platforms.filter((c) => c.perArchDigest === undefined).map((c) => c.platform);
-    if (unchecked.length && !ctx.opts.quiet) ctx.io.err(`note: ${r.source}: no per-arch tag for ${unchecked.join(', ')} to compare with (a buildx push writes lists only); promoted by the list's digest`);
+    if (unchecked.length && !ctx.opts.quiet)
+      ctx.io.err(
+        `note: ${r.source}: no per-arch tag for ${unchecked.join(', ')} to compare with (a buildx push writes lists only); promoted by the list's digest`,
+      );
   }
 }

@@ -7,7 +7,10 @@ export type Runner = (ctxFn: () => Context, fn: (ctx: Context) => Promise<void>)
 /** Flags shared by every subcommand that may build a root disk. */
 function diskFlags(cmd: Command): Command {
   return cmd
-    .option('--base <kind>', 'debian (built from Debian packages with mmdebstrap) or cloud (the image pinned in .dockerargs); default: QEMU_BASE, else debian')
+    .option(
+      '--base <kind>',
+      'debian (built from Debian packages with mmdebstrap) or cloud (the image pinned in .dockerargs); default: QEMU_BASE, else debian',
+    )
     .option('--accel <mode>', 'auto (KVM only if a short probe boot works, else TCG), kvm or tcg', 'auto')
     .option('--memory <size>', 'memory of the build VM', '2G')
     .option('--cpus <n>', 'CPUs of the build VM', '2')
@@ -25,30 +28,36 @@ export function registerQemu(qemu: Command, run: Runner, ctxOf: (cmd: Command) =
       .command('rootdisk')
       .description('build (or find in the cache) the bootable qcow2 root disk of a flavor, provisioned from its manifest')
       .argument('[flavor]', 'e.g. featured/base (default: env BRANCH)')
-      .option('--arch <arch>', 'amd64 or arm64 (default: the host\'s)')
+      .option('--arch <arch>', "amd64 or arm64 (default: the host's)")
       .option('--base-only', 'only the base disk (Debian packages or the cloud image), without provisioning'),
-  ).action(async (flavor: string | undefined, opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await impl()).rootdiskCommand(ctx, flavor, opts)));
+  ).action(async (flavor: string | undefined, opts, cmd: Command) =>
+    run(ctxOf(cmd), async (ctx) => (await impl()).rootdiskCommand(ctx, flavor, opts)),
+  );
 
   diskFlags(
     qemu
       .command('image')
       .description('build the VM-in-container image <NAME>-qemu:<tag>-<arch> (QEMU, the root disk and a launcher); --push publishes it')
       .argument('[flavor]', 'e.g. featured/base (default: env BRANCH)')
-      .option('--arch <list>', 'comma-separated: amd64, arm64 (default: the flavor\'s platforms)')
+      .option('--arch <list>', "comma-separated: amd64, arm64 (default: the flavor's platforms)")
       .option('--push', 'push the per-arch images, then the manifest list once every platform is in the registry')
       .option('--no-compress', 'ship the disk uncompressed (faster to build, larger image; CI)'),
-  ).action(async (flavor: string | undefined, opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await impl()).imageCommand(ctx, flavor, opts)));
+  ).action(async (flavor: string | undefined, opts, cmd: Command) =>
+    run(ctxOf(cmd), async (ctx) => (await impl()).imageCommand(ctx, flavor, opts)),
+  );
 
   diskFlags(
     qemu
       .command('run')
-      .description('boot a flavor\'s root disk locally for debugging: serial console in the terminal, SSH and HTTP on loopback ports')
+      .description("boot a flavor's root disk locally for debugging: serial console in the terminal, SSH and HTTP on loopback ports")
       .argument('[flavor]', 'e.g. featured/base (default: env BRANCH)')
-      .option('--arch <arch>', 'amd64 or arm64 (default: the host\'s)')
+      .option('--arch <arch>', "amd64 or arm64 (default: the host's)")
       .option('--base-only', 'boot the base disk instead of the provisioned one')
-      .option('--ssh-port <port>', 'host port forwarded to the guest\'s 22 (default: a free one)')
-      .option('--web-port <port>', 'host port forwarded to the guest\'s 80 (default: a free one)')
-      .option('--persist', 'keep the guest\'s changes in .idekube/qemu/run/ (default: every change is discarded)')
+      .option('--ssh-port <port>', "host port forwarded to the guest's 22 (default: a free one)")
+      .option('--web-port <port>', "host port forwarded to the guest's 80 (default: a free one)")
+      .option('--persist', "keep the guest's changes in .idekube/qemu/run/ (default: every change is discarded)")
       .option('--check', 'boot, check SSH (and nginx on a provisioned disk), power off, and report; no console'),
-  ).action(async (flavor: string | undefined, opts, cmd: Command) => run(ctxOf(cmd), async (ctx) => (await impl()).runCommand(ctx, flavor, opts)));
+  ).action(async (flavor: string | undefined, opts, cmd: Command) =>
+    run(ctxOf(cmd), async (ctx) => (await impl()).runCommand(ctx, flavor, opts)),
+  );
 }

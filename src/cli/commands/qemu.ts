@@ -25,7 +25,8 @@ interface DiskFlags {
 
 function seconds(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback * 1000;
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1) throw new InputError(`${flag} ${JSON.stringify(text)}: expected a number of seconds`, undefined, `e.g. ${flag} 300`);
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1)
+    throw new InputError(`${flag} ${JSON.stringify(text)}: expected a number of seconds`, undefined, `e.g. ${flag} 300`);
   return Number(text) * 1000;
 }
 
@@ -47,7 +48,8 @@ function oneFlavor(project: Project, ctx: Context, name: string | undefined): st
 
 export function diskOptions(ctx: Context, f: DiskFlags, arch: Arch, signal: AbortSignal): RootDiskOptions {
   const memory = f.memory ?? '2G';
-  if (!/^[1-9][0-9]*[MG]$/.test(memory) || (parseSize(memory) ?? 0) < 256 * 2 ** 20) throw new InputError(`--memory ${JSON.stringify(memory)}: expected a size such as 2G or 1536M (at least 256M)`);
+  if (!/^[1-9][0-9]*[MG]$/.test(memory) || (parseSize(memory) ?? 0) < 256 * 2 ** 20)
+    throw new InputError(`--memory ${JSON.stringify(memory)}: expected a size such as 2G or 1536M (at least 256M)`);
   const cpus = Number(f.cpus ?? '2');
   if (!/^[1-9][0-9]*$/.test(f.cpus ?? '2') || cpus > 64) throw new InputError(`--cpus ${JSON.stringify(f.cpus)}: expected 1-64`);
   return {
@@ -67,7 +69,11 @@ export function diskOptions(ctx: Context, f: DiskFlags, arch: Arch, signal: Abor
 }
 
 /** Runs `fn` with an AbortSignal that SIGINT/SIGTERM trigger (a second Ctrl-C quits at once). */
-export async function interruptible<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>, opts: { ignoreSigint?: () => boolean } = {}): Promise<T> {
+export async function interruptible<T>(
+  ctx: Context,
+  fn: (signal: AbortSignal) => Promise<T>,
+  opts: { ignoreSigint?: () => boolean } = {},
+): Promise<T> {
   const controller = new AbortController();
   let n = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -98,22 +104,46 @@ export async function rootdiskCommand(ctx: Context, name: string | undefined, f:
   const { ensureRootDisk } = await import('../../qemu/rootdisk.js');
   const d = await interruptible(ctx, (signal) => ensureRootDisk(project, id, diskOptions(ctx, f, arch, signal)));
   if (ctx.opts.json) {
-    printJson(ctx.io, { flavor: id, arch, cached: d.cached, disk: d.disk, kernel: d.kernel ?? null, initrd: d.initrd ?? null, key: d.meta.key, boot: d.meta.boot, base: d.meta.base, timings: d.meta.timings, logs: d.logs ?? null });
+    printJson(ctx.io, {
+      flavor: id,
+      arch,
+      cached: d.cached,
+      disk: d.disk,
+      kernel: d.kernel ?? null,
+      initrd: d.initrd ?? null,
+      key: d.meta.key,
+      boot: d.meta.boot,
+      base: d.meta.base,
+      timings: d.meta.timings,
+      logs: d.logs ?? null,
+    });
   } else ctx.io.out(d.disk);
 }
 
-export async function imageCommand(ctx: Context, name: string | undefined, f: DiskFlags & { push?: boolean; compress?: boolean }): Promise<void> {
+export async function imageCommand(
+  ctx: Context,
+  name: string | undefined,
+  f: DiskFlags & { push?: boolean; compress?: boolean },
+): Promise<void> {
   const project = await ctx.project();
   const id = oneFlavor(project, ctx, name);
   const { platformsOf } = await import('../../config/catalog.js');
   const declared = platformsOf(project.catalog, id).map((p) => p.split('/')[1] as Arch);
   const arches = f.arch ? [...new Set(f.arch.split(',').map((a) => parseArch(a.trim())))] : declared;
   for (const a of arches) {
-    if (!declared.includes(a)) throw new InputError(`${id} is not built for linux/${a} (its platforms: ${declared.map((d) => `linux/${d}`).join(', ')})`);
+    if (!declared.includes(a))
+      throw new InputError(`${id} is not built for linux/${a} (its platforms: ${declared.map((d) => `linux/${d}`).join(', ')})`);
   }
   const { buildVmImages } = await import('../../qemu/image.js');
   const result = await interruptible(ctx, (signal) =>
-    buildVmImages(project, id, arches, { disk: (arch) => diskOptions(ctx, f, arch, signal), push: Boolean(f.push), compress: f.compress !== false, report: reporter(ctx), signal, explicitArch: Boolean(f.arch) }),
+    buildVmImages(project, id, arches, {
+      disk: (arch) => diskOptions(ctx, f, arch, signal),
+      push: Boolean(f.push),
+      compress: f.compress !== false,
+      report: reporter(ctx),
+      signal,
+      explicitArch: Boolean(f.arch),
+    }),
   );
   if (ctx.opts.json) printJson(ctx.io, result);
   else {
@@ -122,7 +152,11 @@ export async function imageCommand(ctx: Context, name: string | undefined, f: Di
   }
 }
 
-export async function runCommand(ctx: Context, name: string | undefined, f: DiskFlags & { sshPort?: string; webPort?: string; persist?: boolean; check?: boolean }): Promise<void> {
+export async function runCommand(
+  ctx: Context,
+  name: string | undefined,
+  f: DiskFlags & { sshPort?: string; webPort?: string; persist?: boolean; check?: boolean },
+): Promise<void> {
   const project = await ctx.project();
   const id = oneFlavor(project, ctx, name);
   const arch = parseArch(f.arch);
@@ -150,5 +184,8 @@ export async function runCommand(ctx: Context, name: string | undefined, f: Disk
     { ignoreSigint: () => interactive },
   );
   if (ctx.opts.json) printJson(ctx.io, result);
-  else if (f.check) ctx.io.out(`ok: ${id} (${arch}) booted (${result.guest?.machine ?? '?'}) to SSH in ${result.bootToSshS} s${result.http ? `, nginx answered ${result.http.status} at /` : ''}, powered off cleanly`);
+  else if (f.check)
+    ctx.io.out(
+      `ok: ${id} (${arch}) booted (${result.guest?.machine ?? '?'}) to SSH in ${result.bootToSshS} s${result.http ? `, nginx answered ${result.http.status} at /` : ''}, powered off cleanly`,
+    );
 }

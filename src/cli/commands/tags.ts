@@ -18,12 +18,26 @@ export async function tags(ctx: Context, names: string[], opts: { all?: boolean;
       const perArch = platforms.map((p) => ({ platform: p, ref: imageRef(id, naming, { arch: archOf(p), qemu }) }));
       const list = imageRef(id, naming, { qemu });
       const aliases = qemu ? { tags: [] as string[] } : aliasTags(id, naming, part.project.version, opts.alias as AliasKind[]);
-      for (const ref of [list, ...perArch.map((p) => p.ref), ...aliases.tags]) checkReference(ref, 'tag', 'shorten REGISTRY/AUTHOR/NAME or GIT_TAG');
-      return { flavor: id, ...(part.lineup ? { lineup: part.lineup.name } : {}), image: list, platforms: perArch, aliases: aliases.tags, ...(aliases.skipped ? { note: aliases.skipped } : {}) };
+      for (const ref of [list, ...perArch.map((p) => p.ref), ...aliases.tags])
+        checkReference(ref, 'tag', 'shorten REGISTRY/AUTHOR/NAME or GIT_TAG');
+      return {
+        flavor: id,
+        ...(part.lineup ? { lineup: part.lineup.name } : {}),
+        image: list,
+        platforms: perArch,
+        aliases: aliases.tags,
+        ...(aliases.skipped ? { note: aliases.skipped } : {}),
+      };
     }),
   );
   if (ctx.opts.json) {
-    return printJson(ctx.io, { gitTag: project.version.gitTag, gitTagSource: project.version.source, ...(project.scheme !== 'v0.4' ? { scheme: project.scheme } : {}), notes: project.version.notes, flavors: result });
+    return printJson(ctx.io, {
+      gitTag: project.version.gitTag,
+      gitTagSource: project.version.source,
+      ...(project.scheme !== 'v0.4' ? { scheme: project.scheme } : {}),
+      notes: project.version.notes,
+      flavors: result,
+    });
   }
   if (!ctx.opts.quiet) for (const n of project.version.notes) ctx.io.err(`note: ${n}`);
   for (const r of result) {

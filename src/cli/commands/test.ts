@@ -43,19 +43,29 @@ export interface TestFlags {
 
 function wholeNumber(flag: string, v: string | undefined, dflt: number, max: number): number {
   if (v === undefined) return dflt;
-  if (!/^[1-9]\d*$/.test(v) || Number(v) > max) throw new InputError(`${flag} ${JSON.stringify(v)} is not a whole number from 1 to ${max}`, undefined, `e.g. ${flag} ${dflt}`);
+  if (!/^[1-9]\d*$/.test(v) || Number(v) > max)
+    throw new InputError(`${flag} ${JSON.stringify(v)} is not a whole number from 1 to ${max}`, undefined, `e.g. ${flag} ${dflt}`);
   return Number(v);
 }
 
 function checkNames(v: string): string[] {
-  const names = v.split(',').map((n) => n.trim()).filter(Boolean);
-  if (!names.length || names.some((n) => !/^[a-z0-9][a-z0-9 /._-]*$/.test(n))) throw new InputError(`--only ${JSON.stringify(v)} is not a list of check names`, undefined, 'e.g. --only auth,health,terminal (names as idekube test prints them)');
+  const names = v
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (!names.length || names.some((n) => !/^[a-z0-9][a-z0-9 /._-]*$/.test(n)))
+    throw new InputError(
+      `--only ${JSON.stringify(v)} is not a list of check names`,
+      undefined,
+      'e.g. --only auth,health,terminal (names as idekube test prints them)',
+    );
   return names;
 }
 
 export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestFlags {
   if (raw.image !== undefined) checkReference(raw.image, '--image', 'give an image reference such as registry/name:tag');
-  if (raw.screenshot !== undefined && !/\S/.test(raw.screenshot)) throw new InputError('--screenshot needs a file name', undefined, 'e.g. --screenshot desktop.png');
+  if (raw.screenshot !== undefined && !/\S/.test(raw.screenshot))
+    throw new InputError('--screenshot needs a file name', undefined, 'e.g. --screenshot desktop.png');
   const gpus = oneOf('--gpus', raw.gpus, GPU_MODES, 'auto');
   const { platforms, via } = platformFlag(raw.platform, env);
   return {
@@ -64,7 +74,12 @@ export function parseTestFlags(raw: RawTestFlags, env: NodeJS.ProcessEnv): TestF
     ...(platforms ? { platforms, platformsVia: via } : {}),
     keep: Boolean(raw.keep),
     ...(raw.screenshot !== undefined ? { screenshot: resolve(raw.screenshot) } : {}),
-    timeoutS: wholeNumber(raw.timeout !== undefined ? '--timeout' : 'IDEKUBE_TEST_TIMEOUT', raw.timeout ?? (env.IDEKUBE_TEST_TIMEOUT || undefined), 120, 3600),
+    timeoutS: wholeNumber(
+      raw.timeout !== undefined ? '--timeout' : 'IDEKUBE_TEST_TIMEOUT',
+      raw.timeout ?? (env.IDEKUBE_TEST_TIMEOUT || undefined),
+      120,
+      3600,
+    ),
     jobs: wholeNumber('--jobs', raw.jobs, 2, 16),
     ...(raw.only !== undefined ? { only: checkNames(raw.only) } : {}),
     ...(raw.chromium !== undefined ? { chromium: raw.chromium } : {}),
@@ -78,7 +93,8 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
   const chosen = await chooseSubjects(ctx, names, flags);
   const { subjects } = chosen;
   for (const n of chosen.notes) ctx.io.err(`note: ${n}`);
-  if (!subjects.length) throw new InputError('nothing to test', undefined, 'choose platforms the flavors build with --platform (default: this machine\'s)');
+  if (!subjects.length)
+    throw new InputError('nothing to test', undefined, "choose platforms the flavors build with --platform (default: this machine's)");
 
   const { connectEngine } = await import('../../engine/connect.js');
   const engine = await connectEngine();
@@ -93,7 +109,16 @@ export async function test(ctx: Context, names: string[], raw: RawTestFlags): Pr
   const report = makeReport(reports, started);
   // --json: each image's lineup, when lineups are selected (its flavor stays the catalog's id)
   const { lineupOf } = chosen;
-  if (ctx.opts.json) printJson(ctx.io, lineupOf.size ? { ...report, images: report.images.map((r, i) => (lineupOf.has(subjects[i]!) ? { ...r, lineup: lineupOf.get(subjects[i]!) } : r)) } : report);
+  if (ctx.opts.json)
+    printJson(
+      ctx.io,
+      lineupOf.size
+        ? {
+            ...report,
+            images: report.images.map((r, i) => (lineupOf.has(subjects[i]!) ? { ...r, lineup: lineupOf.get(subjects[i]!) } : r)),
+          }
+        : report,
+    );
   if (!report.passed) await failed(report, chosen);
 }
 
@@ -111,11 +136,19 @@ interface Chosen {
 async function chooseSubjects(ctx: Context, names: string[], flags: TestFlags): Promise<Chosen> {
   const imageOnly = flags.image !== undefined && !names.length && !flags.all && !ctx.env.BRANCH;
   if (imageOnly) {
-    if (flags.platforms && flags.platforms.length > 1) throw new InputError('--image tests one image: give at most one --platform', undefined, 'e.g. --platform linux/arm64');
-    return { subjects: [{ flavor: null, image: flags.image!, platform: flags.platforms?.[0] ?? '', services: [], source: 'image' }], notes: [], lineupOf: new Map(), qualify: false, imageOnly };
+    if (flags.platforms && flags.platforms.length > 1)
+      throw new InputError('--image tests one image: give at most one --platform', undefined, 'e.g. --platform linux/arm64');
+    return {
+      subjects: [{ flavor: null, image: flags.image!, platform: flags.platforms?.[0] ?? '', services: [], source: 'image' }],
+      notes: [],
+      lineupOf: new Map(),
+      qualify: false,
+      imageOnly,
+    };
   }
   const chosen = await testSubjects(ctx, names, flags);
-  if (flags.image !== undefined && chosen.subjects.length > 1) throw new InputError('--image tests one image: give the one --platform it is built for', undefined, 'e.g. --platform linux/amd64');
+  if (flags.image !== undefined && chosen.subjects.length > 1)
+    throw new InputError('--image tests one image: give the one --platform it is built for', undefined, 'e.g. --platform linux/amd64');
   return { ...chosen, imageOnly };
 }
 
@@ -128,7 +161,8 @@ async function useGpus(engine: Engine, flags: TestFlags): Promise<boolean> {
 }
 
 /** With several lineups, a flavor shows as `<lineup>:<flavor>`. */
-const shownAs = <T extends { flavor: string | null }>(chosen: Chosen, x: T, lineup: string | undefined): T => (chosen.qualify && lineup && x.flavor ? { ...x, flavor: `${lineup}:${x.flavor}` } : x);
+const shownAs = <T extends { flavor: string | null }>(chosen: Chosen, x: T, lineup: string | undefined): T =>
+  chosen.qualify && lineup && x.flavor ? { ...x, flavor: `${lineup}:${x.flavor}` } : x;
 
 /** Tests the subjects, --jobs at once, printing each image's lines as it ends; a signal removes what the tests made. */
 async function testAll(ctx: Context, engine: Engine, flags: TestFlags, chosen: Chosen, gpus: boolean): Promise<ImageReport[]> {
@@ -171,7 +205,14 @@ interface Tools {
   emulationFactor: typeof import('../../verify/subject.js').emulationFactor;
 }
 
-async function testOne(ctx: Context, engine: Engine, flags: TestFlags, chosen: Chosen, tools: Tools, job: { subject: Subject; desktops: Subject[]; gpus: boolean }): Promise<ImageReport> {
+async function testOne(
+  ctx: Context,
+  engine: Engine,
+  flags: TestFlags,
+  chosen: Chosen,
+  tools: Tools,
+  job: { subject: Subject; desktops: Subject[]; gpus: boolean },
+): Promise<ImageReport> {
   const { errorReport, testImage, imageLines, screenshotPath, subjectLabel, emulationFactor } = tools;
   const { subject: s, desktops } = job;
   const log = (l: string) => {
@@ -180,7 +221,10 @@ async function testOne(ctx: Context, engine: Engine, flags: TestFlags, chosen: C
   const lineup = chosen.lineupOf.get(s);
   log(`testing ${subjectLabel(shownAs(chosen, s, lineup))}: ${s.image}`);
   const factor = emulationFactor(s.platform);
-  const shot = flags.screenshot && desktops.includes(s) ? screenshotPath(flags.screenshot, subjectLabel(shownAs(chosen, s, lineup)), desktops.length > 1) : undefined;
+  const shot =
+    flags.screenshot && desktops.includes(s)
+      ? screenshotPath(flags.screenshot, subjectLabel(shownAs(chosen, s, lineup)), desktops.length > 1)
+      : undefined;
   let report: ImageReport;
   try {
     report = await testImage(engine, s, {
@@ -204,9 +248,20 @@ async function failed(report: TestReport, chosen: Chosen): Promise<never> {
   const { subjectLabel } = await import('../../verify/report.js');
   const bad = report.images.map((r, i) => shownAs(chosen, r, chosen.lineupOf.get(chosen.subjects[i]!))).filter((i) => !i.passed);
   const count = bad.reduce((n, i) => n + i.checks.filter((c) => c.status === 'fail').length, 0);
-  throw new RunError(`${count} check(s) failed on ${bad.length} of ${report.images.length} image(s): ${bad.map((i) => `${subjectLabel(i)} (${i.checks.filter((c) => c.status === 'fail').map((c) => c.name).join(', ')})`).join('; ')}`, {
-    fix: 'read the FAIL lines above; rerun with --keep to inspect the containers',
-  });
+  throw new RunError(
+    `${count} check(s) failed on ${bad.length} of ${report.images.length} image(s): ${bad
+      .map(
+        (i) =>
+          `${subjectLabel(i)} (${i.checks
+            .filter((c) => c.status === 'fail')
+            .map((c) => c.name)
+            .join(', ')})`,
+      )
+      .join('; ')}`,
+    {
+      fix: 'read the FAIL lines above; rerun with --keep to inspect the containers',
+    },
+  );
 }
 
 type Subject = import('../../verify/types.js').Subject;
@@ -221,14 +276,30 @@ type Engine = import('../../engine/connect.js').Engine;
  * when the lineup builds it), each image ref from the lineup's own project (its profile's TAG_POSTFIX). A flavor or
  * platform the selected lineups exclude is exit 2 with the reason, before any engine is touched.
  */
-export async function testSubjects(ctx: Context, names: string[], flags: TestFlags): Promise<{ subjects: Subject[]; notes: string[]; lineupOf: Map<Subject, string>; qualify: boolean }> {
+export async function testSubjects(
+  ctx: Context,
+  names: string[],
+  flags: TestFlags,
+): Promise<{ subjects: Subject[]; notes: string[]; lineupOf: Map<Subject, string>; qualify: boolean }> {
   const { catalogSubjects, nativePlatform } = await import('../../verify/subject.js');
-  const { parts, qualify } = await selectionOf(ctx, names, { all: flags.all, ...(flags.platforms ? { platforms: flags.platforms, platformsVia: flags.platformsVia ?? '--platform' } : {}) });
+  const { parts, qualify } = await selectionOf(ctx, names, {
+    all: flags.all,
+    ...(flags.platforms ? { platforms: flags.platforms, platformsVia: flags.platformsVia ?? '--platform' } : {}),
+  });
   const entries = parts.reduce((n, p) => n + p.flavors.length, 0);
   if (flags.image !== undefined && entries !== 1) {
     const lineups = parts.filter((p) => p.lineup).map((p) => p.lineup!.name);
-    if (lineups.length > 1 && new Set(parts.flatMap((p) => p.flavors)).size === 1) throw new InputError(`--image tests one image, but ${parts[0]!.flavors[0]} is selected in lineups ${lineups.join(', ')}`, undefined, `select the one lineup the image belongs to, e.g. --lineup ${lineups[lineups.length - 1]}`);
-    throw new InputError(`--image tests one image, but ${entries} flavors were selected`, undefined, 'name the one flavor the image is, e.g. idekube test web/base --image REF');
+    if (lineups.length > 1 && new Set(parts.flatMap((p) => p.flavors)).size === 1)
+      throw new InputError(
+        `--image tests one image, but ${parts[0]!.flavors[0]} is selected in lineups ${lineups.join(', ')}`,
+        undefined,
+        `select the one lineup the image belongs to, e.g. --lineup ${lineups[lineups.length - 1]}`,
+      );
+    throw new InputError(
+      `--image tests one image, but ${entries} flavors were selected`,
+      undefined,
+      'name the one flavor the image is, e.g. idekube test web/base --image REF',
+    );
   }
   const subjects: Subject[] = [];
   const notes: string[] = [];
@@ -244,7 +315,9 @@ export async function testSubjects(ctx: Context, names: string[], flags: TestFla
     const native = nativePlatform();
     const wanted = flags.platforms ? part.platforms! : part.platforms!.filter((p) => p === native);
     if (!wanted.length) {
-      notes.push(`lineup ${part.lineup.name}: not tested, it builds ${part.lineup.platforms.join(', ')} only and this machine is ${native} (add --platform ${part.lineup.platforms.join(',')}: emulated)`);
+      notes.push(
+        `lineup ${part.lineup.name}: not tested, it builds ${part.lineup.platforms.join(', ')} only and this machine is ${native} (add --platform ${part.lineup.platforms.join(',')}: emulated)`,
+      );
       continue;
     }
     const r = catalogSubjects(part.project, part.flavors, wanted, flags.image);

@@ -27,13 +27,17 @@ export function plainRenderer(io: Io, verbose: boolean): (e: BuildEvent) => void
         break;
       case 'target-end':
         if (e.log?.length && !verbose) for (const l of e.log) line(`${e.target}: | ${l}`);
-        line(`${e.target}: ${e.status}${e.durationMs ? ` in ${(e.durationMs / 1000).toFixed(1)}s` : ''}${e.executed !== undefined ? ` (${e.executed} step(s) run, ${e.cachedSteps} cached)` : ''}${e.error ? `: ${e.error}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
+        line(
+          `${e.target}: ${e.status}${e.durationMs ? ` in ${(e.durationMs / 1000).toFixed(1)}s` : ''}${e.executed !== undefined ? ` (${e.executed} step(s) run, ${e.cachedSteps} cached)` : ''}${e.error ? `: ${e.error}` : ''}${e.reason ? `: ${e.reason}` : ''}`,
+        );
         break;
       case 'push':
         line(`push ${e.ref}: ${e.status}${e.digest ? ` ${e.digest}` : ''}${e.error ? `: ${e.error}` : ''}`);
         break;
       case 'list':
-        line(`manifest list ${e.ref}: ${e.status}${e.digest ? ` ${e.digest}` : ''}${e.platforms ? ` [${e.platforms.join(', ')}]` : ''}${e.reason ? `: ${e.reason}` : ''}`);
+        line(
+          `manifest list ${e.ref}: ${e.status}${e.digest ? ` ${e.digest}` : ''}${e.platforms ? ` [${e.platforms.join(', ')}]` : ''}${e.reason ? `: ${e.reason}` : ''}`,
+        );
         break;
       case 'note':
         line(`note: ${e.message}`);

@@ -32,9 +32,12 @@ export async function ttyRenderer(plan: Plan): Promise<{ emit: (e: BuildEvent) =
       w.output = (s: string) => (task.output = s);
       const end = (await w.promise) as Extract<BuildEvent, { type: 'target-end' }>;
       const secs = `${(end.durationMs / 1000).toFixed(1)}s`;
-      if (end.status === 'skipped' || end.status === 'cancelled') task.skip(`${t.id}: ${end.status}${end.reason ? ` (${end.reason})` : ''}`);
-      else if (end.status === 'failed') throw new Error(`${t.id}: ${end.error ?? 'failed'}${end.log?.length ? `\n${end.log.slice(-10).join('\n')}` : ''}`);
-      else task.title = `${t.id} ${end.status} in ${secs}${end.executed !== undefined ? `, ${end.executed} run / ${end.cachedSteps} cached` : ''}`;
+      if (end.status === 'skipped' || end.status === 'cancelled')
+        task.skip(`${t.id}: ${end.status}${end.reason ? ` (${end.reason})` : ''}`);
+      else if (end.status === 'failed')
+        throw new Error(`${t.id}: ${end.error ?? 'failed'}${end.log?.length ? `\n${end.log.slice(-10).join('\n')}` : ''}`);
+      else
+        task.title = `${t.id} ${end.status} in ${secs}${end.executed !== undefined ? `, ${end.executed} run / ${end.cachedSteps} cached` : ''}`;
     },
   }));
   if (plan.push) {
@@ -53,7 +56,10 @@ export async function ttyRenderer(plan: Plan): Promise<{ emit: (e: BuildEvent) =
     }
   }
   const list = new Listr(tasks, { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } });
-  const done = list.run().then(() => undefined, () => undefined);
+  const done = list.run().then(
+    () => undefined,
+    () => undefined,
+  );
   const emit = (e: BuildEvent) => {
     if (e.type === 'step' && !e.completed && !e.cached) waiters.get(e.target)?.output?.(e.name.replace(/\s+/g, ' ').slice(0, 100));
     if (e.type === 'target-end') waiter(e.target).resolve(e);

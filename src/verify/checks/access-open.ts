@@ -7,5 +7,7 @@ export async function checkAccessOpen(logs: () => Promise<string>): Promise<stri
   const lines = (await logs()).split('\n');
   if (lines.some((l) => l.includes(OPEN_LINE))) return `logged at start: "${OPEN_LINE}"`;
   const access = lines.filter((l) => /\baccess:|ACCESS_TOKEN/.test(l)).map((l) => l.trim());
-  fail(`started without IDEKUBE_ACCESS_TOKEN, but the log does not say "${OPEN_LINE}"${access.length ? `; it says: ${access.slice(0, 2).join(' | ')}` : ' (no access line at all)'}`);
+  fail(
+    `started without IDEKUBE_ACCESS_TOKEN, but the log does not say "${OPEN_LINE}"${access.length ? `; it says: ${access.slice(0, 2).join(' | ')}` : ' (no access line at all)'}`,
+  );
 }

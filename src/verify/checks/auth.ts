@@ -34,7 +34,7 @@ export const header = (token: string) => ({ [TOKEN_HEADER]: token });
 export const cookie = (token: string) => ({ cookie: `${TOKEN_COOKIE}=${token}` });
 
 /** The path the token checks probe: the main service's first route that is not open, else `/` (the landing page). */
-export function protectedPath(services: VerifyService[], main: VerifyService | undefined): string {
+export function protectedPath(_services: VerifyService[], main: VerifyService | undefined): string {
   return main?.routes.find((r) => !r.open)?.path ?? '/';
 }
 
@@ -51,7 +51,8 @@ export interface SocketTarget {
  */
 export function protectedSocket(services: VerifyService[]): SocketTarget | undefined {
   for (const s of services) {
-    if (s.check === 'terminal' && s.routes.some((r) => !r.open)) return { path: terminalTarget(s).socket, protocols: ['tty'], what: `the terminal of service ${s.name}` };
+    if (s.check === 'terminal' && s.routes.some((r) => !r.open))
+      return { path: terminalTarget(s).socket, protocols: ['tty'], what: `the terminal of service ${s.name}` };
   }
   for (const s of services) {
     const r = s.routes.find((x) => x.websocket && x.exact && !x.open);
@@ -60,7 +61,11 @@ export function protectedSocket(services: VerifyService[]): SocketTarget | undef
   for (const s of services) {
     if (s.check !== 'coder' || !s.routes.some((r) => !r.open)) continue;
     const base = mainRoute(s).path.replace(/\/*$/, '/');
-    return { path: `${base}?reconnectionToken=${randomBytes(8).toString('hex')}&reconnection=false&skipWebSocketFrames=false`, protocols: [], what: `the editor connection of service ${s.name}` };
+    return {
+      path: `${base}?reconnectionToken=${randomBytes(8).toString('hex')}&reconnection=false&skipWebSocketFrames=false`,
+      protocols: [],
+      what: `the editor connection of service ${s.name}`,
+    };
   }
   return undefined;
 }
@@ -83,14 +88,24 @@ const said = (a: HttpAnswer) => describeAnswer(a);
 
 export async function checkAuth401(port: number, path: string, token: string, timeoutMs = 10_000): Promise<string> {
   const none = await get(port, path, {}, token, timeoutMs);
-  if (none.status !== 401) fail(`GET ${path} without a token answered ${said(none)}, expected 401: the route is not protected by IDEKUBE_ACCESS_TOKEN`);
-  if (!none.body.includes(TOKEN_PARAM)) fail(`GET ${path} without a token answered 401 but without the token form (nothing named ${TOKEN_PARAM} in its ${none.body.length} bytes)`);
-  if (!/^text\/html\b/i.test(none.headers['content-type'] ?? '')) fail(`GET ${path} without a token answered 401 with Content-Type ${none.headers['content-type'] ?? '(none)'}, expected text/html (the token form)`);
+  if (none.status !== 401)
+    fail(`GET ${path} without a token answered ${said(none)}, expected 401: the route is not protected by IDEKUBE_ACCESS_TOKEN`);
+  if (!none.body.includes(TOKEN_PARAM))
+    fail(
+      `GET ${path} without a token answered 401 but without the token form (nothing named ${TOKEN_PARAM} in its ${none.body.length} bytes)`,
+    );
+  if (!/^text\/html\b/i.test(none.headers['content-type'] ?? ''))
+    fail(
+      `GET ${path} without a token answered 401 with Content-Type ${none.headers['content-type'] ?? '(none)'}, expected text/html (the token form)`,
+    );
   const wrongHeader = await get(port, path, header(`${token}x`), token, timeoutMs);
   if (wrongHeader.status !== 401) fail(`GET ${path} with a wrong token in ${TOKEN_HEADER} answered ${said(wrongHeader)}, expected 401`);
   const wrongQuery = await get(port, `${path}?${TOKEN_PARAM}=wrong-${randomBytes(3).toString('hex')}`, {}, token, timeoutMs);
   if (wrongQuery.status !== 401) fail(`GET ${path}?${TOKEN_PARAM}=<wrong> answered ${said(wrongQuery)}, expected 401`);
-  if (wrongQuery.headers['set-cookie']) fail(`GET ${path}?${TOKEN_PARAM}=<wrong> answered 401 but set a cookie (${redact(wrongQuery.headers['set-cookie'], token).slice(0, 80)})`);
+  if (wrongQuery.headers['set-cookie'])
+    fail(
+      `GET ${path}?${TOKEN_PARAM}=<wrong> answered 401 but set a cookie (${redact(wrongQuery.headers['set-cookie'], token).slice(0, 80)})`,
+    );
   return `GET ${path} → 401 with the token form (text/html) without a token, with a wrong ${TOKEN_HEADER} and with a wrong token in the URL`;
 }
 
@@ -129,10 +144,17 @@ export async function checkAuthQuery(port: number, path: string, token: string, 
     const a = await get(port, from, {}, token, timeoutMs);
     const location = a.headers.location ?? '';
     if (a.status !== 302) fail(`GET ${shown} answered ${said(a)}, expected 302 to ${want} that sets the cookie`);
-    if (location !== want) fail(`GET ${shown} redirects to ${JSON.stringify(redact(location, token))}, expected ${want} (relative, the token removed, the other parameters kept)`);
+    if (location !== want)
+      fail(
+        `GET ${shown} redirects to ${JSON.stringify(redact(location, token))}, expected ${want} (relative, the token removed, the other parameters kept)`,
+      );
     const c = parseSetCookie(a.headers['set-cookie'], TOKEN_COOKIE);
-    if (!c) fail(`GET ${shown} → 302 but no Set-Cookie ${TOKEN_COOKIE}${a.headers['set-cookie'] ? ` (it sets ${redact(a.headers['set-cookie'], token).slice(0, 80)})` : ''}`);
-    if (c.value !== token && decodeURIComponent(c.value) !== token) fail(`GET ${shown} sets ${TOKEN_COOKIE} to another value than the token`);
+    if (!c)
+      fail(
+        `GET ${shown} → 302 but no Set-Cookie ${TOKEN_COOKIE}${a.headers['set-cookie'] ? ` (it sets ${redact(a.headers['set-cookie'], token).slice(0, 80)})` : ''}`,
+      );
+    if (c.value !== token && decodeURIComponent(c.value) !== token)
+      fail(`GET ${shown} sets ${TOKEN_COOKIE} to another value than the token`);
     const missing = cookieProblems(c);
     if (missing.length) fail(`GET ${shown} sets ${TOKEN_COOKIE} without ${missing.join(', ')}`);
     return location;
@@ -140,31 +162,52 @@ export async function checkAuthQuery(port: number, path: string, token: string, 
   const location = await asked('&keep=1', `${path}?keep=1`);
   await asked('', path);
   const next = await get(port, location, cookie(token), token, timeoutMs);
-  if (next.status === 401) fail(`after GET ${path}?${TOKEN_PARAM}=<token>&keep=1 → 302 ${location}, GET ${location} with the cookie it set answered 401`);
+  if (next.status === 401)
+    fail(`after GET ${path}?${TOKEN_PARAM}=<token>&keep=1 → 302 ${location}, GET ${location} with the cookie it set answered 401`);
   return `GET ${path}?${TOKEN_PARAM}=<token>&keep=1 → 302 ${location} with Set-Cookie ${TOKEN_COOKIE} (Path=/, Max-Age=86400, HttpOnly, SameSite=Lax); alone → 302 ${path}; GET ${location} with the cookie → ${next.status}`;
 }
 
-async function letIn(port: number, path: string, headers: Record<string, string>, how: string, token: string, timeoutMs: number): Promise<string> {
+async function letIn(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  how: string,
+  token: string,
+  timeoutMs: number,
+): Promise<string> {
   const a = await get(port, path, headers, token, timeoutMs);
-  if (a.status === 401 || a.status === 403) fail(`GET ${path} with the token in ${how} answered ${said(a)}: the token is not accepted that way`);
+  if (a.status === 401 || a.status === 403)
+    fail(`GET ${path} with the token in ${how} answered ${said(a)}: the token is not accepted that way`);
   return `GET ${path} with the token in ${how} → ${a.status}${upstreamDown(a.status) ? ' (past the token check; the service behind is not up)' : ''}`;
 }
 
-export const checkAuthHeader = (port: number, path: string, token: string, timeoutMs = 10_000) => letIn(port, path, header(token), `the ${TOKEN_HEADER} header`, token, timeoutMs);
-export const checkAuthCookie = (port: number, path: string, token: string, timeoutMs = 10_000) => letIn(port, path, cookie(token), `the ${TOKEN_COOKIE} cookie`, token, timeoutMs);
+export const checkAuthHeader = (port: number, path: string, token: string, timeoutMs = 10_000) =>
+  letIn(port, path, header(token), `the ${TOKEN_HEADER} header`, token, timeoutMs);
+export const checkAuthCookie = (port: number, path: string, token: string, timeoutMs = 10_000) =>
+  letIn(port, path, cookie(token), `the ${TOKEN_COOKIE} cookie`, token, timeoutMs);
 
 export async function checkAuthWebsocket(port: number, target: SocketTarget, token: string, timeoutMs = 15_000): Promise<string> {
   const shown = target.path.replace(/\?.*$/, '');
   const without = await wsProbe(port, target.path, { protocols: target.protocols, bytes: 0, timeoutMs });
-  if (without.opened) fail(`the WebSocket upgrade on ${shown} (${target.what}) without a token answered 101: WebSocket routes are not protected by IDEKUBE_ACCESS_TOKEN`);
-  if (without.status !== 401) fail(`the WebSocket upgrade on ${shown} without a token: ${describeFailedUpgrade(without, shown)}, expected 401`);
+  if (without.opened)
+    fail(
+      `the WebSocket upgrade on ${shown} (${target.what}) without a token answered 101: WebSocket routes are not protected by IDEKUBE_ACCESS_TOKEN`,
+    );
+  if (without.status !== 401)
+    fail(`the WebSocket upgrade on ${shown} without a token: ${describeFailedUpgrade(without, shown)}, expected 401`);
   // the service behind may still be starting (nginx says 502): a few tries, bounded
   let withCookie: WsProbe | undefined;
-  await poll(async () => {
-    withCookie = await wsProbe(port, target.path, { protocols: target.protocols, bytes: 0, timeoutMs, headers: cookie(token) });
-    return withCookie.opened || !upstreamDown(withCookie.status ?? 0) ? withCookie : undefined;
-  }, { timeoutMs, intervalMs: 1000 });
-  if (!withCookie?.opened) fail(`with the ${TOKEN_COOKIE} cookie, ${describeFailedUpgrade(withCookie!, shown)}${withCookie?.status === 401 ? ': the cookie is not accepted on WebSocket upgrades' : ''}`);
+  await poll(
+    async () => {
+      withCookie = await wsProbe(port, target.path, { protocols: target.protocols, bytes: 0, timeoutMs, headers: cookie(token) });
+      return withCookie.opened || !upstreamDown(withCookie.status ?? 0) ? withCookie : undefined;
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+  if (!withCookie?.opened)
+    fail(
+      `with the ${TOKEN_COOKIE} cookie, ${describeFailedUpgrade(withCookie!, shown)}${withCookie?.status === 401 ? ': the cookie is not accepted on WebSocket upgrades' : ''}`,
+    );
   return `WebSocket ${shown} (${target.what}): without a token → 401, with the cookie → 101`;
 }
 
@@ -174,7 +217,10 @@ export async function checkAuthOpenRoutes(port: number, routes: Route[], timeout
     for (const path of r.websocket && r.exact ? sshPaths(r) : [r.path]) {
       if (r.websocket && r.exact) {
         const p = await wsProbe(port, path, { bytes: 0, timeoutMs });
-        if (p.status === 401) fail(`the WebSocket upgrade on ${path} without a token answered 401: the route is declared open (it authenticates on its own, e.g. SSH keys)`);
+        if (p.status === 401)
+          fail(
+            `the WebSocket upgrade on ${path} without a token answered 401: the route is declared open (it authenticates on its own, e.g. SSH keys)`,
+          );
         const why = describeFailedUpgrade(p, path);
         if (why) fail(`${why} (without a token, on a route declared open)`);
         done.push(`${path} → 101`);

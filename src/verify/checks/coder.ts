@@ -23,9 +23,11 @@ export async function checkCoder(port: number, service: VerifyService, timeoutMs
     fail(`GET ${base} failed: ${messageOf(e)}`);
   }
   const a = page.answer;
-  if (upstreamDown(a.status)) fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach code-server on 127.0.0.1:${route.port}`);
+  if (upstreamDown(a.status))
+    fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach code-server on 127.0.0.1:${route.port}`);
   if (a.status !== 200) fail(`GET ${page.path} answered ${describeAnswer(a)}, expected code-server's page (200)`);
-  if (!/code-server|vscode|workbench/i.test(a.body)) fail(`GET ${page.path} answered 200 but the page is not code-server's (no code-server/workbench markers in ${a.body.length} bytes)`);
+  if (!/code-server|vscode|workbench/i.test(a.body))
+    fail(`GET ${page.path} answered 200 but the page is not code-server's (no code-server/workbench markers in ${a.body.length} bytes)`);
   // The VS Code client opens its management connection as a WebSocket on the base path.
   const wsPath = `${base}?reconnectionToken=${randomUUID()}&reconnection=false&skipWebSocketFrames=false`;
   const ws = await wsProbe(port, wsPath, { bytes: 0, timeoutMs });

@@ -57,7 +57,9 @@ export function rendererVerdict(info: GlInfo, how: string): string {
   // older drivers name the board without "NVIDIA" (GeForce GTX 1080/PCIe/SSE2): the vendor string tells then
   const software = /llvmpipe|softpipe|swrast|software/i.test(info.renderer);
   if (software || !/nvidia/i.test(`${info.renderer} ${info.vendor ?? ''}`)) {
-    fail(`detect-gpu.sh found an NVIDIA GPU but \`${how}\` renders with ${JSON.stringify(info.renderer)}${software ? ' (software rendering)' : ''}, not NVIDIA`);
+    fail(
+      `detect-gpu.sh found an NVIDIA GPU but \`${how}\` renders with ${JSON.stringify(info.renderer)}${software ? ' (software rendering)' : ''}, not NVIDIA`,
+    );
   }
   return `NVIDIA rendering through VirtualGL/EGL: \`${how}\` → ${info.renderer}${info.version ? ` (OpenGL ${info.version})` : ''}`;
 }
@@ -78,12 +80,15 @@ export interface GpuCheckInput {
 
 export async function checkGpu(input: GpuCheckInput): Promise<string> {
   const r = await input.exec([DETECT_GPU], { timeoutMs: 20_000 });
-  if (r.code === 126 || r.code === 127) fail(`the runtime's ${DETECT_GPU} is missing from the image (exit ${r.code}): GPU detection cannot run`);
+  if (r.code === 126 || r.code === 127)
+    fail(`the runtime's ${DETECT_GPU} is missing from the image (exit ${r.code}): GPU detection cannot run`);
   const det = parseDetection(r.stdout);
   if (!det) fail(`${DETECT_GPU} printed no IDEKUBE_GPU=nvidia|none (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 160)}`);
   if (det.gpu === 'none') {
     const line = (await input.logs().catch(() => '')).split('\n').find((l) => /rendering: software/i.test(l));
-    skip(`no GPU (${det.reason || 'detect-gpu.sh found none'})${line ? `; the desktop renders in software: ${line.replace(/^\[[^\]]+\]\s*/, '')}` : ''}`);
+    skip(
+      `no GPU (${det.reason || 'detect-gpu.sh found none'})${line ? `; the desktop renders in software: ${line.replace(/^\[[^\]]+\]\s*/, '')}` : ''}`,
+    );
   }
   const found = (await input.exec(['sh', '-c', FIND_VGLRUN], { timeoutMs: 10_000 })).stdout.trim();
   if (!found) fail(`detect-gpu.sh found an NVIDIA GPU (${det.reason}) but vglrun is not installed: OpenGL applications render in software`);
@@ -91,6 +96,9 @@ export async function checkGpu(input: GpuCheckInput): Promise<string> {
   const argv = [found, '-d', vglDisplay, 'glxinfo', '-B'];
   const how = `vglrun -d ${vglDisplay} glxinfo -B`;
   const g = await input.exec(argv, { user: input.user, env: { DISPLAY: input.display }, timeoutMs: 60_000 });
-  if (g.code !== 0) fail(`detect-gpu.sh found an NVIDIA GPU (${det.reason}) but \`${how}\` failed (exit ${g.code}): ${(g.stderr || g.stdout).trim().split('\n').slice(-2).join(' ')}`);
+  if (g.code !== 0)
+    fail(
+      `detect-gpu.sh found an NVIDIA GPU (${det.reason}) but \`${how}\` failed (exit ${g.code}): ${(g.stderr || g.stdout).trim().split('\n').slice(-2).join(' ')}`,
+    );
   return rendererVerdict(parseGlxinfo(g.stdout), how);
 }

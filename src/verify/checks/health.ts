@@ -40,10 +40,17 @@ export async function getHealth(port: number, timeoutMs = 10_000, headers: Recor
 /** One line for messages: `200 {"status":"degraded"}, down: ssh`, or nginx's page when it is not JSON. */
 export function describeHealth(h: HealthAnswer): string {
   if (!h.doc) {
-    const hint = h.status === 404 ? ': no /health location in nginx' : h.status === 502 || h.status === 504 ? ': nginx cannot reach the health server (127.0.0.1:9999; is the health program running?)' : '';
+    const hint =
+      h.status === 404
+        ? ': no /health location in nginx'
+        : h.status === 502 || h.status === 504
+          ? ': nginx cannot reach the health server (127.0.0.1:9999; is the health program running?)'
+          : '';
     return `${describeAnswer(h.answer)}, not JSON${hint}`;
   }
-  const down = Object.entries(h.doc.services ?? {}).filter(([, s]) => s?.healthy !== true).map(([n]) => n);
+  const down = Object.entries(h.doc.services ?? {})
+    .filter(([, s]) => s?.healthy !== true)
+    .map(([n]) => n);
   return `${h.status} {"status":${JSON.stringify(h.doc.status ?? null)}${h.doc.main !== undefined ? `,"main":${JSON.stringify(h.doc.main)}` : ''}}${h.doc.error ? ` (${h.doc.error})` : ''}${down.length ? `, down: ${down.join(', ')}` : ''}`;
 }
 
@@ -62,21 +69,28 @@ export function healthProblems(h: HealthAnswer, services: VerifyService[], main:
   for (const s of probedServices(services)) {
     const entry = listed[s.name];
     if (!entry) problems.push(`it lists no service ${s.name} (route ${s.routes[0]!.path})`);
-    else if (entry.healthy !== true && !problems.length) problems.push(`${s.name} is not healthy (127.0.0.1:${entry.port ?? s.routes[0]!.port})`);
+    else if (entry.healthy !== true && !problems.length)
+      problems.push(`${s.name} is not healthy (127.0.0.1:${entry.port ?? s.routes[0]!.port})`);
   }
-  if (main !== undefined && h.doc.main !== main) problems.push(`its main service is ${JSON.stringify(h.doc.main ?? null)}, the image declares ${main}`);
+  if (main !== undefined && h.doc.main !== main)
+    problems.push(`its main service is ${JSON.stringify(h.doc.main ?? null)}, the image declares ${main}`);
   return problems;
 }
 
 export async function checkHealth(port: number, services: VerifyService[], main: string | undefined, pollMs: number): Promise<string> {
   let last: HealthAnswer | undefined;
-  const { value, lastError, waitedMs } = await poll(async () => {
-    last = await getHealth(port);
-    return healthProblems(last, services, main).length ? undefined : last;
-  }, { timeoutMs: pollMs, intervalMs: 1000 });
+  const { value, lastError, waitedMs } = await poll(
+    async () => {
+      last = await getHealth(port);
+      return healthProblems(last, services, main).length ? undefined : last;
+    },
+    { timeoutMs: pollMs, intervalMs: 1000 },
+  );
   if (!value) {
     if (!last) fail(`GET /health failed for ${seconds(waitedMs)}: ${lastError ?? 'no answer'}`);
-    fail(`GET /health did not report every service healthy within ${seconds(waitedMs)}: ${healthProblems(last, services, main).join('; ')}`);
+    fail(
+      `GET /health did not report every service healthy within ${seconds(waitedMs)}: ${healthProblems(last, services, main).join('; ')}`,
+    );
   }
   const up = Object.keys(value.doc!.services ?? {});
   return `GET /health → 200 healthy: ${up.join(', ')} up${main ? ` (main: ${main})` : ''}${waitedMs > 1500 ? ` after ${seconds(waitedMs)}` : ''}`;

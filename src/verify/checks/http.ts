@@ -24,7 +24,10 @@ export async function checkRoute(port: number, route: Route, timeoutMs = 10_000)
   } catch (e) {
     fail(`GET ${path} failed: ${messageOf(e)}`);
   }
-  if (upstreamDown(a.status)) fail(`GET ${path} answered ${describeAnswer(a)}: nginx cannot reach the service on 127.0.0.1:${route.port} (not running, or listening on another port)`);
+  if (upstreamDown(a.status))
+    fail(
+      `GET ${path} answered ${describeAnswer(a)}: nginx cannot reach the service on 127.0.0.1:${route.port} (not running, or listening on another port)`,
+    );
   if (a.status >= 500) fail(`GET ${path} answered ${describeAnswer(a)}: the service failed`);
   return `GET ${path} → ${a.status} (127.0.0.1:${route.port})`;
 }

@@ -15,7 +15,7 @@ export const IPV6_SCRIPT = [
   "  echo \"code=$(curl -g -s -o /dev/null -m 5 -w '%{http_code}' 'http://[::1]:80/health')\"",
   'elif command -v bash >/dev/null 2>&1; then',
   '  t=; command -v timeout >/dev/null 2>&1 && t="timeout 5"',
-  "  echo \"line=$($t bash -c 'exec 3<>/dev/tcp/::1/80 && printf \"GET /health HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n\" >&3 && head -n 1 <&3' 2>/dev/null | tr -d '\\r')\"",
+  '  echo "line=$($t bash -c \'exec 3<>/dev/tcp/::1/80 && printf "GET /health HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n" >&3 && head -n 1 <&3\' 2>/dev/null | tr -d \'\\r\')"',
   'else echo tool=none',
   'fi',
 ].join('\n');
@@ -37,6 +37,9 @@ export async function checkIpv6(exec: Exec): Promise<string> {
   const v = parseIpv6(r.stdout);
   if (!v.addresses) skip('the container has no IPv6 (/proc/net/if_inet6 is empty); nginx started without it');
   if (v.tool === 'none') skip(`the container has IPv6 (${v.addresses} address(es)) but neither curl nor bash to ask [::1]:80 with`);
-  if (!/^[1-5]\d\d$/.test(v.code ?? '')) fail(`the container has IPv6 (${v.addresses} address(es)) but nothing answers http://[::1]:80/health (${v.tool}: ${v.code === '000' ? 'no connection' : v.code}): nginx does not listen on [::]:80`);
+  if (!/^[1-5]\d\d$/.test(v.code ?? ''))
+    fail(
+      `the container has IPv6 (${v.addresses} address(es)) but nothing answers http://[::1]:80/health (${v.tool}: ${v.code === '000' ? 'no connection' : v.code}): nginx does not listen on [::]:80`,
+    );
   return `the container has IPv6: http://[::1]:80/health → ${v.code} (${v.tool})`;
 }

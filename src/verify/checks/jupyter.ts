@@ -17,7 +17,10 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
   }
   const a = page.answer;
   if (upstreamDown(a.status)) fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach Jupyter on 127.0.0.1:${route.port}`);
-  if (a.status !== 200) fail(`GET ${base} answered ${describeAnswer(a)}${page.hops.length ? ` after ${page.hops.join(', ')}` : ''}, expected the Jupyter page (200)`);
+  if (a.status !== 200)
+    fail(
+      `GET ${base} answered ${describeAnswer(a)}${page.hops.length ? ` after ${page.hops.join(', ')}` : ''}, expected the Jupyter page (200)`,
+    );
   if (!/jupyter/i.test(a.body)) fail(`GET ${page.path} answered 200 but not with a Jupyter page`);
   if (!page.path.startsWith(base)) fail(`GET ${base} ended at ${page.path}, outside ${base}: Jupyter's base URL is not ${base}`);
   // JupyterLab / Jupyter Server and the classic Notebook both serve api/status; api/ gives the version.
@@ -28,7 +31,8 @@ export async function checkJupyter(port: number, service: VerifyService, timeout
   } catch (e) {
     fail(`GET ${statusPath} failed: ${messageOf(e)}`);
   }
-  if (st.status !== 200) fail(`GET ${statusPath} answered ${describeAnswer(st)}, expected 200 with JSON: Jupyter's API is not reachable under ${base}`);
+  if (st.status !== 200)
+    fail(`GET ${statusPath} answered ${describeAnswer(st)}, expected 200 with JSON: Jupyter's API is not reachable under ${base}`);
   let status: unknown;
   try {
     status = JSON.parse(st.body);

@@ -38,12 +38,16 @@ export async function checkLanding(port: number, services: VerifyService[], time
   const routes: Array<{ service: string; route: Route }> = services.flatMap((s) => s.routes.map((route) => ({ service: s.name, route })));
   const missing = routes.filter((r) => !listsRoute(page.body, r.route.path));
   if (missing.length) {
-    fail(`the landing page (GET /, ${page.body.length} bytes) does not list ${missing.map((m) => `${m.route.path} (service ${m.service})`).join(', ')}: it must name every route of every service`);
+    fail(
+      `the landing page (GET /, ${page.body.length} bytes) does not list ${missing.map((m) => `${m.route.path} (service ${m.service})`).join(', ')}: it must name every route of every service`,
+    );
   }
   const other = await httpGet(port, UNKNOWN_PATH, timeoutMs).catch((e: Error) => fail(`GET ${UNKNOWN_PATH} failed: ${e.message}`));
   const location = other.headers.location ?? '';
   if (other.status !== 302 || !toLandingPage(location, port)) {
-    fail(`GET ${UNKNOWN_PATH} answered ${describeAnswer(other)}${location ? ` → ${JSON.stringify(location)}` : ''}, expected 302 to / (a path no route matches goes to the landing page, by a relative redirect)`);
+    fail(
+      `GET ${UNKNOWN_PATH} answered ${describeAnswer(other)}${location ? ` → ${JSON.stringify(location)}` : ''}, expected 302 to / (a path no route matches goes to the landing page, by a relative redirect)`,
+    );
   }
   return `GET / → 200 text/html listing all ${routes.length} route(s) (${routes.map((r) => r.route.path).join(', ')}); GET ${UNKNOWN_PATH} → 302 ${location}`;
 }

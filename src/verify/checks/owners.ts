@@ -52,7 +52,12 @@ export async function checkOwners(exec: Exec, passwd: (name: string) => Promise<
     const tree = user ? subtree(procs, st.pid) : procs.filter((p) => p.pid === st.pid);
     const wrong = tree.filter((p) => p.uid !== want);
     if (wrong.length) {
-      problems.push(`${name} should run as ${wantName} (uid ${want}) but ${wrong.slice(0, 3).map((p) => `${describeProcess(p)} runs as uid ${p.uid}${p.uid === 0 ? ' (root)' : ''}`).join(', ')}`);
+      problems.push(
+        `${name} should run as ${wantName} (uid ${want}) but ${wrong
+          .slice(0, 3)
+          .map((p) => `${describeProcess(p)} runs as uid ${p.uid}${p.uid === 0 ? ' (root)' : ''}`)
+          .join(', ')}`,
+      );
     } else {
       ok.push(`${name} as ${wantName}${user ? ` (${tree.length} process${tree.length === 1 ? '' : 'es'})` : ''}`);
     }

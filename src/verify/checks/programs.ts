@@ -26,7 +26,8 @@ export async function programStates(exec: Exec): Promise<ProgramState[]> {
   // exits non-zero when a program is not running; the text is what counts
   const r = await exec(['supervisorctl', 'status'], { timeoutMs: 15_000 });
   const states = parseStatus(r.stdout);
-  if (!states.length) throw new Error(`supervisorctl status gave nothing: ${(r.stderr || r.stdout).trim().slice(0, 200) || `exit ${r.code}`}`);
+  if (!states.length)
+    throw new Error(`supervisorctl status gave nothing: ${(r.stderr || r.stdout).trim().slice(0, 200) || `exit ${r.code}`}`);
   return states;
 }
 
@@ -37,22 +38,36 @@ const SETTLING = new Set(['STARTING', 'BACKOFF']);
  * failed program first (its own error), then the last others.
  */
 export function interestingLogLines(logs: string, names: string[] = [], max = 4): string[] {
-  const lines = logs.split('\n').filter((l) => l.trim() && !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|CRIT|WARN) /.test(l) && !/^\[idekube-init\] (?!.*(ERROR|WARNING))/.test(l));
+  const lines = logs
+    .split('\n')
+    .filter(
+      (l) =>
+        l.trim() && !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|CRIT|WARN) /.test(l) && !/^\[idekube-init\] (?!.*(ERROR|WARNING))/.test(l),
+    );
   const named = [...new Set(lines.filter((l) => names.some((n) => l.toLowerCase().includes(n.toLowerCase()))))];
   return (named.length ? named : lines).slice(-max);
 }
 
 export async function checkPrograms(exec: Exec, logs: () => Promise<string>, timeoutMs: number): Promise<string> {
   // wait (bounded) until no program is still starting
-  const { value, lastError } = await poll(async () => {
-    const s = await programStates(exec);
-    return s.some((p) => SETTLING.has(p.state)) ? undefined : s;
-  }, { timeoutMs, intervalMs: 1000 });
-  const states = value ?? (await programStates(exec).catch((e: Error) => fail(`cannot read supervisord's programs: ${lastError ?? e.message}`)));
+  const { value, lastError } = await poll(
+    async () => {
+      const s = await programStates(exec);
+      return s.some((p) => SETTLING.has(p.state)) ? undefined : s;
+    },
+    { timeoutMs, intervalMs: 1000 },
+  );
+  const states =
+    value ?? (await programStates(exec).catch((e: Error) => fail(`cannot read supervisord's programs: ${lastError ?? e.message}`)));
   const bad = states.filter((p) => p.state !== 'RUNNING');
   if (bad.length) {
-    const tail = interestingLogLines(await logs().catch(() => ''), bad.map((p) => p.name));
-    fail(`${bad.map((p) => `${p.name} is ${p.state}${p.detail ? ` (${p.detail})` : ''}`).join('; ')}${tail.length ? `; log: ${tail.join(' | ')}` : ''}`);
+    const tail = interestingLogLines(
+      await logs().catch(() => ''),
+      bad.map((p) => p.name),
+    );
+    fail(
+      `${bad.map((p) => `${p.name} is ${p.state}${p.detail ? ` (${p.detail})` : ''}`).join('; ')}${tail.length ? `; log: ${tail.join(' | ')}` : ''}`,
+    );
   }
   return `${states.length} programs RUNNING: ${states.map((p) => p.name).join(', ')}`;
 }

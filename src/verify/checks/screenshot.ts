@@ -10,10 +10,23 @@ import type { VerifyService } from '../types.js';
 import { poll, sleep } from '../wait.js';
 import { vncRoutes } from './vnc.js';
 
-export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
+export const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+];
 
 /** Flags for a headless, offline, sandbox-less Chromium (CI containers run as root). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 
 export function findChromium(explicit: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (explicit) return explicit;
@@ -78,10 +91,15 @@ export interface ScreenshotInput {
 
 export async function takeScreenshot(input: ScreenshotInput): Promise<string> {
   const exe = findChromium(input.chromium, input.env);
-  if (!exe || !existsSync(exe)) fail(`no Chromium to take the screenshot with${exe ? ` (${exe} does not exist)` : ''}: install chromium, or pass --chromium PATH (or IDEKUBE_CHROMIUM)`);
+  if (!exe || !existsSync(exe))
+    fail(
+      `no Chromium to take the screenshot with${exe ? ` (${exe} does not exist)` : ''}: install chromium, or pass --chromium PATH (or IDEKUBE_CHROMIUM)`,
+    );
   const { chromium } = await import('playwright-core');
   const url = clientUrl(input.port, input.service);
-  const browser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 }).catch((e: Error) => fail(`cannot start ${exe}: ${e.message.split('\n')[0]}`));
+  const browser = await chromium
+    .launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 })
+    .catch((e: Error) => fail(`cannot start ${exe}: ${e.message.split('\n')[0]}`));
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // what went wrong in the page, for the failure message
@@ -97,29 +115,39 @@ export async function takeScreenshot(input: ScreenshotInput): Promise<string> {
     });
     const open = async () => {
       failedLoads = 0;
-      await page.goto(url, { timeout: input.timeoutMs, waitUntil: 'load' }).catch((e: Error) => fail(`cannot open ${url}: ${e.message.split('\n')[0]}`));
+      await page
+        .goto(url, { timeout: input.timeoutMs, waitUntil: 'load' })
+        .catch((e: Error) => fail(`cannot open ${url}: ${e.message.split('\n')[0]}`));
     };
     await open();
     let opened = Date.now();
     let reloads = 0;
     let last: CanvasStats | undefined;
     let good = 0;
-    const { value } = await poll(async () => {
-      // a string expression: playwright cannot know what it returns (CANVAS_STATS builds a CanvasStats)
-      last = (await page.evaluate(CANVAS_STATS)) as CanvasStats;
-      good = looksDrawn(last) ? good + 1 : 0;
-      // Chromium aborts requests when network interfaces change (the engine adding a container's veth):
-      // a client whose scripts did not all load never connects, so load it again (a few times, bounded)
-      if (!last.width && failedLoads > 0 && Date.now() - opened > 3000 && reloads < 5) {
-        reloads++;
-        await open();
-        opened = Date.now();
-      }
-      return good >= 2 ? last : undefined;
-    }, { timeoutMs: input.timeoutMs, intervalMs: 500 });
-    if (!value) fail(`the desktop was not drawn within ${Math.round(input.timeoutMs / 1000)} s in ${url}: ${last ? describeStats(last) : 'the page did not load'}${problems.length ? `; ${[...new Set(problems)].slice(0, 4).join('; ')}` : ''}`);
+    const { value } = await poll(
+      async () => {
+        // a string expression: playwright cannot know what it returns (CANVAS_STATS builds a CanvasStats)
+        last = (await page.evaluate(CANVAS_STATS)) as CanvasStats;
+        good = looksDrawn(last) ? good + 1 : 0;
+        // Chromium aborts requests when network interfaces change (the engine adding a container's veth):
+        // a client whose scripts did not all load never connects, so load it again (a few times, bounded)
+        if (!last.width && failedLoads > 0 && Date.now() - opened > 3000 && reloads < 5) {
+          reloads++;
+          await open();
+          opened = Date.now();
+        }
+        return good >= 2 ? last : undefined;
+      },
+      { timeoutMs: input.timeoutMs, intervalMs: 500 },
+    );
+    if (!value)
+      fail(
+        `the desktop was not drawn within ${Math.round(input.timeoutMs / 1000)} s in ${url}: ${last ? describeStats(last) : 'the page did not load'}${problems.length ? `; ${[...new Set(problems)].slice(0, 4).join('; ')}` : ''}`,
+      );
     await sleep(1500); // let the panel and icons finish drawing
-    const dataUrl = (await page.evaluate(`(document.querySelector('#noVNC_container canvas') || document.querySelector('canvas')).toDataURL('image/png')`)) as string;
+    const dataUrl = (await page.evaluate(
+      `(document.querySelector('#noVNC_container canvas') || document.querySelector('canvas')).toDataURL('image/png')`,
+    )) as string;
     const png = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
     mkdirSync(dirname(input.file), { recursive: true });
     writeFileSync(input.file, png);

@@ -8,7 +8,8 @@ import { fail } from '../types.js';
 import { redact } from './auth.js';
 
 /** One line per process: `PID<TAB>argv joined by spaces`. Fixed script. */
-export const CMDLINE_SCRIPT = 'for d in /proc/[0-9]*; do [ -r "$d/cmdline" ] || continue; printf "%s\\t" "${d#/proc/}"; tr "\\000\\n" "  " < "$d/cmdline" 2>/dev/null; echo; done';
+export const CMDLINE_SCRIPT =
+  'for d in /proc/[0-9]*; do [ -r "$d/cmdline" ] || continue; printf "%s\\t" "${d#/proc/}"; tr "\\000\\n" "  " < "$d/cmdline" 2>/dev/null; echo; done';
 /** nginx's own log files (Debian's default access and error logs). Fixed script. */
 export const NGINX_LOGS_SCRIPT = 'for f in /var/log/nginx/*.log; do [ -f "$f" ] && sed "s|^|$f: |" "$f"; done; exit 0';
 
@@ -27,7 +28,8 @@ export async function checkSecret(token: string, logs: () => Promise<string>, ex
   const inLog = findToken(await logs(), token);
   if (inLog) fail(`the token appears in the container log: ${shown(inLog)}`);
   const procs = await exec(['sh', '-c', CMDLINE_SCRIPT], { timeoutMs: 20_000 });
-  if (procs.code !== 0 && !procs.stdout) fail(`cannot read the command lines in the container: ${procs.stderr.trim() || `exit ${procs.code}`}`);
+  if (procs.code !== 0 && !procs.stdout)
+    fail(`cannot read the command lines in the container: ${procs.stderr.trim() || `exit ${procs.code}`}`);
   const onLine = findToken(procs.stdout, token);
   if (onLine) {
     const [pid, args] = onLine.split('\t');

@@ -30,8 +30,12 @@ export async function checkSshBanner(port: number, service: VerifyService, timeo
     const p = await wsProbe(port, path, { bytes: 8, timeoutMs });
     const why = describeFailedUpgrade(p, path);
     if (why) fail(why);
-    if (!p.first.length) fail(`WebSocket ${path} opened but ${p.closed ? 'closed' : 'stayed silent'} before the SSH banner: the bridge could not reach sshd (is sshd running?)`);
-    if (!p.first.subarray(0, 8).equals(Buffer.from('SSH-2.0-'))) fail(`WebSocket ${path} carried ${printable(p.first)} instead of an SSH-2.0- banner: not sshd behind it`);
+    if (!p.first.length)
+      fail(
+        `WebSocket ${path} opened but ${p.closed ? 'closed' : 'stayed silent'} before the SSH banner: the bridge could not reach sshd (is sshd running?)`,
+      );
+    if (!p.first.subarray(0, 8).equals(Buffer.from('SSH-2.0-')))
+      fail(`WebSocket ${path} carried ${printable(p.first)} instead of an SSH-2.0- banner: not sshd behind it`);
     banners.push(path);
   }
   return `${banners.join(' and ')} → 101, first bytes "SSH-2.0-"`;
@@ -56,7 +60,8 @@ export async function generateKeyPair(comment = 'idekube-test'): Promise<KeyPair
   // back (mscdex/ssh2#1390, #1513): draw again until both halves parse
   for (let i = 0; i < 20; i++) {
     const k = utils.generateKeyPairSync('ed25519', { comment });
-    if (!(utils.parseKey(k.private) instanceof Error) && !(utils.parseKey(k.public) instanceof Error)) return { privateKey: k.private, publicKey: k.public.trim() };
+    if (!(utils.parseKey(k.private) instanceof Error) && !(utils.parseKey(k.public) instanceof Error))
+      return { privateKey: k.private, publicKey: k.public.trim() };
   }
   throw new Error('could not generate a usable ed25519 key pair in 20 tries');
 }
@@ -67,7 +72,14 @@ export function authorizedKeysValue(key: KeyPair): string {
 }
 
 /** Logs in through the WebSocket and runs `command`; resolves its stdout. */
-export async function sshRun(port: number, path: string, user: string, key: KeyPair, command: string, timeoutMs: number): Promise<{ stdout: string; code: number | null; serverVersion: string }> {
+export async function sshRun(
+  port: number,
+  path: string,
+  user: string,
+  key: KeyPair,
+  command: string,
+  timeoutMs: number,
+): Promise<{ stdout: string; code: number | null; serverVersion: string }> {
   const { Client } = await ssh2();
   const { stream, close } = await wsStream(port, path, timeoutMs);
   const conn = new Client();
@@ -104,11 +116,14 @@ export async function checkSshLogin(port: number, service: VerifyService, user: 
   } catch (e) {
     const msg = messageOf(e);
     if (/authentication methods failed|All configured authentication/i.test(msg)) {
-      fail(`SSH login as ${user} through ${path} was refused with the key given in IDEKUBE_AUTHORIZED_KEYS: the key did not reach ~/.ssh/authorized_keys, or sshd does not read it`);
+      fail(
+        `SSH login as ${user} through ${path} was refused with the key given in IDEKUBE_AUTHORIZED_KEYS: the key did not reach ~/.ssh/authorized_keys, or sshd does not read it`,
+      );
     }
     fail(`SSH login as ${user} through ${path} failed: ${msg}`);
   }
   const who = r.stdout.trim();
-  if (r.code !== 0 || who !== user) fail(`SSH login through ${path} worked but \`id -un\` gave ${JSON.stringify(who)} (exit ${r.code}), expected ${user}`);
+  if (r.code !== 0 || who !== user)
+    fail(`SSH login through ${path} worked but \`id -un\` gave ${JSON.stringify(who)} (exit ${r.code}), expected ${user}`);
   return `logged in as ${user} through ${path} with a generated ed25519 key (IDEKUBE_AUTHORIZED_KEYS); \`id -un\` → ${who}`;
 }

@@ -30,7 +30,11 @@ export function terminalTarget(service: VerifyService): TerminalTarget {
 /** Escape sequences (colours, bracketed paste, titles) out of terminal output. */
 export function stripAnsi(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, '').replace(/\x1b\[[0-9;?<>=]*[ -/]*[@-~]/g, '').replace(/\x1b[()][0-9A-Za-z]/g, '').replace(/\x1b[=>78]/g, '');
+  return s
+    .replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, '')
+    .replace(/\x1b\[[0-9;?<>=]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b[()][0-9A-Za-z]/g, '')
+    .replace(/\x1b[=>78]/g, '');
 }
 
 /** zsh's first-run menu (no ~/.zshrc yet) eats keystrokes until one of its keys is pressed: `q` leaves it as it was. */
@@ -73,7 +77,11 @@ export async function terminalEval(port: number, path: string, expr: string, opt
     let sent = 0;
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, ['tty'], { handshakeTimeout: opts.timeoutMs, perMessageDeflate: false, ...(opts.headers ? { headers: opts.headers } : {}) });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, ['tty'], {
+      handshakeTimeout: opts.timeoutMs,
+      perMessageDeflate: false,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+    });
     const finish = (extra: Partial<TerminalRun> = {}) => {
       if (settled) return;
       settled = true;
@@ -109,7 +117,10 @@ export async function terminalEval(port: number, path: string, expr: string, opt
       ws.send(Buffer.from(JSON.stringify({ AuthToken: '', columns: 160, rows: 40 }), 'utf8'));
       // type once the shell has printed something (its prompt), or after 3 s; once more halfway, in case the
       // first line reached a shell still starting
-      timers.push(setTimeout(() => sent || type(), 3000), setTimeout(type, Math.max(4000, opts.timeoutMs / 2)));
+      timers.push(
+        setTimeout(() => sent || type(), 3000),
+        setTimeout(type, Math.max(4000, opts.timeoutMs / 2)),
+      );
     });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -136,15 +147,18 @@ export function describeTerminalRun(r: TerminalRun, path: string, timeoutMs: num
     return `WebSocket upgrade on ${path} failed: ${r.error ?? 'no answer within the deadline'}`;
   }
   const tail = r.output.trim().split(/\r?\n/).slice(-2).join(' | ').slice(-120);
-  if (r.closed && !r.frames) return `WebSocket ${path} opened but closed (code ${r.closed.code}${r.closed.reason ? `, ${r.closed.reason}` : ''}) before the shell printed anything: ttyd could not start the shell`;
-  if (!r.frames) return `WebSocket ${path} opened but no shell output came within ${Math.round(timeoutMs / 1000)} s (subprotocol tty, after the JSON init): is ttyd behind it?`;
+  if (r.closed && !r.frames)
+    return `WebSocket ${path} opened but closed (code ${r.closed.code}${r.closed.reason ? `, ${r.closed.reason}` : ''}) before the shell printed anything: ttyd could not start the shell`;
+  if (!r.frames)
+    return `WebSocket ${path} opened but no shell output came within ${Math.round(timeoutMs / 1000)} s (subprotocol tty, after the JSON init): is ttyd behind it?`;
   return `WebSocket ${path} opened but the shell never echoed the marker within ${Math.round(timeoutMs / 1000)} s: is ttyd started writable (-W)? (last output: ${JSON.stringify(tail)})`;
 }
 
 export async function checkTerminal(port: number, service: VerifyService, user: string, timeoutMs = 30_000): Promise<string> {
   const { page, socket } = terminalTarget(service);
   const a = await httpGet(port, page.path, 10_000).catch((e: Error) => fail(`GET ${page.path} failed: ${e.message}`));
-  if (upstreamDown(a.status)) fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach the terminal on 127.0.0.1:${page.port}`);
+  if (upstreamDown(a.status))
+    fail(`GET ${page.path} answered ${describeAnswer(a)}: nginx cannot reach the terminal on 127.0.0.1:${page.port}`);
   if (a.status !== 200) fail(`GET ${page.path} answered ${describeAnswer(a)}, expected the terminal's page (200)`);
   const r = await terminalEval(port, socket, 'id -un', { timeoutMs });
   const why = describeTerminalRun(r, socket, timeoutMs);
@@ -159,7 +173,12 @@ export async function checkTerminal(port: number, service: VerifyService, user: 
  */
 export async function checkCommand(port: number, service: VerifyService, command: LayerCommand, timeoutMs = 30_000): Promise<string> {
   const { socket } = terminalTarget(service);
-  const r = await terminalEval(port, socket, `o=$( ${command.run} 2>&1 </dev/null); echo "$?:$(printf %s "$o" | head -c 2000 | base64 -w0)"`, { timeoutMs });
+  const r = await terminalEval(
+    port,
+    socket,
+    `o=$( ${command.run} 2>&1 </dev/null); echo "$?:$(printf %s "$o" | head -c 2000 | base64 -w0)"`,
+    { timeoutMs },
+  );
   const why = describeTerminalRun(r, socket, timeoutMs);
   if (why) fail(why);
   const m = /^(\d+):([A-Za-z0-9+/=]*)$/.exec(r.value!);
@@ -168,6 +187,7 @@ export async function checkCommand(port: number, service: VerifyService, command
   const output = Buffer.from(m[2]!, 'base64').toString('utf8').trim();
   const shown = JSON.stringify(output.split('\n').slice(-3).join(' | ').slice(-200));
   if (code !== 0) fail(`\`${command.run}\` in the terminal exited ${code}${code === 127 ? ' (command not found)' : ''}: ${shown}`);
-  if (command.expect !== undefined && !output.includes(command.expect)) fail(`\`${command.run}\` in the terminal printed ${shown}, which does not contain ${JSON.stringify(command.expect)}`);
+  if (command.expect !== undefined && !output.includes(command.expect))
+    fail(`\`${command.run}\` in the terminal printed ${shown}, which does not contain ${JSON.stringify(command.expect)}`);
   return `WebSocket ${socket} (tty): typed \`${command.run}\` → exit 0, ${shown}`;
 }

@@ -28,8 +28,10 @@ export async function checkVnc(port: number, service: VerifyService, timeoutMs =
   } catch (e) {
     fail(`GET ${base}vnc.html failed: ${messageOf(e)}`);
   }
-  if (upstreamDown(client.status)) fail(`GET ${base}vnc.html answered ${describeAnswer(client)}: nginx cannot reach noVNC on 127.0.0.1:${page.port}`);
-  if (client.status !== 200 || !/noVNC/.test(client.body)) fail(`GET ${base}vnc.html answered ${describeAnswer(client)}, expected the noVNC client`);
+  if (upstreamDown(client.status))
+    fail(`GET ${base}vnc.html answered ${describeAnswer(client)}: nginx cannot reach noVNC on 127.0.0.1:${page.port}`);
+  if (client.status !== 200 || !/noVNC/.test(client.body))
+    fail(`GET ${base}vnc.html answered ${describeAnswer(client)}, expected the noVNC client`);
   const index = await httpGet(port, base, timeoutMs).catch((e: Error) => fail(`GET ${base} failed: ${e.message}`));
   if (index.status !== 200) fail(`GET ${base} answered ${describeAnswer(index)}, expected 200 (the page that opens the noVNC client)`);
 
@@ -38,8 +40,11 @@ export async function checkVnc(port: number, service: VerifyService, timeoutMs =
   if (why) fail(why);
   const greeting = ws.first.subarray(0, 12).toString('latin1');
   if (!ws.first.length) {
-    fail(`WebSocket ${socket.path} opened but ${ws.closed ? 'closed' : 'stayed silent'} before the RFB greeting: the proxy could not reach the VNC server (is it running on its port?)`);
+    fail(
+      `WebSocket ${socket.path} opened but ${ws.closed ? 'closed' : 'stayed silent'} before the RFB greeting: the proxy could not reach the VNC server (is it running on its port?)`,
+    );
   }
-  if (!RFB_GREETING.test(greeting)) fail(`WebSocket ${socket.path} carried ${printable(ws.first)} instead of the RFB greeting "RFB 003.00x": not a VNC server behind it`);
+  if (!RFB_GREETING.test(greeting))
+    fail(`WebSocket ${socket.path} carried ${printable(ws.first)} instead of the RFB greeting "RFB 003.00x": not a VNC server behind it`);
   return `${base}vnc.html is the noVNC client; ${socket.path} → 101${ws.protocol ? ` (${ws.protocol})` : ''}, greeting ${JSON.stringify(greeting.trim())}`;
 }

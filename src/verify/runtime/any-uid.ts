@@ -19,7 +19,11 @@ export const ANY_UID = '12345';
  * desktop (its session bus, dbus-daemon, refuses a uid it cannot name, and XFCE needs the bus).
  */
 export const NOT_EXPECTED = ['ssh', 'dind', 'vnc', 'none'];
-const WHY: Record<string, string> = { ssh: 'sshd needs root', dind: 'dockerd needs root', vnc: 'the desktop session needs D-Bus, which needs a passwd entry' };
+const WHY: Record<string, string> = {
+  ssh: 'sshd needs root',
+  dind: 'dockerd needs root',
+  vnc: 'the desktop session needs D-Bus, which needs a passwd entry',
+};
 
 async function serviceServes(port: number, s: VerifyService): Promise<string> {
   switch (s.check) {
@@ -51,7 +55,10 @@ export async function checkAnyUid(env: ScenarioEnv): Promise<string> {
     await c.start();
     const notExpected = subject.services.filter((x) => NOT_EXPECTED.includes(x.check)).flatMap((x) => x.programs);
     const ready = await waitReady(c, routesOf(subject.services, NOT_EXPECTED), { timeoutMs: env.timeoutMs, ignoreFatal: notExpected });
-    if (ready.exited || !ready.nginx) fail(`as uid ${ANY_UID}: ${describeReadiness(ready, c.port)}${ready.exited ? '' : `; last log lines: ${(await c.logTail(4)).split('\n').join(' | ')}`}`);
+    if (ready.exited || !ready.nginx)
+      fail(
+        `as uid ${ANY_UID}: ${describeReadiness(ready, c.port)}${ready.exited ? '' : `; last log lines: ${(await c.logTail(4)).split('\n').join(' | ')}`}`,
+      );
     const served: string[] = [];
     try {
       await checkNginx(c.port);
@@ -62,8 +69,16 @@ export async function checkAnyUid(env: ScenarioEnv): Promise<string> {
     }
     const procs = await processes((cmd, o) => c.exec(cmd, { ...o, user: ANY_UID }));
     const other = procs.filter((p) => String(p.uid) !== ANY_UID);
-    if (other.length) fail(`as uid ${ANY_UID}: ${other.slice(0, 3).map((p) => `${describeProcess(p)} runs as uid ${p.uid}`).join(', ')}`);
-    const left = subject.services.filter((x) => NOT_EXPECTED.includes(x.check) && x.check !== 'none').map((x) => `${x.name}: ${WHY[x.check]}`);
+    if (other.length)
+      fail(
+        `as uid ${ANY_UID}: ${other
+          .slice(0, 3)
+          .map((p) => `${describeProcess(p)} runs as uid ${p.uid}`)
+          .join(', ')}`,
+      );
+    const left = subject.services
+      .filter((x) => NOT_EXPECTED.includes(x.check) && x.check !== 'none')
+      .map((x) => `${x.name}: ${WHY[x.check]}`);
     return `as uid ${ANY_UID}: nginx answers${served.length ? `, ${served.join(', ')} served` : ''}; all ${procs.length} processes run as ${ANY_UID}${left.length ? ` (not expected for a uid without a passwd entry: ${left.join('; ')})` : ''}`;
   } finally {
     await session.dispose(c, env.keep);

@@ -28,7 +28,8 @@ export async function checkBadKeys(env: ScenarioEnv): Promise<string> {
     if (ready.exited) fail(`with an invalid IDEKUBE_AUTHORIZED_KEYS: ${describeReadiness(ready, c.port)}`);
     const logs = await c.logs();
     const line = logs.split('\n').find((l) => l.includes('IDEKUBE_AUTHORIZED_KEYS') && /error|warn|invalid|not valid/i.test(l));
-    if (!line) fail('an invalid IDEKUBE_AUTHORIZED_KEYS was not reported: no ERROR/WARNING line in the container log names IDEKUBE_AUTHORIZED_KEYS');
+    if (!line)
+      fail('an invalid IDEKUBE_AUTHORIZED_KEYS was not reported: no ERROR/WARNING line in the container log names IDEKUBE_AUTHORIZED_KEYS');
     const serving: string[] = [];
     try {
       await checkNginx(c.port);
@@ -38,7 +39,8 @@ export async function checkBadKeys(env: ScenarioEnv): Promise<string> {
         serving.push(s.routes[0]?.path ?? s.name);
       }
     } catch (e) {
-      if (e instanceof CheckFailed) fail(`the invalid IDEKUBE_AUTHORIZED_KEYS was reported, but the container no longer serves: ${e.message}`);
+      if (e instanceof CheckFailed)
+        fail(`the invalid IDEKUBE_AUTHORIZED_KEYS was reported, but the container no longer serves: ${e.message}`);
       throw e;
     }
     const shown = line.replace(/^\[[^\]]+\]\s*/, '');

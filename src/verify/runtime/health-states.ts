@@ -20,11 +20,15 @@ export function secondaryOf(services: VerifyService[], main: VerifyService | und
 async function supervise(exec: Exec, action: 'stop' | 'start', s: VerifyService): Promise<void> {
   // exits non-zero when one is already stopped (or FATAL): the states afterwards are what counts
   const r = await exec(['supervisorctl', action, ...s.programs], { timeoutMs: 60_000 });
-  const states = await programStates(exec).catch((e: Error) => fail(`supervisorctl ${action} ${s.programs.join(' ')}: ${r.stdout.trim() || r.stderr.trim()}; ${e.message}`));
+  const states = await programStates(exec).catch((e: Error) =>
+    fail(`supervisorctl ${action} ${s.programs.join(' ')}: ${r.stdout.trim() || r.stderr.trim()}; ${e.message}`),
+  );
   const mine = states.filter((p) => s.programs.includes(p.name));
-  if (!mine.length) fail(`supervisord has none of service ${s.name}'s programs (${s.programs.join(', ')}): ${states.map((p) => p.name).join(', ')}`);
+  if (!mine.length)
+    fail(`supervisord has none of service ${s.name}'s programs (${s.programs.join(', ')}): ${states.map((p) => p.name).join(', ')}`);
   const still = action === 'stop' ? mine.filter((p) => p.state === 'RUNNING' || p.state === 'STARTING') : [];
-  if (still.length) fail(`supervisorctl stop did not stop ${still.map((p) => `${p.name} (${p.state})`).join(', ')}: ${r.stdout.trim() || r.stderr.trim()}`);
+  if (still.length)
+    fail(`supervisorctl stop did not stop ${still.map((p) => `${p.name} (${p.state})`).join(', ')}: ${r.stdout.trim() || r.stderr.trim()}`);
 }
 
 export const stopService = (exec: Exec, s: VerifyService) => supervise(exec, 'stop', s);
@@ -32,13 +36,27 @@ export const startService = (exec: Exec, s: VerifyService) => supervise(exec, 's
 
 const healthy = (h: HealthAnswer | undefined, name: string) => h?.doc?.services?.[name]?.healthy;
 
-export async function checkHealthDegraded(port: number, exec: Exec, secondary: VerifyService, main: VerifyService, pollMs: number): Promise<string> {
+export async function checkHealthDegraded(
+  port: number,
+  exec: Exec,
+  secondary: VerifyService,
+  main: VerifyService,
+  pollMs: number,
+): Promise<string> {
   await stopService(exec, secondary);
   let last: HealthAnswer | undefined;
-  const { value, waitedMs, lastError } = await poll(async () => {
-    last = await getHealth(port);
-    return last.status === 200 && last.doc?.status === 'degraded' && healthy(last, secondary.name) === false && healthy(last, main.name) === true ? last : undefined;
-  }, { timeoutMs: pollMs, intervalMs: 500 });
+  const { value, waitedMs, lastError } = await poll(
+    async () => {
+      last = await getHealth(port);
+      return last.status === 200 &&
+        last.doc?.status === 'degraded' &&
+        healthy(last, secondary.name) === false &&
+        healthy(last, main.name) === true
+        ? last
+        : undefined;
+    },
+    { timeoutMs: pollMs, intervalMs: 500 },
+  );
   const stopped = `with service ${secondary.name}'s programs stopped (${secondary.programs.join(', ')})`;
   if (!value) {
     if (!last) fail(`${stopped}, GET /health failed: ${lastError ?? 'no answer'}`);
@@ -50,7 +68,9 @@ export async function checkHealthDegraded(port: number, exec: Exec, secondary: V
           : healthy(last, secondary.name) === undefined && last.doc
             ? `: /health does not list ${secondary.name}`
             : '';
-    fail(`${stopped}, GET /health answered ${describeHealth(last)} for ${seconds(waitedMs)}, expected 200 degraded with ${secondary.name} healthy: false${why}`);
+    fail(
+      `${stopped}, GET /health answered ${describeHealth(last)} for ${seconds(waitedMs)}, expected 200 degraded with ${secondary.name} healthy: false${why}`,
+    );
   }
   return `${stopped}: GET /health → 200 degraded, ${secondary.name} healthy: false, ${main.name} (main) healthy: true`;
 }
@@ -59,32 +79,55 @@ export async function checkHealthDegraded(port: number, exec: Exec, secondary: V
  * `restore`: the secondary stopped before, started again first (and waited for) so that only the main service is
  * down when the 502 is expected.
  */
-export async function checkHealth502(port: number, exec: Exec, main: VerifyService, restore: VerifyService | undefined, pollMs: number): Promise<string> {
+export async function checkHealth502(
+  port: number,
+  exec: Exec,
+  main: VerifyService,
+  restore: VerifyService | undefined,
+  pollMs: number,
+): Promise<string> {
   if (restore) {
     await startService(exec, restore);
     let back: HealthAnswer | undefined;
-    const { value } = await poll(async () => {
-      back = await getHealth(port);
-      return healthy(back, restore.name) === true ? back : undefined;
-    }, { timeoutMs: pollMs, intervalMs: 500 });
-    if (!value) fail(`service ${restore.name} (stopped for the degraded check) did not come back after supervisorctl start: GET /health answered ${back ? describeHealth(back) : 'nothing'}; the main service cannot be checked alone`);
+    const { value } = await poll(
+      async () => {
+        back = await getHealth(port);
+        return healthy(back, restore.name) === true ? back : undefined;
+      },
+      { timeoutMs: pollMs, intervalMs: 500 },
+    );
+    if (!value)
+      fail(
+        `service ${restore.name} (stopped for the degraded check) did not come back after supervisorctl start: GET /health answered ${back ? describeHealth(back) : 'nothing'}; the main service cannot be checked alone`,
+      );
   }
   await stopService(exec, main);
   let last: HealthAnswer | undefined;
   let slowest = 0;
-  const { value, waitedMs, lastError } = await poll(async () => {
-    last = await getHealth(port);
-    slowest = Math.max(slowest, last.ms);
-    return last.status === 502 ? last : undefined;
-  }, { timeoutMs: pollMs, intervalMs: 500 });
+  const { value, waitedMs, lastError } = await poll(
+    async () => {
+      last = await getHealth(port);
+      slowest = Math.max(slowest, last.ms);
+      return last.status === 502 ? last : undefined;
+    },
+    { timeoutMs: pollMs, intervalMs: 500 },
+  );
   const stopped = `with the main service ${main.name}'s programs stopped (${main.programs.join(', ')})`;
   if (!value) {
     if (!last) fail(`${stopped}, GET /health failed: ${lastError ?? 'no answer'}`);
-    const why = last.status === 200 && last.doc ? `: /health does not follow the main service${last.doc.main !== main.name ? ` (its main service is ${JSON.stringify(last.doc.main ?? null)})` : ''}` : '';
+    const why =
+      last.status === 200 && last.doc
+        ? `: /health does not follow the main service${last.doc.main !== main.name ? ` (its main service is ${JSON.stringify(last.doc.main ?? null)})` : ''}`
+        : '';
     fail(`${stopped}, GET /health answered ${describeHealth(last)} for ${seconds(waitedMs)}, expected 502${why}`);
   }
-  if (!value.doc) fail(`${stopped}, GET /health answered ${describeHealth(value)}: nginx's 502, not the health server's (JSON with status degraded)`);
-  if (value.doc.status !== 'degraded' || healthy(value, main.name) !== false) fail(`${stopped}, GET /health answered ${describeHealth(value)}, expected status degraded with ${main.name} healthy: false`);
-  if (value.ms > HEALTH_ANSWER_MS) fail(`${stopped}, GET /health answered 502 but took ${value.ms} ms: it must answer within 2 s with a service down (${HEALTH_ANSWER_MS} ms allowed)`);
+  if (!value.doc)
+    fail(`${stopped}, GET /health answered ${describeHealth(value)}: nginx's 502, not the health server's (JSON with status degraded)`);
+  if (value.doc.status !== 'degraded' || healthy(value, main.name) !== false)
+    fail(`${stopped}, GET /health answered ${describeHealth(value)}, expected status degraded with ${main.name} healthy: false`);
+  if (value.ms > HEALTH_ANSWER_MS)
+    fail(
+      `${stopped}, GET /health answered 502 but took ${value.ms} ms: it must answer within 2 s with a service down (${HEALTH_ANSWER_MS} ms allowed)`,
+    );
   return `${stopped}: GET /health → 502 degraded, ${main.name} healthy: false, in ${value.ms} ms (slowest answer ${slowest} ms)`;
 }

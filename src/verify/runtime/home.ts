@@ -7,7 +7,8 @@ import { fail, skip } from '../types.js';
 import type { ImageFacts } from '../types.js';
 
 /** sha256 and path of every regular file under $1 (idekube's own bookkeeping left out). Fixed script. */
-export const HASH_SCRIPT = 'cd "$1" 2>/dev/null || exit 3; find . -type f ! -path "./.local/state/idekube/*" -exec sha256sum {} + 2>/dev/null | sort -k2';
+export const HASH_SCRIPT =
+  'cd "$1" 2>/dev/null || exit 3; find . -type f ! -path "./.local/state/idekube/*" -exec sha256sum {} + 2>/dev/null | sort -k2';
 /** Files under $1 not owned by user $2 (at most 5). Fixed script. */
 export const OWNER_SCRIPT = 'find "$1" ! -user "$2" -print 2>/dev/null | head -n 5';
 
@@ -35,8 +36,12 @@ export async function checkHomeInit(exec: Exec, facts: ImageFacts): Promise<stri
   const home = await hashes(exec, user.home).catch((e: Error) => fail(`the home folder: ${e.message}`));
   const missing = [...skel.keys()].filter((f) => !home.has(f));
   const differ = [...skel.keys()].filter((f) => home.has(f) && home.get(f) !== skel.get(f));
-  if (missing.length) fail(`the empty home volume was not populated from /etc/skel (IDEKUBE_INIT_HOME=1): ${missing.length} of ${skel.size} file(s) missing in ${user.home}, e.g. ${missing.slice(0, 4).join(', ')}`);
-  if (differ.length) fail(`${differ.length} file(s) in ${user.home} differ from /etc/skel right after population: ${differ.slice(0, 4).join(', ')}`);
+  if (missing.length)
+    fail(
+      `the empty home volume was not populated from /etc/skel (IDEKUBE_INIT_HOME=1): ${missing.length} of ${skel.size} file(s) missing in ${user.home}, e.g. ${missing.slice(0, 4).join(', ')}`,
+    );
+  if (differ.length)
+    fail(`${differ.length} file(s) in ${user.home} differ from /etc/skel right after population: ${differ.slice(0, 4).join(', ')}`);
   const owners = await exec(['sh', '-c', OWNER_SCRIPT, 'sh', user.home, user.name], { timeoutMs: 30_000 });
   const notOwned = owners.stdout.split('\n').filter(Boolean);
   if (notOwned.length) fail(`the home is populated but not owned by ${user.name}: ${notOwned.join(', ')}`);
@@ -59,11 +64,24 @@ export function fileToChange(skel: string[]): string | undefined {
 /** Writes, as the user, a new file and a line appended to a skeleton file. */
 export async function changeHome(exec: Exec, facts: ImageFacts, nonce: string): Promise<HomeChanges> {
   const user = facts.user!;
-  const changes: HomeChanges = { line: `# changed by the user (idekube test ${nonce})`, marker: 'idekube-test-marker', markerText: `written before the restart ${nonce}` };
+  const changes: HomeChanges = {
+    line: `# changed by the user (idekube test ${nonce})`,
+    marker: 'idekube-test-marker',
+    markerText: `written before the restart ${nonce}`,
+  };
   const target = fileToChange(facts.skel);
   if (target) changes.changed = target;
   const r = await exec(
-    ['sh', '-c', 'cd "$HOME" && printf "%s\\n" "$3" > "$2" && if [ -n "$1" ]; then printf "%s\\n" "$4" >> "$1"; fi', 'sh', target ?? '', changes.marker, changes.markerText, changes.line],
+    [
+      'sh',
+      '-c',
+      'cd "$HOME" && printf "%s\\n" "$3" > "$2" && if [ -n "$1" ]; then printf "%s\\n" "$4" >> "$1"; fi',
+      'sh',
+      target ?? '',
+      changes.marker,
+      changes.markerText,
+      changes.line,
+    ],
     { user: user.name, timeoutMs: 20_000 },
   );
   if (r.code !== 0) fail(`could not write into ${user.home} as ${user.name}: ${r.stderr.trim() || `exit ${r.code}`}`);
@@ -73,8 +91,12 @@ export async function changeHome(exec: Exec, facts: ImageFacts, nonce: string): 
 export async function checkHomeVolume(exec: Exec, facts: ImageFacts, changes: HomeChanges): Promise<string> {
   const user = facts.user!;
   const r = await exec(['cat', `${user.home}/${changes.marker}`], { timeoutMs: 15_000 });
-  if (r.code !== 0) fail(`${user.home}/${changes.marker}, written before the restart, is gone after it: the home volume did not survive (or the start-up wiped it)`);
-  if (r.stdout.trim() !== changes.markerText) fail(`${user.home}/${changes.marker} changed across the restart: ${JSON.stringify(r.stdout.trim().slice(0, 60))}`);
+  if (r.code !== 0)
+    fail(
+      `${user.home}/${changes.marker}, written before the restart, is gone after it: the home volume did not survive (or the start-up wiped it)`,
+    );
+  if (r.stdout.trim() !== changes.markerText)
+    fail(`${user.home}/${changes.marker} changed across the restart: ${JSON.stringify(r.stdout.trim().slice(0, 60))}`);
   return `${user.home}/${changes.marker} survived the restart (named volume)`;
 }
 
@@ -83,6 +105,9 @@ export async function checkHomeKeeps(exec: Exec, facts: ImageFacts, changes: Hom
   if (!changes.changed) skip('the skeleton has no file the user could change');
   const r = await exec(['cat', `${user.home}/${changes.changed}`], { timeoutMs: 15_000 });
   if (r.code !== 0) fail(`~/${changes.changed}, changed by the user, is missing after the restart`);
-  if (!r.stdout.includes(changes.line)) fail(`~/${changes.changed}, changed by the user, was overwritten from /etc/skel at the restart (IDEKUBE_INIT_HOME must keep the user's changes)`);
+  if (!r.stdout.includes(changes.line))
+    fail(
+      `~/${changes.changed}, changed by the user, was overwritten from /etc/skel at the restart (IDEKUBE_INIT_HOME must keep the user's changes)`,
+    );
   return `~/${changes.changed} keeps the user's change across a restart with IDEKUBE_INIT_HOME=1`;
 }

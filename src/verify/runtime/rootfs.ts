@@ -1,9 +1,3 @@
-/**
- * The upstream's two-stage persistent root (keep_root compose files): an init container with
- * I_AM_INIT_CONTAINER=1 copies the image's root file system into a volume at /rootfs and exits 0; a second
- * container with the same volume at /rootfs (privileged) starts its services chrooted into it.
- */
-import type Dockerode from 'dockerode';
 import { checkNginx } from '../checks/nginx.js';
 import { programStates } from '../checks/programs.js';
 import { demuxLogs, type TestContainer } from '../container.js';
@@ -59,7 +53,11 @@ async function verifyCopy(env: ScenarioEnv, volume: string, timeoutMs: number): 
   try {
     await within(c.start(), 60_000, 'the helper container did not start within 60 s');
     await within(c.wait(), timeoutMs, `verifying the copy did not finish within ${Math.round(timeoutMs / 1000)} s`);
-    return copyVerdict(parseCopy(demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, 'reading the helper\'s output took longer than 30 s'))));
+    return copyVerdict(
+      parseCopy(
+        demuxLogs(await within(c.logs({ stdout: true, stderr: true }), 30_000, "reading the helper's output took longer than 30 s")),
+      ),
+    );
   } finally {
     await c.remove({ force: true }).catch(() => {});
   }
@@ -74,9 +72,13 @@ export function chrootVerdict(mains: Array<{ name: string; proc?: ProcessInfo }>
   const sup = procs.filter((p) => parents.has(p.pid));
   const supOutside = sup.filter((p) => p.root !== '/rootfs');
   if (!sup.length) fail('cannot find supervisord, the parent of the programs');
-  if (supOutside.length) fail(`supervisord runs from ${supOutside[0]!.root || 'an unreadable root'}, not from /rootfs: the services are not started from the persistent root`);
-  const outside = mains.filter((m) => m.proc && m.proc.root && m.proc.root !== '/rootfs');
-  if (outside.length) fail(`services run from the image's own root, not from /rootfs: ${outside.map((m) => `${m.name} (root ${m.proc!.root})`).join(', ')}`);
+  if (supOutside.length)
+    fail(
+      `supervisord runs from ${supOutside[0]!.root || 'an unreadable root'}, not from /rootfs: the services are not started from the persistent root`,
+    );
+  const outside = mains.filter((m) => m.proc?.root && m.proc.root !== '/rootfs');
+  if (outside.length)
+    fail(`services run from the image's own root, not from /rootfs: ${outside.map((m) => `${m.name} (root ${m.proc!.root})`).join(', ')}`);
   return `supervisord and its programs run chrooted in /rootfs: ${mains.map((m) => m.name).join(', ')}`;
 }
 
@@ -84,7 +86,14 @@ const CAPS_REFUSED = /apply caps|operation not permitted/i;
 
 async function startChroot(env: ScenarioEnv, volume: string): Promise<{ c: TestContainer; how: string }> {
   const { session, subject } = env;
-  const base = { image: subject.image, platform: subject.platform, env: {}, publish: true, mounts: [{ volume, target: '/rootfs' }], gpus: env.gpus };
+  const base = {
+    image: subject.image,
+    platform: subject.platform,
+    env: {},
+    publish: true,
+    mounts: [{ volume, target: '/rootfs' }],
+    gpus: env.gpus,
+  };
   const c = await session.create({ ...base, name: session.name(env.base, 'chroot'), privileged: true });
   try {
     await c.start();
@@ -94,12 +103,20 @@ async function startChroot(env: ScenarioEnv, volume: string): Promise<{ c: TestC
     await session.dispose(c, false);
   }
   // This engine cannot grant every capability (a nested or restricted host): the upstream's stage-2 settings.
-  const c2 = await session.create({ ...base, name: session.name(env.base, 'chroot', 'sysadmin'), capAdd: ['SYS_ADMIN'], securityOpt: ['apparmor=unconfined'] });
+  const c2 = await session.create({
+    ...base,
+    name: session.name(env.base, 'chroot', 'sysadmin'),
+    capAdd: ['SYS_ADMIN'],
+    securityOpt: ['apparmor=unconfined'],
+  });
   await c2.start();
   return { c: c2, how: '--cap-add SYS_ADMIN --security-opt apparmor=unconfined (this engine refuses --privileged)' };
 }
 
-export async function checkRootfs(env: ScenarioEnv, initTimeoutMs: number): Promise<{ init: Omit<CheckResult, 'name'>; chroot: Omit<CheckResult, 'name'> }> {
+export async function checkRootfs(
+  env: ScenarioEnv,
+  initTimeoutMs: number,
+): Promise<{ init: Omit<CheckResult, 'name'>; chroot: Omit<CheckResult, 'name'> }> {
   const t0 = Date.now();
   const result = (status: CheckResult['status'], message: string, since: number) => ({ status, message, durationMs: Date.now() - since });
   const { session, subject } = env;
@@ -117,7 +134,11 @@ export async function checkRootfs(env: ScenarioEnv, initTimeoutMs: number): Prom
     await ic.start();
     const code = await ic.waitExit(initTimeoutMs);
     if (code !== 0) {
-      init = result('fail', `the init container (I_AM_INIT_CONTAINER=1, volume at /rootfs) exited with code ${code}: ${(await ic.logTail(4)).split('\n').join(' | ')}`, t0);
+      init = result(
+        'fail',
+        `the init container (I_AM_INIT_CONTAINER=1, volume at /rootfs) exited with code ${code}: ${(await ic.logTail(4)).split('\n').join(' | ')}`,
+        t0,
+      );
     } else {
       const verdict = await verifyCopy(env, volume, initTimeoutMs);
       init = result('pass', `I_AM_INIT_CONTAINER=1 exited 0 after copying / into the volume: ${verdict}`, t0);

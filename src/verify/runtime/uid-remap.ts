@@ -30,23 +30,41 @@ export function parseFingerprint(text: string): string | undefined {
 export async function hostKey(exec: Exec, which: string): Promise<string> {
   const r = await exec(['ssh-keygen', '-lf', HOST_KEY], { timeoutMs: 20_000 });
   const fp = parseFingerprint(r.stdout);
-  if (r.code !== 0 || !fp) fail(`the ${which} container has no ed25519 host key (ssh-keygen -lf ${HOST_KEY}: ${(r.stderr || r.stdout).trim().slice(0, 120) || `exit ${r.code}`})`);
+  if (r.code !== 0 || !fp)
+    fail(
+      `the ${which} container has no ed25519 host key (ssh-keygen -lf ${HOST_KEY}: ${(r.stderr || r.stdout).trim().slice(0, 120) || `exit ${r.code}`})`,
+    );
   return fp;
 }
 
 export function hostKeyVerdict(first: string, second: string): string {
-  if (first !== second) fail(`the re-created container on the same home volume presents another ed25519 host key (${second}, was ${first}): the host keys are not kept in the home (~/.local/share/idekube/ssh-host-keys), so \`ssh\` warns "host key changed" after every restart`);
+  if (first !== second)
+    fail(
+      `the re-created container on the same home volume presents another ed25519 host key (${second}, was ${first}): the host keys are not kept in the home (~/.local/share/idekube/ssh-host-keys), so \`ssh\` warns "host key changed" after every restart`,
+    );
   return `a re-created container on the same home volume presents the same ed25519 host key (${first})`;
 }
 
 /** `stat -c %u:%g` of each path, in order (a missing one: undefined). */
 export async function owners(exec: Exec, paths: string[]): Promise<Array<string | undefined>> {
-  const r = await exec(['sh', '-c', 'for p in "$@"; do stat -c %u:%g "$p" 2>/dev/null || echo missing; done', 'sh', ...paths], { timeoutMs: 20_000 });
-  return r.stdout.trim().split('\n').map((l) => (/^\d+:\d+$/.test(l.trim()) ? l.trim() : undefined));
+  const r = await exec(['sh', '-c', 'for p in "$@"; do stat -c %u:%g "$p" 2>/dev/null || echo missing; done', 'sh', ...paths], {
+    timeoutMs: 20_000,
+  });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (/^\d+:\d+$/.test(l.trim()) ? l.trim() : undefined));
 }
 
 /** Through the terminal: its shell runs as the new uid, and what it creates (and the home) belongs to the new ids. */
-export async function remapThroughTerminal(port: number, terminal: VerifyService, exec: Exec, home: string, ids: { uid: number; gid: number }, timeoutMs = 30_000): Promise<string> {
+export async function remapThroughTerminal(
+  port: number,
+  terminal: VerifyService,
+  exec: Exec,
+  home: string,
+  ids: { uid: number; gid: number },
+  timeoutMs = 30_000,
+): Promise<string> {
   const { socket } = terminalTarget(terminal);
   const r = await terminalEval(port, socket, 'id -u', { timeoutMs, before: `touch ~/${PROBE_FILE}` });
   const why = describeTerminalRun(r, socket, timeoutMs);
@@ -54,20 +72,38 @@ export async function remapThroughTerminal(port: number, terminal: VerifyService
   if (r.value !== String(ids.uid)) fail(`with IDEKUBE_USER_UID=${ids.uid} the terminal's shell runs as uid ${r.value}`);
   const want = `${ids.uid}:${ids.gid}`;
   const [file, top] = await owners(exec, [`${home}/${PROBE_FILE}`, home]);
-  if (file !== want) fail(`with IDEKUBE_USER_UID=${ids.uid} IDEKUBE_USER_GID=${ids.gid}, ~/${PROBE_FILE} made in the terminal belongs to ${file ?? '(missing)'}, expected ${want}`);
-  if (top !== want) fail(`with IDEKUBE_USER_UID=${ids.uid} IDEKUBE_USER_GID=${ids.gid}, the home ${home} belongs to ${top ?? '(missing)'}, expected ${want}`);
+  if (file !== want)
+    fail(
+      `with IDEKUBE_USER_UID=${ids.uid} IDEKUBE_USER_GID=${ids.gid}, ~/${PROBE_FILE} made in the terminal belongs to ${file ?? '(missing)'}, expected ${want}`,
+    );
+  if (top !== want)
+    fail(
+      `with IDEKUBE_USER_UID=${ids.uid} IDEKUBE_USER_GID=${ids.gid}, the home ${home} belongs to ${top ?? '(missing)'}, expected ${want}`,
+    );
   return `the terminal's shell runs as uid ${ids.uid}; ~/${PROBE_FILE} and ${home} belong to ${want}`;
 }
 
 /** A file of the image's original uid, put into the home as root (to see whether the next start walks the home). */
 export async function plant(exec: Exec, home: string, user: { uid: number; gid: number }): Promise<void> {
-  const r = await exec(['sh', '-c', ': > "$1" && chown "$2:$3" "$1"', 'sh', `${home}/${PLANTED_FILE}`, String(user.uid), String(user.gid)], { timeoutMs: 20_000 });
+  const r = await exec(
+    ['sh', '-c', ': > "$1" && chown "$2:$3" "$1"', 'sh', `${home}/${PLANTED_FILE}`, String(user.uid), String(user.gid)],
+    { timeoutMs: 20_000 },
+  );
   if (r.code !== 0) fail(`could not put a file of uid ${user.uid} into ${home}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
-export function notWalkedVerdict(planted: string | undefined, logs: string, home: string, user: { uid: number; gid: number }, ids: { uid: number }): string {
+export function notWalkedVerdict(
+  planted: string | undefined,
+  logs: string,
+  home: string,
+  user: { uid: number; gid: number },
+  ids: { uid: number },
+): string {
   const want = `${user.uid}:${user.gid}`;
-  if (planted !== want) fail(`in a re-created container on the same home volume, ${home}/${PLANTED_FILE} (uid ${user.uid}, put there before) belongs to ${planted ?? '(missing)'}: the start walked the home again (chown -R), which takes hours on a big volume`);
+  if (planted !== want)
+    fail(
+      `in a re-created container on the same home volume, ${home}/${PLANTED_FILE} (uid ${user.uid}, put there before) belongs to ${planted ?? '(missing)'}: the start walked the home again (chown -R), which takes hours on a big volume`,
+    );
   const line = logs.split('\n').find((l) => l.includes(NOT_WALKED));
   if (!line) fail(`the re-created container left ${home} alone, but its log does not say "${NOT_WALKED}"`);
   return `a re-created container on the same home (uid ${ids.uid} again) did not walk it: a file of uid ${user.uid} kept its owner; ${JSON.stringify(line.replace(/^\[[^\]]+\]\s*/, '').slice(0, 100))}`;
@@ -95,7 +131,7 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
   const key: Slot | undefined = want.key ? { name: 'host key kept', t0: Date.now() } : undefined;
   for (const s of [remap, key]) if (s) slots.push(s);
   const open = () => slots.filter((s) => s.error === undefined && s.message === undefined);
-  const attempt = async (slot: Slot | undefined, fn: () => Promise<void | string>) => {
+  const attempt = async (slot: Slot | undefined, fn: () => Promise<string | undefined>) => {
     if (!slot || slot.error !== undefined) return;
     try {
       const m = await fn();
@@ -119,7 +155,8 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
     await c.start();
     const ready = await waitReady(c, routesOf(subject.services), { timeoutMs: env.timeoutMs, programs: inside(c).exec });
     if (ready.exited) {
-      for (const s of open()) s.error = `the ${which} container on the home volume${remap ? ` (IDEKUBE_USER_UID=${ids.uid})` : ''}: ${describeReadiness(ready, c.port)}`;
+      for (const s of open())
+        s.error = `the ${which} container on the home volume${remap ? ` (IDEKUBE_USER_UID=${ids.uid})` : ''}: ${describeReadiness(ready, c.port)}`;
       await session.dispose(c, env.keep);
       return undefined;
     }
@@ -155,5 +192,10 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
   } catch (e) {
     for (const s of open()) s.error = e instanceof CheckFailed ? e.message : messageOf(e);
   }
-  return slots.map((s) => ({ name: s.name, status: s.error === undefined && s.message !== undefined ? 'pass' : 'fail', message: s.error ?? s.message ?? 'not run', durationMs: Date.now() - s.t0 }));
+  return slots.map((s) => ({
+    name: s.name,
+    status: s.error === undefined && s.message !== undefined ? 'pass' : 'fail',
+    message: s.error ?? s.message ?? 'not run',
+    durationMs: Date.now() - s.t0,
+  }));
 }
