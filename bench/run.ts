@@ -20,7 +20,7 @@ import { contextSize } from '../src/generate/write.js';
 import { makePlan } from '../src/plan/make-plan.js';
 import type { Plan } from '../src/plan/types.js';
 import { RegistryClient } from '../src/registry/client.js';
-import { parseRef } from '../src/registry/types.js';
+import { parseRef } from '../src/config/image-ref.js';
 import { startAptCache, type AptCache, type AptCacheStats } from './apt-cache.js';
 import { cliLatency } from './cli-latency.js';
 import { coldStart, fmtMs, machine, median } from './lib.js';

@@ -7,7 +7,7 @@
  * in the depth. Now each flavor costs what it adds plus a copy of the keys it reads (the size of its result).
  */
 import { parentOf, type Catalog, type FlavorDef } from './model.js';
-import type { Origin, Valued } from './sources.js';
+import type { Origin, Valued } from './layered.js';
 
 export interface ArgState {
   key: string;

@@ -1,5 +1,5 @@
 /** The validated model every later stage (generate → plan → drivers) reads. Plain data, no I/O. */
-import type { Platform } from './schema.js';
+import type { Platform } from './platform.js';
 import type { YamlFile } from './yamlfile.js';
 
 export type { Platform };

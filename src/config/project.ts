@@ -10,27 +10,10 @@ import type { Catalog, FlavorDef, LayerDef, Platform } from './model.js';
 import { v08NamingProblem } from './naming-v08.js';
 import { argRefs } from './resolve.js';
 import { resolveScheme, type Scheme } from './schemes.js';
-import {
-  SETTING_KEYS,
-  describeOrigin,
-  readArgsFile,
-  readLayered,
-  type Layered,
-  type ProjectInputs,
-  type SettingKey,
-  type Valued,
-} from './sources.js';
-import {
-  MAX_TAG_LENGTH,
-  TAG_RULE,
-  cacheTag,
-  flavorTag,
-  isPathComponent,
-  isRegistryHost,
-  repository,
-  tagProblem,
-  type ImageNaming,
-} from './tags.js';
+import { describeOrigin, type Valued } from './layered.js';
+import { SETTING_KEYS, readArgsFile, readLayered, type Layered, type ProjectInputs, type SettingKey } from './sources.js';
+import { MAX_TAG_LENGTH, TAG_RULE, isPathComponent, isRegistryHost, tagProblem } from './image-ref.js';
+import { cacheTag, flavorTag, repository, type ImageNaming } from './tags.js';
 import { closest, warn } from './warnings.js';
 import { resolveGitVersion, type GitVersion } from './version.js';
 
@@ -318,5 +301,3 @@ export function selectFlavors(
 export function flavorPlatforms(project: Project, id: string): Platform[] {
   return platformsOf(project.catalog, id);
 }
-
-export { flavorTag };

@@ -6,9 +6,6 @@
  */
 import { PLATFORMS } from './platform.js';
 
-// the platform list lives in platform.ts; kept reachable here for the modules that read it with the schema
-export { PLATFORMS, type Platform } from './platform.js';
-
 /**
  * Rules for every manifest string that reaches a generated file (Dockerfile, nginx, supervisord), by kind. Each is a
  * JSON Schema `pattern` (so `idekube schema` documents it and ajv enforces it) plus the words that say what is wrong

@@ -9,7 +9,7 @@ import { known } from './guards.js';
 import { LINEUP_KEY, lineupFlavors, missingNote, selectLineups, type Lineup } from './lineups.js';
 import type { Platform } from './model.js';
 import { selectFlavors, type Project } from './project.js';
-import { PLATFORMS } from './schema.js';
+import { PLATFORMS } from './platform.js';
 import { argsFilePresent } from './sources.js';
 import { note } from './warnings.js';
 

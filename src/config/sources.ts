@@ -22,9 +22,6 @@ import { ErrorList, InputError, listSome, quoteShort } from './errors.js';
 import { fileCandidates, lookupLayered, type Candidate, type Valued } from './layered.js';
 import { byCodeUnit } from './order.js';
 
-// origins and the lookup itself are layered.ts's; re-exported for the modules that read settings from here
-export { describeOrigin, type Origin, type Valued } from './layered.js';
-
 /** Keys that name the image rather than feed a Dockerfile. They may appear in .dockerargs (upstream keeps TAG_POSTFIX there). */
 export const SETTING_KEYS = ['REGISTRY', 'AUTHOR', 'NAME', 'GIT_TAG', 'TAG_POSTFIX'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];

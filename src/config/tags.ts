@@ -22,11 +22,6 @@ export interface ImageNaming {
   staging?: boolean;
 }
 
-// architectures are platform.ts's and the reference grammar image-ref.ts's; re-exported for the modules that
-// name images with them
-export { archOf, type Arch } from './platform.js';
-export { MAX_TAG_LENGTH, TAG_RULE, checkReference, isPathComponent, isRegistryHost, referenceProblem, tagProblem } from './image-ref.js';
-
 export function repository(n: ImageNaming, qemu = false): string {
   return `${n.registry}/${n.author}/${n.name}${qemu ? '-qemu' : ''}`;
 }

@@ -7,7 +7,7 @@ import type semver from 'semver';
 import { InputError, quoteShort, type Location } from './errors.js';
 import { gitOutput } from './git.js';
 import { byCodeUnit } from './order.js';
-import { TAG_RULE, tagProblem } from './tags.js';
+import { TAG_RULE, tagProblem } from './image-ref.js';
 
 export type GitTagSource = 'explicit' | 'exact' | 'described' | 'untagged' | 'no-git';
 

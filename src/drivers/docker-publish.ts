@@ -5,7 +5,7 @@ import { pushTag } from '../engine/push.js';
 import type { Plan, PlanImage } from '../plan/types.js';
 import { RegistryClient } from '../registry/client.js';
 import { publishList } from '../registry/manifest-list.js';
-import { parseRef } from '../registry/types.js';
+import { parseRef } from '../config/image-ref.js';
 import type { EnginePool } from './docker-engines.js';
 import type { Emit, ImageResult, TargetResult } from './events.js';
 

@@ -32,9 +32,6 @@ export interface PlanOptions {
   lineup?: { name: string; platforms: readonly Platform[]; qualify: boolean };
 }
 
-// platform lists are parsed by platform.ts; re-exported for the commands that parse them through the plan
-export { parsePlatforms } from '../config/platform.js';
-
 /** What every flavor's step of the plan reads, and the notes and target ids it adds to. */
 interface PlanContext {
   project: Project;

@@ -3,7 +3,7 @@
  * profile's args, tags and platforms), so one build, one bake file and one CI job carry them all.
  */
 import { InputError } from '../config/errors.js';
-import { PLATFORMS } from '../config/schema.js';
+import { PLATFORMS } from '../config/platform.js';
 import { imageId, type Plan } from './types.js';
 
 export function mergePlans(plans: Plan[]): Plan {

@@ -1,5 +1,5 @@
 /** The build plan: a plain value (printable, diffable, unit-testable) that every driver executes. */
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import type { Platform } from '../config/model.js';
 
 export type DriverName = 'docker' | 'buildx';

@@ -2,9 +2,6 @@
 import { existsSync } from 'node:fs';
 import { ARCH_NAMES, HOST_ARCH, type Arch, type ArchNames } from '../config/platform.js';
 
-// the host's architecture and --arch parsing are platform.ts's; re-exported for the QEMU modules
-export { parseArch } from '../config/platform.js';
-
 export interface ArchSpec {
   arch: Arch;
   /** uname -m of the guest. */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { messageOf, RunError } from '../config/errors.js';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { freePorts } from './ports.js';
 import { sshRun, waitForSsh, type SshTarget } from './ssh.js';
 import { describeExit, lastLines, poweredOff, startVm, vmStarted, type Accel, type BootSpec, type Vm } from './vm.js';

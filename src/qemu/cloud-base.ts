@@ -11,11 +11,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { InputError, messageOf, RunError } from '../config/errors.js';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { hashFile } from './cache-key.js';
 import { runTool } from './exec.js';
 import { ensureDir, publishFile, type CachePaths } from './paths.js';
-import { describeOrigin } from '../config/sources.js';
+import { describeOrigin } from '../config/layered.js';
 import { describe, locationOf, type QemuSettings } from './settings.js';
 
 export interface CloudImage {

@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../config/errors.js';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { ARCHES } from './arch.js';
 import { QEMU_CODE_VERSION, hashFile, hashTree, keyOf, sha256 } from './cache-key.js';
 import { runTool } from './exec.js';

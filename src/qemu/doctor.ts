@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { ARCHES, firstExisting, hostArch } from './arch.js';
 import { onPath } from './exec.js';
 import { readProbeRecord } from './kvm.js';

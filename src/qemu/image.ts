@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { platformsOf } from '../config/catalog.js';
 import { InputError, RunError } from '../config/errors.js';
 import type { Project } from '../config/project.js';
-import { archOf, imageRef, type Arch } from '../config/tags.js';
+import { archOf, type Arch } from '../config/platform.js';
+import { imageRef } from '../config/tags.js';
 import { argValue } from '../generate/quote.js';
 import { qemuArtifacts } from './artifacts.js';
 import { ARCHES } from './arch.js';
 import { runTool } from './exec.js';
-import { cachePaths, ensureDir, slug } from './paths.js';
+import { parseRef, slug } from '../config/image-ref.js';
+import { cachePaths, ensureDir } from './paths.js';
 import { ensureRootDisk, type Reporter, type RootDisk, type RootDiskOptions } from './rootdisk.js';
 import { lookup, type Setting } from './settings.js';
 
@@ -194,7 +196,6 @@ async function writeList(
 ): Promise<NonNullable<ImageResult['list']>> {
   const { RegistryClient } = await import('../registry/client.js');
   const { publishList } = await import('../registry/manifest-list.js');
-  const { parseRef } = await import('../registry/types.js');
   const listRef = imageRef(flavorId, project.naming, { qemu: true });
   const declared = platformsOf(project.catalog, flavorId);
   const { registry, repository } = parseRef(listRef);

@@ -9,7 +9,7 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InputError, RunError } from '../config/errors.js';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { ARCHES, hostArch } from './arch.js';
 import { startVm, vmStarted, type Accel, type BootSpec } from './vm.js';
 

@@ -82,9 +82,6 @@ export function publishFile(tmp: string, final: string): void {
   renameSync(tmp, final);
 }
 
-// flavor id → file-name part (web/base → web-base): the one slug of image-ref.ts
-export { slug } from '../config/image-ref.js';
-
 /** Older cache entries named `<prefix>-<key>` (newest first by mtime), for pruning. */
 export function entriesWithPrefix(dir: string, prefix: string): string[] {
   if (!existsSync(dir)) return [];

@@ -15,7 +15,7 @@ import { platformsOf } from '../config/catalog.js';
 import { InputError, RunError } from '../config/errors.js';
 import { parentOf, type FlavorDef } from '../config/model.js';
 import type { Project } from '../config/project.js';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { qemuArtifacts, type QemuArtifacts } from './artifacts.js';
 import { ARCHES, firstExisting, hostArch } from './arch.js';
 import { QEMU_CODE_VERSION, hashTree, keyOf } from './cache-key.js';
@@ -23,7 +23,8 @@ import { diskFromCloudImage, ensureCloudImage, imageInfo } from './cloud-base.js
 import { diskFromRootfs, ensureRootfs } from './debian-base.js';
 import { runTool } from './exec.js';
 import type { AccelChoice } from './kvm.js';
-import { cachePaths, entriesWithPrefix, ensureDir, logDir, publishDir, slug, workDir, type CachePaths } from './paths.js';
+import { slug } from '../config/image-ref.js';
+import { cachePaths, entriesWithPrefix, ensureDir, logDir, publishDir, workDir, type CachePaths } from './paths.js';
 import { planInputs, provisionPlan, type ProvisionPlan } from './payload.js';
 import { bootAndProvision, secs } from './rootdisk-provision.js';
 import { qemuSettings, type BaseKind } from './settings.js';

@@ -10,13 +10,14 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { RunError } from '../config/errors.js';
 import type { Project } from '../config/project.js';
-import type { Arch } from '../config/tags.js';
+import type { Arch } from '../config/platform.js';
 import { qemuArtifacts } from './artifacts.js';
 import { bootVm, powerOff, waitForHttp } from './boot.js';
 import { runTool } from './exec.js';
 import { makeKeyPair } from './keys.js';
 import { chooseAccel } from './kvm.js';
-import { cachePaths, ensureDir, logDir, slug } from './paths.js';
+import { slug } from '../config/image-ref.js';
+import { cachePaths, ensureDir, logDir } from './paths.js';
 import { bootSpecOf, ensureRootDisk, PROVISION_USER, type Reporter, type RootDiskOptions } from './rootdisk.js';
 import { makeSeed } from './seed.js';
 import { sshRun, waitForSsh, type SshTarget } from './ssh.js';

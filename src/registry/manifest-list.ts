@@ -4,7 +4,8 @@
  */
 import { RunError } from '../config/errors.js';
 import type { RegistryClient } from './client.js';
-import { MEDIA, parseRef, platformOf, type Descriptor, type ImageConfig, type ManifestList, type PlatformSpec } from './types.js';
+import { parseRef } from '../config/image-ref.js';
+import { MEDIA, platformOf, type Descriptor, type ImageConfig, type ManifestList, type PlatformSpec } from './types.js';
 
 export interface PerArchImage {
   /** linux/amd64 */

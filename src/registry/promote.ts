@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { RunError } from '../config/errors.js';
 import type { RegistryClient } from './client.js';
 import { platformSpec } from './manifest-list.js';
-import { parseRef, platformOf, type Descriptor, type ImageConfig, type PlatformDescriptor } from './types.js';
+import { parseRef } from '../config/image-ref.js';
+import { platformOf, type Descriptor, type ImageConfig, type PlatformDescriptor } from './types.js';
 
 export interface PromotionRequest {
   /** The published list (version or staging tag). */

@@ -55,9 +55,6 @@ export interface ImageConfig {
   config?: { Labels?: Record<string, string> | null };
 }
 
-// references are parsed where they are made (config/image-ref.ts); re-exported for the registry's modules
-export { familiarName, parseRef, type ParsedRef } from '../config/image-ref.js';
-
 /** docker.io is served by registry-1.docker.io; everything else by its own host. */
 export function registryHost(registry: string): string {
   return registry === 'docker.io' ? 'registry-1.docker.io' : registry;

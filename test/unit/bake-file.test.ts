@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { familiarName } from '../../src/registry/types.js';
+import { familiarName } from '../../src/config/image-ref.js';
 import { cleanup, makeProject, runCli } from '../helpers/project.js';
 
 const dirs: string[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { loadProject } from '../../src/config/project.js';
 import { resolveArgs, requireValues } from '../../src/config/resolve.js';
-import { describeOrigin } from '../../src/config/sources.js';
+import { describeOrigin } from '../../src/config/layered.js';
 import { cleanup, makeProject } from '../helpers/project.js';
 
 const dirs: string[] = [];

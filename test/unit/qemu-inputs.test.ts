@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { InputError, RunError } from '../../src/config/errors.js';
 import { loadProject } from '../../src/config/project.js';
-import { parseArch } from '../../src/qemu/arch.js';
+import { parseArch } from '../../src/config/platform.js';
 import { sha256 } from '../../src/qemu/cache-key.js';
 import { cloudPin, ensureCloudImage } from '../../src/qemu/cloud-base.js';
 import { isPublicKeyLine } from '../../src/qemu/keys.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RegistryClient } from '../../src/registry/client.js';
 import { credentialsFor, engineAuth } from '../../src/registry/credentials.js';
-import { MEDIA, parseRef } from '../../src/registry/types.js';
+import { parseRef } from '../../src/config/image-ref.js';
+import { MEDIA } from '../../src/registry/types.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

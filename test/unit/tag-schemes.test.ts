@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUILTIN_LINEUPS } from '../../src/config/lineups.js';
-import { aliasRef, archOf, cacheRef, imageRef, referenceProblem, type ImageNaming } from '../../src/config/tags.js';
+import { archOf } from '../../src/config/platform.js';
+import { referenceProblem } from '../../src/config/image-ref.js';
+import { aliasRef, cacheRef, imageRef, type ImageNaming } from '../../src/config/tags.js';
 import { golden } from '../helpers/golden.js';
 
 // upstream's fixture: VERSION=v1.2.3, ghcr.io/idekube-project, NAME_PREFIX idekube-container

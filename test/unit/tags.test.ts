@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aliasTags, flavorTag, imageRef, referenceProblem, type ImageNaming } from '../../src/config/tags.js';
+import { referenceProblem } from '../../src/config/image-ref.js';
+import { aliasTags, flavorTag, imageRef, type ImageNaming } from '../../src/config/tags.js';
 import { parseReleaseTag, type GitVersion } from '../../src/config/version.js';
 
 const naming: ImageNaming = { registry: 'docker.io', author: 'davidliyutong', name: 'idekube-container', gitTag: 'v0.4.2', postfix: '' };

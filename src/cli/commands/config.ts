@@ -1,6 +1,7 @@
 import { resolveArgs } from '../../config/resolve.js';
 import { InputError } from '../../config/errors.js';
-import { SETTING_KEYS, describeOrigin } from '../../config/sources.js';
+import { describeOrigin } from '../../config/layered.js';
+import { SETTING_KEYS } from '../../config/sources.js';
 import { printJson, style, type Context } from '../context.js';
 import { selectionOf } from '../select.js';
 

@@ -1,7 +1,7 @@
 import { RunError } from '../../config/errors.js';
 import { RegistryClient } from '../../registry/client.js';
 import { publishList } from '../../registry/manifest-list.js';
-import { parseRef } from '../../registry/types.js';
+import { parseRef } from '../../config/image-ref.js';
 import { parseBuildFlags, type RawBuildFlags } from '../build-options.js';
 import { printJson, type Context } from '../context.js';
 import { computePlan } from './plan.js';

@@ -5,10 +5,11 @@
  */
 import { InputError, RunError } from '../../config/errors.js';
 import { flavorPlatforms } from '../../config/project.js';
-import { ALIAS_KINDS, aliasRef, aliasTags, archOf, checkReference, imageRef, type AliasKind } from '../../config/tags.js';
+import { archOf } from '../../config/platform.js';
+import { checkReference, parseRef } from '../../config/image-ref.js';
+import { ALIAS_KINDS, aliasRef, aliasTags, imageRef, type AliasKind } from '../../config/tags.js';
 import { RegistryClient } from '../../registry/client.js';
 import { checkPromotion, writePromotion, type CheckedPromotion, type PromotionRequest } from '../../registry/promote.js';
-import { parseRef } from '../../registry/types.js';
 import { printJson, type Context } from '../context.js';
 import { selectionOf } from '../select.js';
 

@@ -2,8 +2,7 @@
 import { IdekubeError, InputError } from '../../config/errors.js';
 import type { Project } from '../../config/project.js';
 import { selectFlavors } from '../../config/project.js';
-import type { Arch } from '../../config/tags.js';
-import { parseArch } from '../../qemu/arch.js';
+import { type Arch, parseArch } from '../../config/platform.js';
 import { parseAccel } from '../../qemu/kvm.js';
 import { parsePort } from '../../qemu/ports.js';
 import type { Reporter, RootDiskOptions } from '../../qemu/rootdisk.js';

@@ -1,6 +1,8 @@
 import { InputError } from '../../config/errors.js';
 import { flavorPlatforms } from '../../config/project.js';
-import { ALIAS_KINDS, aliasTags, archOf, checkReference, imageRef, type AliasKind } from '../../config/tags.js';
+import { archOf } from '../../config/platform.js';
+import { checkReference } from '../../config/image-ref.js';
+import { ALIAS_KINDS, aliasTags, imageRef, type AliasKind } from '../../config/tags.js';
 import { printJson, type Context } from '../context.js';
 import { selectionOf } from '../select.js';
 

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { InputError, RunError } from '../../config/errors.js';
 import type { Platform } from '../../config/model.js';
-import { checkReference } from '../../config/tags.js';
+import { checkReference } from '../../config/image-ref.js';
 import { platformFlag } from '../build-options.js';
 import { GPU_MODES, oneOf } from '../choices.js';
 import { printJson, type Context } from '../context.js';
