@@ -6,7 +6,7 @@ import { resolveExtraCa, type ExtraCaChoice } from '../config/extra-ca.js';
 import { InputError, listSome, quoteShort } from '../config/errors.js';
 import { note } from '../config/warnings.js';
 import type { Platform } from '../config/model.js';
-import { PLATFORMS, parsePlatforms } from '../config/platform.js';
+import { isPlatform, parsePlatforms } from '../config/platform.js';
 import type { AliasKind } from '../config/tags.js';
 import type { CacheMode, NetworkMode } from '../plan/types.js';
 import { ALIAS_KINDS, CACHE_MODES, DRIVER_CHOICES, NETWORK_MODES, PROGRESS_MODES, oneOf } from './choices.js';
@@ -125,7 +125,7 @@ function engineFlags(values: string[]): Partial<Record<Platform, string>> {
   const engines: Partial<Record<Platform, string>> = {};
   for (const e of values) {
     const m = /^([^=]+)=(.+)$/.exec(e);
-    if (!m || !(PLATFORMS as readonly string[]).includes(m[1]!))
+    if (!m || !isPlatform(m[1]!))
       throw new InputError(
         `--engine ${quoteShort(e)}: expected PLATFORM=ADDRESS`,
         undefined,

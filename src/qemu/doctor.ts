@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Arch } from '../config/platform.js';
+import { ARCHS, type Arch } from '../config/platform.js';
 import { ARCHES, firstExisting, hostArch } from './arch.js';
 import { onPath } from './exec.js';
 import { readProbeRecord } from './kvm.js';
@@ -17,7 +17,7 @@ export interface QemuCheck {
 }
 
 /** `projectRoot`: where .idekube/qemu/kvm-probe.json may hold the last probe verdict. */
-export function qemuChecks(projectRoot: string | undefined, arches: Arch[] = ['amd64', 'arm64']): QemuCheck[] {
+export function qemuChecks(projectRoot: string | undefined, arches: readonly Arch[] = ARCHS): QemuCheck[] {
   const out: QemuCheck[] = [];
   for (const a of arches) {
     const s = ARCHES[a];

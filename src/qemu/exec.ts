@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync } from 'node:fs';
 import { RunError } from '../config/errors.js';
 import { prop } from '../config/guards.js';
+import { ARCHES } from './arch.js';
 
 /** Debian package that provides each tool (for "not installed" errors). */
 export const TOOL_PACKAGES: Record<string, string> = {
@@ -12,8 +13,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   'mkfs.ext4': 'e2fsprogs',
   debugfs: 'e2fsprogs',
   'qemu-img': 'qemu-utils',
-  'qemu-system-x86_64': 'qemu-system-x86',
-  'qemu-system-aarch64': 'qemu-system-arm',
+  // the QEMU system binaries' packages are arch.ts's
+  ...Object.fromEntries(Object.values(ARCHES).map((a) => [a.qemuBinary, a.qemuPackage])),
   genisoimage: 'genisoimage',
   ssh: 'openssh-client',
   'ssh-keygen': 'openssh-client',
