@@ -133,8 +133,10 @@ export function registerBuildCommands(program: Command, run: Runner, ctxOf: CtxO
       run(ctxOf(cmd), async (ctx) => (await import('./commands/build.js')).build(ctx, flavors, opts, 'publish')),
     );
 
-  // manifest builds nothing: no driver, builder, cache or build settings
+  // manifest builds nothing: no driver, builder, cache or build settings (and no suggestion: --driver is not a
+  // misspelt --dir)
   aliasFlag(flavorArgs(program.command('manifest').description('join pushed per-arch tags into manifest lists (checked before writing)')))
+    .showSuggestionAfterError(false)
     .option('--cleanup', 'then delete the per-arch tags where the registry supports deleting tags')
     .option('--dry-run', 'check everything, write nothing')
     .action(async (flavors: string[], opts, cmd: Command) =>
