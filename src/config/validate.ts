@@ -193,7 +193,7 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
   }
 }
 
-/** A value of the wrong type; a number or boolean where text is meant is told how to write it as text. */
+/** A value of the wrong type; a number or boolean where text is meant is told how to quote it. */
 function typeError(e: ErrorObject, yaml: YamlFile, path: Array<string | number>, parent: SchemaNode | undefined): InputError {
   const type = param(e, 'type');
   const types = Array.isArray(type) ? type.map(String) : String(type).split(',');

@@ -70,7 +70,7 @@ function rowsOf(catalog: Catalog, ids: readonly string[], full: boolean, lineup?
 
 type Row = ReturnType<typeof rowsOf>[number];
 
-/** A lineup's header (when one is selected), then its flavors as a tree under their parents. */
+/** A lineup's header (when one is selected), then its flavors in a tree under their parents. */
 function printTree(ctx: Context, s: ReturnType<typeof style>, g: { lineup?: Lineup | undefined; rows: Row[] }, width: number): void {
   if (g.lineup) {
     const l = g.lineup;
