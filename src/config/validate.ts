@@ -153,53 +153,16 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
       const prop = String(param(e, 'missingProperty'));
       return new InputError(`missing required key ${JSON.stringify(prop)} in ${what}`, yaml.locate(path), `add ${prop}:`);
     }
-    case 'type': {
-      const type = param(e, 'type');
-      const types = Array.isArray(type) ? type.map(String) : String(type).split(',');
-      const v = valueAt(yaml.data, path);
-      if (types.includes('string') && (typeof v === 'number' || typeof v === 'boolean')) {
-        // a number or boolean where text is meant: say how to write it as text, as it was written
-        const text = yaml.source(path) ?? String(v);
-        return new InputError(
-          `must be ${article(types.join(','))}, not the ${typeof v} ${String(v)}`,
-          yaml.locate(path),
-          `quote it: ${preview(text)}`,
-        );
-      }
-      return new InputError(`must be ${article(types.join(','))}`, yaml.locate(path), describeExpected(parent));
-    }
+    case 'type':
+      return typeError(e, yaml, path, parent);
     case 'enum':
       return new InputError(
         `${preview(valueAt(yaml.data, path))} is not allowed`,
         yaml.locate(path),
         `use one of: ${listParam(e, 'allowedValues').join(', ')}`,
       );
-    case 'pattern': {
-      const pattern = String(param(e, 'pattern') ?? '');
-      const rule = ruleForPattern(pattern);
-      if (e.propertyName !== undefined) {
-        const at = yaml.locate([...path, e.propertyName], true);
-        if (rule)
-          return new InputError(
-            `invalid ${rule.title} ${preview(e.propertyName)}: ${ruleProblem(rule, e.propertyName) ?? 'not allowed'}`,
-            at,
-            rule.fix,
-          );
-        return new InputError(
-          `invalid name ${preview(e.propertyName)}`,
-          at,
-          describeExpected(parent) ?? 'names are letters, digits, - or _ (see `idekube schema`)',
-        );
-      }
-      const v = valueAt(yaml.data, path);
-      if (rule && typeof v === 'string')
-        return new InputError(`invalid ${rule.title} ${preview(v)}: ${ruleProblem(rule, v) ?? 'not allowed'}`, yaml.locate(path), rule.fix);
-      return new InputError(
-        `${preview(v)} is not a valid value`,
-        yaml.locate(path),
-        describeExpected(parent) ?? `it must match ${pattern}`,
-      );
-    }
+    case 'pattern':
+      return patternError(e, yaml, path, parent);
     case 'propertyNames': {
       const prop = String(param(e, 'propertyName'));
       return new InputError(
@@ -228,6 +191,47 @@ function toInputError(e: ErrorObject, yaml: YamlFile, schema: object, what: stri
     default:
       return new InputError(e.message ?? 'invalid value', yaml.locate(path), 'see `idekube schema`');
   }
+}
+
+/** A value of the wrong type; a number or boolean where text is meant is told how to quote it. */
+function typeError(e: ErrorObject, yaml: YamlFile, path: Array<string | number>, parent: SchemaNode | undefined): InputError {
+  const type = param(e, 'type');
+  const types = Array.isArray(type) ? type.map(String) : String(type).split(',');
+  const v = valueAt(yaml.data, path);
+  if (types.includes('string') && (typeof v === 'number' || typeof v === 'boolean')) {
+    // a number or boolean where text is meant: say how to write it as text, as it was written
+    const text = yaml.source(path) ?? String(v);
+    return new InputError(
+      `must be ${article(types.join(','))}, not the ${typeof v} ${String(v)}`,
+      yaml.locate(path),
+      `quote it: ${preview(text)}`,
+    );
+  }
+  return new InputError(`must be ${article(types.join(','))}`, yaml.locate(path), describeExpected(parent));
+}
+
+/** A key or value that does not match its pattern: named after its rule where one has that pattern. */
+function patternError(e: ErrorObject, yaml: YamlFile, path: Array<string | number>, parent: SchemaNode | undefined): InputError {
+  const pattern = String(param(e, 'pattern') ?? '');
+  const rule = ruleForPattern(pattern);
+  if (e.propertyName !== undefined) {
+    const at = yaml.locate([...path, e.propertyName], true);
+    if (rule)
+      return new InputError(
+        `invalid ${rule.title} ${preview(e.propertyName)}: ${ruleProblem(rule, e.propertyName) ?? 'not allowed'}`,
+        at,
+        rule.fix,
+      );
+    return new InputError(
+      `invalid name ${preview(e.propertyName)}`,
+      at,
+      describeExpected(parent) ?? 'names are letters, digits, - or _ (see `idekube schema`)',
+    );
+  }
+  const v = valueAt(yaml.data, path);
+  if (rule && typeof v === 'string')
+    return new InputError(`invalid ${rule.title} ${preview(v)}: ${ruleProblem(rule, v) ?? 'not allowed'}`, yaml.locate(path), rule.fix);
+  return new InputError(`${preview(v)} is not a valid value`, yaml.locate(path), describeExpected(parent) ?? `it must match ${pattern}`);
 }
 
 function article(type: string): string {

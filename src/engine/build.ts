@@ -155,24 +155,9 @@ interface BuildMessage {
 }
 
 async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string): Promise<BuildResult> {
-  const steps = new Map<string, BuildStep>();
-  let imageId = '';
-  let failure: string | undefined;
+  const state: BuildState = { steps: new Map<string, BuildStep>(), imageId: '', failure: undefined };
   const context = { context: req.contextDir, src: req.files ?? listFiles(req.contextDir) };
-  const options: EngineBuildOptions = {
-    version: '2',
-    ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}),
-    t: req.tags,
-    platform: req.platform,
-    buildargs: req.buildArgs ?? {},
-    labels: req.labels ?? {},
-    pull: req.pull ? '1' : '',
-    nocache: Boolean(req.noCache),
-    ...(req.cacheFrom?.length ? { cachefrom: JSON.stringify(req.cacheFrom) } : {}),
-    ...(req.network && req.network !== 'default' ? { networkmode: req.network } : {}),
-    ...(sessionId ? { session: sessionId } : {}),
-    ...(req.signal ? { abortSignal: req.signal } : {}),
-  };
+  const options = buildOptions(req, sessionId);
   const stream = sessionId
     ? await postBuild(engine, context, options, req.signal)
     : asBuildStream(await dockerodeBuild(engine, context, options));
@@ -191,38 +176,7 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
       finish(new RunError('build cancelled'));
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    const handle = (line: string) => {
-      if (!line.trim()) return;
-      let ev: BuildMessage;
-      try {
-        ev = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (ev.error || ev.errorDetail) failure = ev.errorDetail?.message ?? ev.error;
-      const auxId = typeof ev.aux === 'object' && ev.aux !== null && 'ID' in ev.aux && typeof ev.aux.ID === 'string' ? ev.aux.ID : '';
-      if (ev.id === 'moby.image.id' && auxId) imageId = auxId;
-      if (auxId && !ev.id) imageId = auxId;
-      if (typeof ev.stream === 'string' && ev.stream.trim()) req.onLog?.(ev.stream.trimEnd());
-      if (ev.id === 'moby.buildkit.trace' && typeof ev.aux === 'string') {
-        const status = decodeStatus(ev.aux);
-        for (const v of status.vertexes) {
-          const prev = steps.get(v.digest);
-          const merged: BuildStep = prev
-            ? {
-                ...prev,
-                ...v,
-                cached: prev.cached || v.cached,
-                started: prev.started || v.started,
-                completed: prev.completed || v.completed,
-              }
-            : { ...v };
-          steps.set(v.digest, merged);
-          req.onStep?.(merged);
-        }
-        for (const l of status.logs) for (const text of l.msg.split('\n')) if (text.trim()) req.onLog?.(text);
-      }
-    };
+    const handle = (line: string) => handleMessage(line, state, req);
     stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       const lines = buffer.split('\n');
@@ -235,9 +189,68 @@ async function buildOnce(engine: Engine, req: BuildRequest, sessionId?: string):
       finish();
     });
   });
-  if (failure) throw new RunError(`build failed: ${failure}`);
-  if (!imageId) throw new RunError('build finished without an image id');
-  const all = [...steps.values()];
+  if (state.failure) throw new RunError(`build failed: ${state.failure}`);
+  if (!state.imageId) throw new RunError('build finished without an image id');
+  const all = [...state.steps.values()];
   const user = all.filter((s) => isUserStep(s.name));
-  return { imageId, steps: all, executed: user.filter((s) => !s.cached), cached: user.filter((s) => s.cached) };
+  return { imageId: state.imageId, steps: all, executed: user.filter((s) => !s.cached), cached: user.filter((s) => s.cached) };
+}
+
+/** What the build's message stream has told so far. */
+interface BuildState {
+  steps: Map<string, BuildStep>;
+  imageId: string;
+  failure: string | undefined;
+}
+
+/** The engine's build options from the request (a BuildKit session where one is given). */
+function buildOptions(req: BuildRequest, sessionId: string | undefined): EngineBuildOptions {
+  return {
+    version: '2',
+    ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}),
+    t: req.tags,
+    platform: req.platform,
+    buildargs: req.buildArgs ?? {},
+    labels: req.labels ?? {},
+    pull: req.pull ? '1' : '',
+    nocache: Boolean(req.noCache),
+    ...(req.cacheFrom?.length ? { cachefrom: JSON.stringify(req.cacheFrom) } : {}),
+    ...(req.network && req.network !== 'default' ? { networkmode: req.network } : {}),
+    ...(sessionId ? { session: sessionId } : {}),
+    ...(req.signal ? { abortSignal: req.signal } : {}),
+  };
+}
+
+/** One line of the build's JSON stream: an error, the image id, a log line or BuildKit step progress. */
+function handleMessage(line: string, state: BuildState, req: BuildRequest): void {
+  if (!line.trim()) return;
+  let ev: BuildMessage;
+  try {
+    ev = JSON.parse(line);
+  } catch {
+    return;
+  }
+  if (ev.error || ev.errorDetail) state.failure = ev.errorDetail?.message ?? ev.error;
+  const auxId = typeof ev.aux === 'object' && ev.aux !== null && 'ID' in ev.aux && typeof ev.aux.ID === 'string' ? ev.aux.ID : '';
+  if (ev.id === 'moby.image.id' && auxId) state.imageId = auxId;
+  if (auxId && !ev.id) state.imageId = auxId;
+  if (typeof ev.stream === 'string' && ev.stream.trim()) req.onLog?.(ev.stream.trimEnd());
+  if (ev.id === 'moby.buildkit.trace' && typeof ev.aux === 'string') {
+    const status = decodeStatus(ev.aux);
+    for (const v of status.vertexes) {
+      const prev = state.steps.get(v.digest);
+      const merged: BuildStep = prev
+        ? {
+            ...prev,
+            ...v,
+            cached: prev.cached || v.cached,
+            started: prev.started || v.started,
+            completed: prev.completed || v.completed,
+          }
+        : { ...v };
+      state.steps.set(v.digest, merged);
+      req.onStep?.(merged);
+    }
+    for (const l of status.logs) for (const text of l.msg.split('\n')) if (text.trim()) req.onLog?.(text);
+  }
 }

@@ -58,13 +58,7 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
   const paths = cachePaths(project.root);
   const runDir = ensureDir(join(paths.run, `${slug(flavorId)}-${arch}${o.disk.baseOnly ? '-base' : ''}`));
   const sig = o.signal ? { signal: o.signal } : {};
-  // a project-local debug key, kept between runs
-  const keyFile = join(runDir, 'id_ed25519');
-  if (!existsSync(keyFile) || !existsSync(`${keyFile}.pub`)) {
-    rmSync(keyFile, { force: true });
-    rmSync(`${keyFile}.pub`, { force: true });
-    await makeKeyPair(runDir, 'idekube-qemu-run', o.signal);
-  }
+  const keyFile = await debugKey(runDir, o.signal);
   const pub = readFileSync(`${keyFile}.pub`, 'utf8').trim();
   const seedDir = ensureDir(join(runDir, 'seed'));
   const seed = await makeSeed(
@@ -73,7 +67,47 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
     { instanceId: `idekube-run-${randomBytes(4).toString('hex')}`, hostname: 'idekube-vm', provisionKey: pub, authorizedKeys: pub },
     o.signal,
   );
-  // the disk: the cached one with writes discarded, or a persistent overlay on it
+  const { disk, snapshot } = await runDisk(d, runDir, o);
+  const boot = bootSpecOf(d, runDir);
+  const accel = await chooseAccel(o.disk.accel, arch, boot, d.disk, { recordFile: join(paths.root, 'kvm-probe.json'), ...sig });
+  o.report.step(`accelerator: ${accel.reason}`);
+  const logs = logDir(paths, `run-${slug(flavorId)}-${arch}`);
+  const session = await bootVm({
+    arch,
+    accel: accel.accel,
+    memory: o.disk.memory,
+    cpus: o.disk.cpus,
+    disk,
+    boot,
+    seed,
+    snapshot,
+    logDir: logs,
+    ...(o.sshPort ? { sshPort: o.sshPort } : {}),
+    ...(o.webPort ? { webPort: o.webPort } : {}),
+    inheritStdio: !o.check,
+  });
+  const base: RunResult = { flavor: flavorId, arch, disk, accel: accel.accel, sshPort: session.sshPort, webPort: session.webPort };
+  const user = o.disk.baseOnly ? PROVISION_USER : IMAGE_USER;
+  if (!o.check) return runInteractive(flavorId, session, base, user, keyFile, o);
+  return runCheck(session, base, keyFile, logs, o);
+}
+
+/** A project-local debug key, kept between runs; made anew where either half is missing. */
+async function debugKey(runDir: string, signal: AbortSignal | undefined): Promise<string> {
+  const keyFile = join(runDir, 'id_ed25519');
+  if (!existsSync(keyFile) || !existsSync(`${keyFile}.pub`)) {
+    rmSync(keyFile, { force: true });
+    rmSync(`${keyFile}.pub`, { force: true });
+    await makeKeyPair(runDir, 'idekube-qemu-run', signal);
+  }
+  return keyFile;
+}
+
+type RootDisk = Awaited<ReturnType<typeof ensureRootDisk>>;
+type Session = Awaited<ReturnType<typeof bootVm>>;
+
+/** The disk: the cached one with writes discarded, or a persistent overlay on it (remade when the root disk changed). */
+async function runDisk(d: RootDisk, runDir: string, o: RunOptions): Promise<{ disk: string; snapshot: boolean }> {
   let disk = d.disk;
   let snapshot = true;
   if (o.persist) {
@@ -95,41 +129,37 @@ export async function runVm(project: Project, flavorId: string, o: RunOptions): 
     disk = overlay;
     snapshot = false;
   }
-  const boot = bootSpecOf(d, runDir);
-  const accel = await chooseAccel(o.disk.accel, arch, boot, d.disk, { recordFile: join(paths.root, 'kvm-probe.json'), ...sig });
-  o.report.step(`accelerator: ${accel.reason}`);
-  const logs = logDir(paths, `run-${slug(flavorId)}-${arch}`);
-  const session = await bootVm({
-    arch,
-    accel: accel.accel,
-    memory: o.disk.memory,
-    cpus: o.disk.cpus,
-    disk,
-    boot,
-    seed,
-    snapshot,
-    logDir: logs,
-    ...(o.sshPort ? { sshPort: o.sshPort } : {}),
-    ...(o.webPort ? { webPort: o.webPort } : {}),
-    inheritStdio: !o.check,
-  });
-  const base: RunResult = { flavor: flavorId, arch, disk, accel: accel.accel, sshPort: session.sshPort, webPort: session.webPort };
-  const user = o.disk.baseOnly ? PROVISION_USER : IMAGE_USER;
-  if (!o.check) {
-    o.print(
-      `qemu: ${flavorId} (${arch}) is booting, pid ${session.vm.pid}. The serial console follows; Ctrl-A x quits, Ctrl-A c toggles the monitor.`,
-    );
-    o.print(
-      `qemu:   ssh -i ${keyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${session.sshPort} ${user}@127.0.0.1${user === PROVISION_USER ? '' : `   (or ${PROVISION_USER}, with sudo)`}`,
-    );
-    o.print(`qemu:   http://127.0.0.1:${session.webPort}/`);
-    o.onInteractive?.();
-    const onAbort = () => void session.vm.kill();
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    const exit = await session.vm.exited;
-    o.signal?.removeEventListener('abort', onAbort);
-    return { ...base, exitCode: exit.code };
-  }
+  return { disk, snapshot };
+}
+
+/** Without --check: the console is the user's until the VM exits (or the run is aborted). */
+async function runInteractive(
+  flavorId: string,
+  session: Session,
+  base: RunResult,
+  user: string,
+  keyFile: string,
+  o: RunOptions,
+): Promise<RunResult> {
+  const arch = base.arch;
+  o.print(
+    `qemu: ${flavorId} (${arch}) is booting, pid ${session.vm.pid}. The serial console follows; Ctrl-A x quits, Ctrl-A c toggles the monitor.`,
+  );
+  o.print(
+    `qemu:   ssh -i ${keyFile} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${session.sshPort} ${user}@127.0.0.1${user === PROVISION_USER ? '' : `   (or ${PROVISION_USER}, with sudo)`}`,
+  );
+  o.print(`qemu:   http://127.0.0.1:${session.webPort}/`);
+  o.onInteractive?.();
+  const onAbort = () => void session.vm.kill();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const exit = await session.vm.exited;
+  o.signal?.removeEventListener('abort', onAbort);
+  return { ...base, exitCode: exit.code };
+}
+
+/** --check: SSH and (for an image disk) nginx's landing page answer, then the guest powers off cleanly. */
+async function runCheck(session: Session, base: RunResult, keyFile: string, logs: string, o: RunOptions): Promise<RunResult> {
+  const sig = o.signal ? { signal: o.signal } : {};
   try {
     const target: SshTarget = { port: session.sshPort, user: PROVISION_USER, keyFile, knownHosts: join(logs, 'known_hosts') };
     const ms = await waitForSsh(session.vm, target, o.disk.sshTimeoutMs, sig);

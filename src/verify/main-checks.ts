@@ -45,10 +45,43 @@ export interface MainState {
 }
 
 export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, m: MainState, opts: MainOptions): () => Promise<string> {
-  const port = () => m.c.port;
   const service = subject.services.find((s) => s.name === p.service);
-  const user = facts.user?.name ?? facts.env.USERNAME ?? 'idekube';
-  const pollMs = Math.max(15_000, Math.min(opts.timeoutMs, 60_000));
+  const k: CheckInputs = {
+    p,
+    subject,
+    facts,
+    m,
+    opts,
+    port: () => m.c.port,
+    service,
+    user: facts.user?.name ?? facts.env.USERNAME ?? 'idekube',
+    pollMs: Math.max(15_000, Math.min(opts.timeoutMs, 60_000)),
+  };
+  return (
+    byNamePrefix(k) ??
+    byName(k) ??
+    (service ? byServiceKind(k, service) : undefined) ??
+    (async () => fail(`no implementation for check ${p.name}`))
+  );
+}
+
+/** What a check's implementation is chosen from and run with. */
+interface CheckInputs {
+  p: PlannedCheck;
+  subject: Subject;
+  facts: ImageFacts;
+  m: MainState;
+  opts: MainOptions;
+  port: () => number;
+  service: Subject['services'][number] | undefined;
+  user: string;
+  pollMs: number;
+}
+
+type Check = () => Promise<string>;
+
+/** nginx first, then the checks named after a route, a command or an SSH service. */
+function byNamePrefix({ p, subject, m, opts, port, service, user }: CheckInputs): Check | undefined {
   if (p.name === 'nginx') {
     return async () => {
       if (m.ready.exited || !m.ready.nginx)
@@ -74,6 +107,11 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
   }
   if (service && p.name.endsWith(' banner')) return () => checkSshBanner(port(), service);
   if (service && p.name.endsWith(' login')) return () => checkSshLogin(port(), service, user, m.keys);
+  return undefined;
+}
+
+/** The checks named once per image (inside the container, or of the landing and health pages). */
+function byName({ p, subject, facts, m, opts, port, service, user, pollMs }: CheckInputs): Check | undefined {
   switch (p.name) {
     case 'programs':
       return () => checkPrograms(m.inside.exec, m.inside.logs, pollMs);
@@ -117,19 +155,22 @@ export function mainCheck(p: PlannedCheck, subject: Subject, facts: ImageFacts, 
           timeoutMs: Math.max(60_000, opts.timeoutMs / 2),
         });
   }
-  if (service) {
-    switch (service.check) {
-      case 'coder':
-        return () => checkCoder(port(), service);
-      case 'jupyter':
-        return () => checkJupyter(port(), service);
-      case 'vnc':
-        return () => checkVnc(port(), service);
-      case 'dind':
-        return () => checkDind(m.inside.exec, pollMs);
-      case 'terminal':
-        return () => checkTerminal(port(), service, user, terminalWait(opts.timeoutMs));
-    }
+  return undefined;
+}
+
+/** A service's own check, by the kind its manifest declares. */
+function byServiceKind({ m, opts, port, user, pollMs }: CheckInputs, service: NonNullable<CheckInputs['service']>): Check | undefined {
+  switch (service.check) {
+    case 'coder':
+      return () => checkCoder(port(), service);
+    case 'jupyter':
+      return () => checkJupyter(port(), service);
+    case 'vnc':
+      return () => checkVnc(port(), service);
+    case 'dind':
+      return () => checkDind(m.inside.exec, pollMs);
+    case 'terminal':
+      return () => checkTerminal(port(), service, user, terminalWait(opts.timeoutMs));
   }
-  return async () => fail(`no implementation for check ${p.name}`);
+  return undefined;
 }
