@@ -24,7 +24,7 @@ import { describeReadiness, waitReady } from '../ready.js';
 import { mainOf } from '../subject.js';
 import { fail, skip, type CheckResult } from '../types.js';
 import { checkHealth502, checkHealthDegraded, secondaryOf } from './health-states.js';
-import { needsPrivilege, routesOf, type ScenarioEnv } from './scenario.js';
+import { needsPrivilege, routesOf, scenarioContainer, type ScenarioEnv } from './scenario.js';
 
 /** The checks of the token container, in the order they run. */
 export const ACCESS_CHECKS = [
@@ -47,15 +47,11 @@ export const REFUSAL = 'refusing to start unprotected';
 export async function runAccessScenario(env: ScenarioEnv, names: string[]): Promise<CheckResult[]> {
   const { session, subject } = env;
   const token = makeToken();
-  const c = await session.create({
-    name: session.name(env.base, 'token'),
-    image: subject.image,
-    platform: subject.platform,
+  const c = await scenarioContainer(env, ['token'], {
     env: { IDEKUBE_ACCESS_TOKEN: token },
     publish: true,
     mounts: [],
     privileged: needsPrivilege(subject.services),
-    gpus: env.gpus,
   });
   try {
     await c.start();
@@ -103,16 +99,8 @@ export async function runAccessScenario(env: ScenarioEnv, names: string[]): Prom
 
 /** A container with an invalid token exits non-zero, saying it refuses to start unprotected. */
 export async function checkAccessInvalid(env: ScenarioEnv): Promise<string> {
-  const { session, subject } = env;
-  const c = await session.create({
-    name: session.name(env.base, 'bad-token'),
-    image: subject.image,
-    platform: subject.platform,
-    env: { IDEKUBE_ACCESS_TOKEN: INVALID_TOKEN },
-    publish: false,
-    mounts: [],
-    gpus: env.gpus,
-  });
+  const { session } = env;
+  const c = await scenarioContainer(env, ['bad-token'], { env: { IDEKUBE_ACCESS_TOKEN: INVALID_TOKEN }, publish: false, mounts: [] });
   try {
     await c.start();
     let code: number;

@@ -11,7 +11,7 @@ import { describeProcess, processes } from '../exec.js';
 import { describeReadiness, waitReady } from '../ready.js';
 import { CheckFailed, fail } from '../types.js';
 import type { VerifyService } from '../types.js';
-import { routesOf, type ScenarioEnv } from './scenario.js';
+import { routesOf, scenarioContainer, type ScenarioEnv } from './scenario.js';
 
 export const ANY_UID = '12345';
 /**
@@ -41,16 +41,7 @@ async function serviceServes(port: number, s: VerifyService): Promise<string> {
 
 export async function checkAnyUid(env: ScenarioEnv): Promise<string> {
   const { session, subject } = env;
-  const c = await session.create({
-    name: session.name(env.base, 'uid', ANY_UID),
-    image: subject.image,
-    platform: subject.platform,
-    env: {},
-    user: ANY_UID,
-    publish: true,
-    mounts: [],
-    gpus: env.gpus,
-  });
+  const c = await scenarioContainer(env, ['uid', ANY_UID], { env: {}, user: ANY_UID, publish: true, mounts: [] });
   try {
     await c.start();
     const notExpected = subject.services.filter((x) => NOT_EXPECTED.includes(x.check)).flatMap((x) => x.programs);

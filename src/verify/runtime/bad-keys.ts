@@ -7,21 +7,13 @@ import { checkSshBanner } from '../checks/ssh.js';
 import { inside } from '../exec.js';
 import { describeReadiness, waitReady } from '../ready.js';
 import { CheckFailed, fail } from '../types.js';
-import { routesOf, type ScenarioEnv } from './scenario.js';
+import { routesOf, scenarioContainer, type ScenarioEnv } from './scenario.js';
 
 export const BAD_KEYS = 'this is not base64: %%%';
 
 export async function checkBadKeys(env: ScenarioEnv): Promise<string> {
   const { session, subject } = env;
-  const c = await session.create({
-    name: session.name(env.base, 'bad-keys'),
-    image: subject.image,
-    platform: subject.platform,
-    env: { IDEKUBE_AUTHORIZED_KEYS: BAD_KEYS },
-    publish: true,
-    mounts: [],
-    gpus: env.gpus,
-  });
+  const c = await scenarioContainer(env, ['bad-keys'], { env: { IDEKUBE_AUTHORIZED_KEYS: BAD_KEYS }, publish: true, mounts: [] });
   try {
     await c.start();
     const ready = await waitReady(c, routesOf(subject.services), { timeoutMs: env.timeoutMs, programs: inside(c).exec });

@@ -9,7 +9,7 @@ import type { TestContainer } from '../container.js';
 import { inside, type Exec } from '../exec.js';
 import { describeReadiness, waitReady } from '../ready.js';
 import { CheckFailed, fail, type CheckResult, type VerifyService } from '../types.js';
-import { needsPrivilege, routesOf, type ScenarioEnv } from './scenario.js';
+import { needsPrivilege, routesOf, scenarioContainer, type ScenarioEnv } from './scenario.js';
 import { messageOf } from '../../config/errors.js';
 
 export const PROBE_FILE = 'idekube-uid-probe';
@@ -142,15 +142,11 @@ export async function runVolumeScenario(env: ScenarioEnv, want: { remap?: Verify
   };
   const volume = await session.volume(env.base, 'volume-home');
   const start = async (suffix: string, which: string): Promise<TestContainer | undefined> => {
-    const c = await session.create({
-      name: session.name(env.base, 'volume', suffix),
-      image: subject.image,
-      platform: subject.platform,
+    const c = await scenarioContainer(env, ['volume', suffix], {
       env: remap ? { IDEKUBE_USER_UID: String(ids.uid), IDEKUBE_USER_GID: String(ids.gid) } : {},
       publish: true,
       mounts: [{ volume, target: user.home, nocopy: true }],
       privileged: needsPrivilege(subject.services),
-      gpus: env.gpus,
     });
     await c.start();
     const ready = await waitReady(c, routesOf(subject.services), { timeoutMs: env.timeoutMs, programs: inside(c).exec });
