@@ -212,15 +212,15 @@ const argMap = {
     description: `${RULES.value.fix}; null: no default; ${numberNote}`,
   },
 };
-const envMap = {
-  type: 'object',
-  propertyNames: { pattern: RULES.envName.pattern, description: RULES.envName.fix },
-  additionalProperties: {
-    type: ['string', 'number', 'boolean'],
-    pattern: RULES.value.pattern,
-    description: `${RULES.value.fix}; ${numberNote}`,
-  },
-};
+/** An environment map: variable names as keys, values matching `value` (manifest env, or a program's). */
+function envOf(value: { pattern: string; fix: string }) {
+  return {
+    type: 'object',
+    propertyNames: { pattern: RULES.envName.pattern, description: RULES.envName.fix },
+    additionalProperties: { type: ['string', 'number', 'boolean'], pattern: value.pattern, description: `${value.fix}; ${numberNote}` },
+  };
+}
+const envMap = envOf(RULES.value);
 const platformList = { type: 'array', items: { enum: [...PLATFORMS] }, minItems: 1, uniqueItems: true };
 
 const route = {
@@ -249,15 +249,7 @@ const program = {
     user: rule(RULES.user, 'run as this user (default root)'),
     directory: rule(RULES.directory, 'working directory'),
     priority: { type: 'integer', minimum: 0, maximum: 999 },
-    environment: {
-      type: 'object',
-      propertyNames: { pattern: RULES.envName.pattern, description: RULES.envName.fix },
-      additionalProperties: {
-        type: ['string', 'number', 'boolean'],
-        pattern: RULES.programValue.pattern,
-        description: `${RULES.programValue.fix}; ${numberNote}`,
-      },
-    },
+    environment: envOf(RULES.programValue),
     stopasgroup: { type: 'boolean' },
   },
 };

@@ -199,25 +199,21 @@ export function writePayload(project: Project, plan: ProvisionPlan, staging: str
     lines.push(`${id} ${s.layer}`);
     const d = join(planDir, id);
     mkdirSync(d);
-    writeFileSync(
-      join(d, 'env'),
-      Object.keys(s.env)
-        .sort()
-        .map((k) => `${k}=${s.env[k]}\0`)
-        .join(''),
-    );
+    writeFileSync(join(d, 'env'), nulEnv(s.env));
     if (s.run) writeFileSync(join(d, 'run'), s.run);
     writeFileSync(join(d, 'copy'), s.copy.map((c) => `${c.src}\0${c.dest}\0${c.chown}\0`).join(''));
   }
   writeFileSync(join(planDir, 'steps'), lines.length ? `${lines.join('\n')}\n` : '');
   writeFileSync(join(planDir, 'units'), plan.units.map((u) => `${u}\n`).join(''));
   writeFileSync(join(planDir, 'system-units'), plan.systemUnits.map((u) => `${u}\n`).join(''));
-  writeFileSync(
-    join(planDir, 'flavor-env'),
-    Object.keys(plan.args)
-      .sort()
-      .map((k) => `${k}=${plan.args[k]}\0`)
-      .join(''),
-  );
+  writeFileSync(join(planDir, 'flavor-env'), nulEnv(plan.args));
   return root;
+}
+
+/** `KEY=value\0` per variable, sorted by name (NUL-separated: values may hold newlines). */
+function nulEnv(vars: Record<string, string>): string {
+  return Object.keys(vars)
+    .sort()
+    .map((k) => `${k}=${vars[k]}\0`)
+    .join('');
 }
