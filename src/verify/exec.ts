@@ -27,10 +27,39 @@ export interface ProcessInfo {
 }
 
 /**
- * Lists processes from /proc without ps (minimal images lack procps). A fixed script; nothing from the outside
- * is spliced into it. One line per process: pid, ppid, uid, root, comm, args (tab-separated).
+ * The process list in one python3 process (every idekube image has it: supervisord is Python). Under arm64
+ * emulation each process started costs ~50 ms idle and several times that under load; the shell loop below
+ * starts five per process, the whole list 3.2 s idle vs 0.55 s here (measured on the fixture's arm64 image).
+ * Same output as the loop: pid, ppid, uid, root, comm, args, tab-separated.
  */
-export const PROC_SCRIPT = [
+export const PROC_PYTHON = [
+  'import os, sys',
+  'out = []',
+  'def rd(path):',
+  '    try:',
+  "        with open(path, 'rb') as f: return f.read()",
+  '    except OSError: return None',
+  "for pid in sorted((p for p in os.listdir('/proc') if p.isdigit()), key=int):",
+  "    d = '/proc/' + pid",
+  "    st = rd(d + '/status')",
+  '    if st is None: continue',
+  "    f = dict(l.split(b':', 1) for l in st.splitlines() if b':' in l)",
+  "    if b'Uid' not in f: continue",
+  "    try: root = os.readlink(d.encode() + b'/root')",
+  "    except OSError: root = b''",
+  "    comm = (rd(d + '/comm') or b'').rstrip(b'\\n').replace(b'\\t', b' ')",
+  "    args = (rd(d + '/cmdline') or b'').translate(bytes.maketrans(b'\\0\\t\\n', b'   '))",
+  "    fields = [pid.encode(), f.get(b'PPid', b'').strip(), f[b'Uid'].split()[0], root, comm, args]",
+  "    out.append(b'\\t'.join(fields) + b'\\n')",
+  // written at once: a failure half-way leaves no partial list before the shell loop's
+  "sys.stdout.buffer.write(b''.join(out))",
+].join('\n');
+
+/**
+ * Lists processes from /proc without ps (minimal images lack procps). Fixed scripts; nothing from the outside
+ * is spliced into them. python3 when the image has it, else a shell loop (also the fallback when python3 fails).
+ */
+export const PROC_LOOP = [
   'for d in /proc/[0-9]*; do',
   '  [ -r "$d/status" ] || continue',
   '  pid=${d#/proc/}',
@@ -44,6 +73,15 @@ export const PROC_SCRIPT = [
   'done',
 ].join('\n');
 
+/** argv: the Python program travels as `$1`, so neither script has to quote the other. */
+export const PROC_COMMAND: readonly string[] = [
+  'sh',
+  '-c',
+  `if command -v python3 >/dev/null 2>&1 && python3 -c "$1"; then exit 0; fi\n${PROC_LOOP}`,
+  'sh',
+  PROC_PYTHON,
+];
+
 export function parseProcesses(text: string): ProcessInfo[] {
   const out: ProcessInfo[] = [];
   for (const line of text.split('\n')) {
@@ -55,7 +93,7 @@ export function parseProcesses(text: string): ProcessInfo[] {
 }
 
 export async function processes(exec: Exec, user?: string): Promise<ProcessInfo[]> {
-  const r = await exec(['sh', '-c', PROC_SCRIPT], { timeoutMs: 20_000, ...(user ? { user } : {}) });
+  const r = await exec([...PROC_COMMAND], { timeoutMs: 60_000, ...(user ? { user } : {}) });
   if (r.code !== 0) throw new Error(`cannot list processes: ${r.stderr.trim() || `exit ${r.code}`}`);
   return parseProcesses(r.stdout);
 }

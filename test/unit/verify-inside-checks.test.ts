@@ -13,7 +13,7 @@ import { checkDind } from '../../src/verify/checks/dind.js';
 import { checkGpu, DETECT_GPU, parseDetection, parseGlxinfo, rendererVerdict } from '../../src/verify/checks/gpu.js';
 import { checkOwners, declaredUsers } from '../../src/verify/checks/owners.js';
 import { checkPrograms, interestingLogLines, parseStatus } from '../../src/verify/checks/programs.js';
-import { describeProcess, parseProcesses, PROC_SCRIPT, subtree, type Exec } from '../../src/verify/exec.js';
+import { describeProcess, PROC_COMMAND, PROC_LOOP, PROC_PYTHON, parseProcesses, subtree, type Exec } from '../../src/verify/exec.js';
 import { parseProbe, PROBE_SCRIPT } from '../../src/verify/image.js';
 import { fatalFromLogs } from '../../src/verify/ready.js';
 import { checkHomeInit, checkHomeKeeps, checkHomeVolume, fileToChange, parseHashes } from '../../src/verify/runtime/home.js';
@@ -136,16 +136,40 @@ describe('users: programs run as the user they declare', () => {
     );
     assert.equal(describeProcess(all.find((p) => p.pid === 81)!), 'pid 81 (Xtigervnc :1)');
   });
-  it('the /proc script works here too (this process is in its list)', async () => {
-    const r = await localExec()(['sh', '-c', PROC_SCRIPT]);
+  it('the /proc listing works here too (this process is in its list), by python3 and by the shell loop alike', async () => {
+    const me = (text: string) => parseProcesses(text).find((p) => p.pid === process.pid);
+    const byCommand = await localExec()([...PROC_COMMAND]);
+    assert.equal(byCommand.code, 0, byCommand.stderr);
+    const byPython = await localExec()(['python3', '-c', PROC_PYTHON]);
+    assert.equal(byPython.code, 0, byPython.stderr);
+    const byLoop = await localExec()(['sh', '-c', PROC_LOOP]);
+    assert.equal(byLoop.code, 0, byLoop.stderr);
+    const expected = me(byLoop.stdout);
+    assert.deepEqual(
+      { ...expected, args: '' },
+      { pid: process.pid, ppid: process.ppid, uid: process.getuid!(), root: '/', comm: 'node', args: '' },
+    );
+    assert.match(expected?.args ?? '', /node/);
+    for (const text of [byCommand.stdout, byPython.stdout]) assert.deepEqual(me(text), expected);
+    // python3 ran (the command's own process is python3, not sh + its children)
+    assert.ok(parseProcesses(byCommand.stdout).some((p) => p.comm === 'python3' && p.args.includes('import os, sys')));
+  });
+  it('falls back to the shell loop when python3 fails, with no partial list before it', async () => {
+    // fails half-way through the list
+    const halfWay = PROC_PYTHON.replace("    d = '/proc/' + pid", "    if len(out) > 2: raise OSError('boom')\n    d = '/proc/' + pid");
+    assert.notEqual(halfWay, PROC_PYTHON);
+    const failing = [...PROC_COMMAND.slice(0, 4), halfWay];
+    const r = await localExec()(failing);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(parseProcesses(r.stdout).some((p) => p.pid === process.pid && p.uid === process.getuid!()));
+    const pids = parseProcesses(r.stdout).map((p) => p.pid);
+    assert.ok(pids.includes(process.pid));
+    assert.equal(new Set(pids).size, pids.length, 'each process once');
   });
   const exec = (status: string) =>
     fakeExec({
       [`sh -c ${'cat /etc/supervisor/supervisord.conf /etc/supervisor/conf.d/*.conf 2>/dev/null'}`]: { stdout: CONF },
       'supervisorctl status': { stdout: status },
-      [`sh -c ${PROC_SCRIPT}`]: { stdout: PROCS },
+      [PROC_COMMAND.join(' ')]: { stdout: PROCS },
     });
   const uid = async (n: string) => (n === 'idekube' ? 1000 : undefined);
   it('fails when a program declared as the user runs as root (sudo)', async () => {
@@ -160,7 +184,7 @@ describe('users: programs run as the user they declare', () => {
         stdout: CONF.replace(/\[program:rootweb\][\s\S]*$/, ''),
       },
       'supervisorctl status': { stdout: 'nginx RUNNING pid 107, uptime 1\nvnc RUNNING pid 57, uptime 1\n' },
-      [`sh -c ${PROC_SCRIPT}`]: { stdout: PROCS },
+      [PROC_COMMAND.join(' ')]: { stdout: PROCS },
     });
     assert.equal(await checkOwners(ok, uid), 'nginx as root, vnc as idekube (2 processes)');
   });
