@@ -147,6 +147,32 @@ function statuses(r: CliResult): string[] {
   return (JSON.parse(r.stdout) as { targets: Array<{ id: string; status: string }> }).targets.map((t) => `${t.id}:${t.status}`);
 }
 
+/** `idekube build p/base` of the probe project for amd64 on this engine, then `flags`. */
+function buildProbe(e: Engine, dir: string, flags: string[], o: { json?: boolean } = {}): CliResult {
+  const json = o.json === false ? [] : ['--json'];
+  return cli(e, ['-C', dir, ...json, 'build', 'p/base', '--driver', e.driver, ...e.keep, '--platform', 'linux/amd64', ...flags]);
+}
+
+/** `idekube build agent/base` of the agent fixture copy for amd64 on this engine, with the CA bundle `caFile`. */
+function buildAgent(e: Engine, fixture: string, tag: string, caFile: string): CliResult {
+  return cli(e, [
+    '-C',
+    fixture,
+    '--git-tag',
+    tag,
+    '--json',
+    'build',
+    'agent/base',
+    '--driver',
+    e.driver,
+    ...e.keep,
+    '--platform',
+    'linux/amd64',
+    '--extra-ca-certs',
+    caFile,
+  ]);
+}
+
 describe('--extra-ca-certs: RUN steps trust the extra certificates, the image keeps none of them', { timeout: 3_000_000 }, () => {
   const ca1 = throwawayCa('one');
   const ca2 = throwawayCa('two');
@@ -170,44 +196,14 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('without certificates: the step sees no bundle and none of the variables', () => {
-        const r = cli(e, [
-          '-C',
-          dir,
-          '--json',
-          'build',
-          'p/base',
-          '--driver',
-          e.driver,
-          ...e.keep,
-          '--platform',
-          'linux/amd64',
-          '--network',
-          'none',
-          '--no-cache',
-        ]);
+        const r = buildProbe(e, dir, ['--network', 'none', '--no-cache']);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(probeOf(e, ref), { bundle: 'unset', same: 'no', node: 'unset', certs: '0', 'node-certs': '0', apt: '0' });
       });
 
       it('with --extra-ca-certs: every tool is pointed at a bundle holding them (a tmpfs), the image holds none', () => {
         const file = bundle(`probe-${e.driver}`, ca1, false);
-        const r = cli(e, [
-          '-C',
-          dir,
-          '--json',
-          'build',
-          'p/base',
-          '--driver',
-          e.driver,
-          ...e.keep,
-          '--platform',
-          'linux/amd64',
-          '--network',
-          'none',
-          '--no-cache',
-          '--extra-ca-certs',
-          file,
-        ]);
+        const r = buildProbe(e, dir, ['--network', 'none', '--no-cache', '--extra-ca-certs', file]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         // the base image has no CA bundle of its own: the step's bundle is exactly the extra certificate
         assert.deepEqual(probeOf(e, ref), {
@@ -226,22 +222,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
 
       it('other certificates: the same build, every step from the cache', () => {
         const file = bundle(`probe2-${e.driver}`, ca2, false);
-        const r = cli(e, [
-          '-C',
-          dir,
-          '--json',
-          'build',
-          'p/base',
-          '--driver',
-          e.driver,
-          ...e.keep,
-          '--platform',
-          'linux/amd64',
-          '--network',
-          'none',
-          '--extra-ca-certs',
-          file,
-        ]);
+        const r = buildProbe(e, dir, ['--network', 'none', '--extra-ca-certs', file]);
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(statuses(r), ['p/base@linux/amd64:cached']);
       });
@@ -249,19 +230,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       it('bad input: a file without a certificate is exit 2 naming it, nothing built', () => {
         const file = join(work, 'not-a-cert.pem');
         writeFileSync(file, 'hello\n');
-        const r = cli(e, [
-          '-C',
-          dir,
-          'build',
-          'p/base',
-          '--driver',
-          e.driver,
-          ...e.keep,
-          '--platform',
-          'linux/amd64',
-          '--extra-ca-certs',
-          file,
-        ]);
+        const r = buildProbe(e, dir, ['--extra-ca-certs', file], { json: false });
         assert.equal(r.code, 2);
         assert.match(r.stderr, /extra CA certificates .*not-a-cert\.pem.*: no PEM certificate in it/);
       });
@@ -278,22 +247,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
         // the fixture shares the catalog's layers through links, which idekube refuses to follow: a copy without them
         cpSync(`${REPO_ROOT}/test/fixtures/agent`, fixture, { recursive: true, dereference: true });
         const t0 = Date.now();
-        first = cli(e, [
-          '-C',
-          fixture,
-          '--git-tag',
-          tag,
-          '--json',
-          'build',
-          'agent/base',
-          '--driver',
-          e.driver,
-          ...e.keep,
-          '--platform',
-          'linux/amd64',
-          '--extra-ca-certs',
-          bundle(`agent-${e.driver}`, ca1),
-        ]);
+        first = buildAgent(e, fixture, tag, bundle(`agent-${e.driver}`, ca1));
         process.stderr.write(
           `# agent fixture build with the host's CA bundle, ${e.driver} driver on ${e.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
         );
@@ -334,22 +288,7 @@ describe('--extra-ca-certs: RUN steps trust the extra certificates, the image ke
       });
 
       it('other certificates: every step from the cache', () => {
-        const r = cli(e, [
-          '-C',
-          fixture,
-          '--git-tag',
-          tag,
-          '--json',
-          'build',
-          'agent/base',
-          '--driver',
-          e.driver,
-          ...e.keep,
-          '--platform',
-          'linux/amd64',
-          '--extra-ca-certs',
-          bundle(`agent2-${e.driver}`, ca2),
-        ]);
+        const r = buildAgent(e, fixture, tag, bundle(`agent2-${e.driver}`, ca2));
         assert.equal(r.code, 0, r.stderr.slice(-3000));
         assert.deepEqual(statuses(r), ['agent/base@linux/amd64:cached']);
       });
